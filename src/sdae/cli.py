@@ -1,0 +1,279 @@
+"""The ``sdae`` command: a thin layer over the library.
+
+Only argparse is imported at start-up (``sdae --help`` answers at once); each command
+imports torch and the library when it runs. Errors a user can fix are printed as one line
+and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+EXIT_USAGE = 2
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _add_data_options(p: argparse.ArgumentParser, default: str) -> None:
+    p.add_argument("--data", default=default,
+                   help="'mnist', 'digits' (bundled, offline), 'auto' (MNIST if found, else "
+                        "digits), or a path: .npy, .npz (x, y), .csv, or a folder of images "
+                        f"(default: {default})")
+    p.add_argument("--data-dir", type=Path, default=None,
+                   help="folder with the data sets (default: $SDAE_DATA_DIR, then the user cache)")
+    p.add_argument("--no-download", action="store_true",
+                   help="never download: fail if the data are not on disk")
+
+
+def _add_train_options(p: argparse.ArgumentParser, *, epochs: int, batch_size: int,
+                       lr: float) -> None:
+    g = p.add_argument_group("training")
+    g.add_argument("--epochs", type=_positive_int, default=epochs, help=f"(default: {epochs})")
+    g.add_argument("--batch-size", type=_positive_int, default=batch_size,
+                   help=f"(default: {batch_size})")
+    g.add_argument("--lr", type=float, default=lr, help=f"learning rate (default: {lr})")
+    g.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd")
+    g.add_argument("--momentum", type=float, default=0.0, help="SGD momentum (default: 0)")
+    g.add_argument("--weight-decay", type=float, default=0.0,
+                   help="L2 penalty λ·Σ‖W‖² on the weights (default: 0)")
+    g.add_argument("--seed", type=int, default=0,
+                   help="seed of initialisation, shuffling and noise")
+    g.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default: cpu)")
+    g.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="show progress bars (default: only on a terminal)")
+
+
+def _train_config(args):
+    from .training import TrainConfig
+
+    return TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                       optimizer=args.optimizer, momentum=args.momentum,
+                       weight_decay=args.weight_decay, seed=args.seed, device=args.device,
+                       progress=args.progress)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="sdae",
+        description="Denoising and stacked denoising autoencoders (Vincent et al. 2008, 2010).",
+        epilog="Run 'sdae COMMAND --help' for the options of a command.",
+    )
+    parser.add_argument("--version", action="version", version=f"sdae {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("train", help="train a denoising autoencoder on a data set",
+                       description="Train one denoising autoencoder and write a run folder "
+                                   "with the model, its metrics and figures.")
+    _add_data_options(p, default="auto")
+    p.add_argument("--valid-fraction", type=float, default=0.1,
+                   help="share of a user's file held out for validation (default: 0.1)")
+    g = p.add_argument_group("model")
+    g.add_argument("--hidden", type=_positive_int, default=500,
+                   help="hidden units; may exceed the input size (default: 500)")
+    g.add_argument("--corruption", default="masking",
+                   choices=("none", "masking", "fixed_masking", "gaussian", "salt_and_pepper"),
+                   help="corruption process q_D (default: masking)")
+    g.add_argument("--noise-level", type=float, default=0.25,
+                   help="q or ν for masking and salt-and-pepper, σ for gaussian (default: 0.25)")
+    g.add_argument("--clip", type=float, nargs=2, metavar=("LOW", "HIGH"),
+                   help="data range: clamps gaussian noise, salt-and-pepper values")
+    g.add_argument("--untied", action="store_true", help="learn W' instead of using Wᵀ")
+    g.add_argument("--activation", choices=("sigmoid", "tanh", "relu"), default="sigmoid")
+    g.add_argument("--decoder", choices=("sigmoid", "linear"), default="sigmoid",
+                   help="sigmoid for data in [0, 1], linear for real-valued data")
+    g.add_argument("--loss", choices=("cross_entropy", "squared_error"), default=None,
+                   help="default: cross_entropy with a sigmoid decoder, else squared_error")
+    g.add_argument("--emphasis", type=float, nargs=2, metavar=("ALPHA", "BETA"),
+                   help="weights of the loss on corrupted / other components")
+    _add_train_options(p, epochs=15, batch_size=20, lr=0.1)
+    p.add_argument("--out", type=Path, default=Path("runs/train"), help="run folder")
+    p.set_defaults(handler=cmd_train)
+
+    p = sub.add_parser("filters", help="draw the filters W_i/‖W_i‖ of a saved model",
+                       description="Write the filters of a saved model as a tiled image.")
+    p.add_argument("model", type=Path, help="a .safetensors model file")
+    p.add_argument("--out", type=Path, default=Path("filters.png"), help="PNG to write")
+    p.add_argument("-n", "--n-filters", type=_positive_int, default=100,
+                   help="how many filters (default: 100)")
+    p.add_argument("--image-shape", type=_positive_int, nargs=2, metavar=("H", "W"),
+                   help="input image shape (default: square)")
+    p.set_defaults(handler=cmd_filters)
+
+    p = sub.add_parser("demo", help="the main job: a one-minute version of mnist-filters",
+                       description="Train a plain AE and 25%% / 50%% masking DAEs and compare "
+                                   "their filters and features: on MNIST when it is on disk, "
+                                   "otherwise on the digits bundled with scikit-learn (offline).")
+    p.add_argument("--data-dir", type=Path, default=None, help="where to look for MNIST")
+    p.add_argument("--out", type=Path, default=Path("runs/demo"), help="output folder")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
+    p.set_defaults(handler=cmd_demo)
+
+    p = sub.add_parser("experiment", help="reproduce an experiment of the papers")
+    exp = p.add_subparsers(dest="experiment", metavar="EXPERIMENT", required=True)
+    e = exp.add_parser("mnist-filters", help="AE vs 25%% and 50%% masking DAE filters on MNIST",
+                       description="Train a plain AE and masking DAEs (784-500, tied, sigmoid, "
+                                   "cross-entropy, same initialisation and epochs) on MNIST; "
+                                   "write filters.png, reconstructions.png and results.json.")
+    e.add_argument("--data-dir", type=Path, default=None, help="folder with MNIST")
+    e.add_argument("--no-download", action="store_true")
+    e.add_argument("--out", type=Path, default=Path("runs/mnist-filters"))
+    e.add_argument("--hidden", type=_positive_int, default=500)
+    e.add_argument("--noise-levels", type=float, nargs="+", default=[0.0, 0.25, 0.5])
+    e.add_argument("--corruption", default="masking",
+                   choices=("masking", "fixed_masking", "salt_and_pepper"))
+    _add_train_options(e, epochs=15, batch_size=20, lr=0.1)
+    e.set_defaults(handler=cmd_mnist_filters)
+    return parser
+
+
+def cmd_train(args) -> None:
+    import torch
+
+    from .atomic import write_json
+    from .autoencoder import DenoisingAutoencoder
+    from .data import load_dataset
+    from .experiments.mnist_filters import machine_description
+    from .serialization import save_model
+    from .training import reconstruction_error, train_autoencoder
+    from .visualize import plot_filter_panels, plot_reconstructions
+
+    config = _train_config(args)
+    dataset = load_dataset(args.data, args.data_dir, valid_fraction=args.valid_fraction,
+                           download=not args.no_download, seed=args.seed)
+    init = torch.Generator().manual_seed(args.seed)
+    model = DenoisingAutoencoder(
+        dataset.n_features, args.hidden, generator=init, tied=not args.untied,
+        activation=args.activation, decoder=args.decoder, corruption=args.corruption,
+        noise_level=args.noise_level if args.corruption != "none" else 0.0,
+        clip=args.clip, loss=args.loss, emphasis=args.emphasis)
+    out = _prepare_out(args.out)
+    print(f"data: {dataset.describe()}\nmodel: {model.extra_repr()}")
+    x_valid = torch.from_numpy(dataset.x_valid) if dataset.x_valid is not None else None
+    history = train_autoencoder(model, torch.from_numpy(dataset.x_train), config,
+                                x_valid=x_valid)
+    model.cpu()
+    metrics = {
+        "data": dataset.describe(),
+        "model": model.config.to_dict(),
+        "train": config.to_dict(),
+        "history": history.to_dict(),
+        "machine": machine_description(args.device),
+    }
+    if dataset.x_test is not None:
+        metrics["reconstruction_error_test"] = reconstruction_error(
+            model, torch.from_numpy(dataset.x_test))
+    save_model(model, out / "model.safetensors", extra={"train": config.to_dict()})
+    write_json(out / "metrics.json", metrics)
+    if dataset.image_shape is not None:
+        plot_filter_panels([(model.extra_repr().split(",")[0], model.weight.detach().numpy())],
+                           out / "filters.png", dataset.image_shape)
+        sample = torch.from_numpy((dataset.x_valid if x_valid is not None
+                                   else dataset.x_train)[:10])
+        corrupted = model.corrupt(sample, torch.Generator().manual_seed(args.seed))
+        with torch.no_grad():
+            plot_reconstructions([("clean", sample.numpy()), ("corrupted", corrupted.numpy()),
+                                  ("reconstructed", model(corrupted).numpy())],
+                                 out / "reconstructions.png", dataset.image_shape)
+    last = f"valid error {history.valid_loss[-1]:.3f}, " if history.valid_loss else ""
+    print(f"trained in {history.seconds:.1f} s: train loss {history.train_loss[-1]:.3f}, "
+          f"{last}wrote {out}/")
+
+
+def cmd_filters(args) -> None:
+    from .serialization import load_model
+    from .visualize import infer_shape, plot_filter_panels
+
+    model = load_model(args.model)
+    shape = tuple(args.image_shape) if args.image_shape else infer_shape(model.n_visible)
+    if shape[0] * shape[1] != model.n_visible:
+        from .errors import ConfigError
+
+        raise ConfigError(f"--image-shape {shape[0]} {shape[1]} does not fit the model's "
+                          f"{model.n_visible} inputs")
+    path = plot_filter_panels([(args.model.stem, model.weight.detach().numpy())], args.out,
+                              shape, args.n_filters)
+    print(f"wrote {path}")
+
+
+def cmd_demo(args) -> None:
+    from dataclasses import replace
+
+    from .data import load_dataset
+    from .experiments import mnist_filters
+
+    dataset = load_dataset("auto", args.data_dir)
+    dataset, options = mnist_filters.demo_config(dataset, args.seed)
+    options["train_config"] = replace(options["train_config"], progress=args.progress)
+    out = _prepare_out(args.out)
+    results = mnist_filters.run(dataset, out, **options)
+    _print_summary(results, out)
+
+
+def cmd_mnist_filters(args) -> None:
+    from .data import load_mnist
+    from .experiments import mnist_filters
+
+    dataset = load_mnist(args.data_dir, download=not args.no_download)
+    out = _prepare_out(args.out)
+    results = mnist_filters.run(dataset, out, noise_levels=args.noise_levels,
+                                n_hidden=args.hidden, corruption=args.corruption,
+                                train_config=_train_config(args))
+    _print_summary(results, out)
+
+
+def _print_summary(results: dict, out: Path) -> None:
+    print(f"\n{'model':<24}{'probe error':>12}{'recon. error':>14}{'low-freq.':>11}{'seconds':>9}")
+    print(f"{'raw pixels':<24}{results['raw_pixels']['probe_test_error']:>12.2%}")
+    for m in results["models"]:
+        print(f"{m['name']:<24}{m['probe_test_error']:>12.2%}"
+              f"{m['reconstruction_error_test']:>14.2f}{m['filter_low_frequency_energy']:>11.3f}"
+              f"{m['train_seconds']:>9.0f}")
+    print(f"\nwrote {out}/filters.png, reconstructions.png, results.json "
+          f"({results['seconds']:.0f} s in all)")
+
+
+def _prepare_out(path: Path) -> Path:
+    """Create the output folder now, so an unwritable one fails before any training."""
+    from .errors import ConfigError
+
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ConfigError(f"cannot create output folder {path}: {err.strerror}") from None
+    if not os.access(path, os.W_OK):
+        raise ConfigError(f"output folder {path} is not writable: choose another --out")
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from .errors import SdaeError
+
+    try:
+        args.handler(args)
+    except SdaeError as err:
+        print(f"sdae {args.command}: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"sdae {args.command}: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,135 @@
+"""Users' own data: NumPy arrays, CSV tables and folders of images."""
+
+from __future__ import annotations
+
+import csv
+import os
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import DataError
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".pgm"}
+_X_KEYS = ("x", "X", "data", "x_train", "features")
+_Y_KEYS = ("y", "labels", "target", "y_train", "targets")
+
+
+def load_array(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray | None]:
+    """Read examples (and labels when the file has them) from ``path``.
+
+    - ``.npy``: one array, examples along the first axis;
+    - ``.npz``: the inputs under ``x``/``X``/``data``, labels under ``y``/``labels`` if any;
+    - ``.csv``/``.txt``: numbers only, an optional header row, no labels;
+    - a folder of images: grayscale images of one size, scaled to [0, 1].
+
+    Returns ``(x, y)`` with ``x`` of shape (n, d) float32 and ``y`` or None.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: no such file or folder")
+    if path.is_dir():
+        return load_image_folder(path), None
+    suffix = path.suffix.lower()
+    if suffix == ".npy":
+        x, y = _read_npy(path), None
+    elif suffix == ".npz":
+        x, y = _read_npz(path)
+    elif suffix in {".csv", ".txt"}:
+        x, y = read_csv(path), None
+    else:
+        raise DataError(
+            f"{path}: unsupported file type {suffix!r}: use .npy, .npz, .csv or a folder of images"
+        )
+    return check_features(x, str(path)), y
+
+
+def check_features(x: np.ndarray, name: str) -> np.ndarray:
+    """Validate and flatten an array of examples to (n, d) float32."""
+    x = np.asarray(x)
+    if x.dtype.kind not in "biuf":
+        raise DataError(f"{name}: data must be numeric, got dtype {x.dtype}")
+    if x.ndim == 1 or x.size == 0 or len(x) == 0:
+        raise DataError(f"{name}: need a 2-D array of examples (n, d) with n >= 1, got {x.shape}")
+    x = x.reshape(len(x), -1).astype(np.float32)
+    if not np.isfinite(x).all():
+        raise DataError(f"{name}: data contain NaN or infinite values: remove or impute them")
+    return x
+
+
+def _read_npy(path: Path) -> np.ndarray:
+    try:
+        return np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as err:
+        raise DataError(f"{path}: not a readable .npy array ({err})") from err
+
+
+def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {k: archive[k] for k in archive.files}
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
+        raise DataError(f"{path}: not a readable .npz archive ({err})") from err
+    x_key = next((k for k in _X_KEYS if k in arrays), None)
+    if x_key is None:
+        if len(arrays) != 1:
+            raise DataError(f"{path}: name the inputs 'x' in the .npz (found {sorted(arrays)})")
+        x_key = next(iter(arrays))
+    y_key = next((k for k in _Y_KEYS if k in arrays), None)
+    return arrays[x_key], arrays[y_key] if y_key else None
+
+
+def read_csv(path: str | os.PathLike) -> np.ndarray:
+    """Numeric CSV; a first row that is not numeric is taken as a header."""
+    path = Path(path)
+    rows = []
+    try:
+        with open(path, newline="") as f:
+            for i, row in enumerate(csv.reader(f)):
+                if not row or all(not c.strip() for c in row):
+                    continue
+                try:
+                    rows.append([float(c) for c in row])
+                except ValueError as err:
+                    if i == 0 and not rows:
+                        continue  # header
+                    raise DataError(
+                        f"{path}, line {i + 1}: non-numeric cell ({err}): "
+                        "the CSV must hold numbers only"
+                    ) from None
+    except UnicodeDecodeError as err:
+        raise DataError(f"{path}: not a text CSV file ({err.reason})") from err
+    if not rows:
+        raise DataError(f"{path}: no data rows")
+    if len({len(r) for r in rows}) != 1:
+        raise DataError(f"{path}: rows have different numbers of columns")
+    return np.asarray(rows, dtype=np.float32)
+
+
+def load_image_folder(path: str | os.PathLike) -> np.ndarray:
+    """All images in a folder as grayscale in [0, 1], flattened; they must share one size."""
+    from PIL import Image, UnidentifiedImageError
+
+    path = Path(path)
+    files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise DataError(f"{path}: no images found (looked for {', '.join(sorted(IMAGE_SUFFIXES))})")
+    images = []
+    for file in files:
+        try:
+            with Image.open(file) as im:
+                images.append(image_to_gray(im))
+        except (UnidentifiedImageError, OSError) as err:
+            raise DataError(f"{file}: not a readable image ({err})") from err
+    if len({im.shape for im in images}) != 1:
+        raise DataError(f"{path}: images have different sizes; resize them to one size first")
+    return np.stack(images).reshape(len(images), -1)
+
+
+def image_to_gray(im) -> np.ndarray:
+    """A PIL image as a float32 grayscale array in [0, 1] (8- and 16-bit alike)."""
+    if im.mode in {"I;16", "I;16B", "I;16L", "I"}:
+        a = np.asarray(im, dtype=np.float32)
+        return a / (65535.0 if a.max() > 255 or im.mode.startswith("I;16") else 255.0)
+    return np.asarray(im.convert("L"), dtype=np.float32) / 255.0

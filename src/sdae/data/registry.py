@@ -1,0 +1,77 @@
+"""One entry point for every data set a command can name."""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import DataError
+from .dataset import Dataset
+from .files import load_array
+from .mnist import find_mnist, load_mnist
+
+NAMED = ("mnist", "digits")
+
+
+def load_digits() -> Dataset:
+    """scikit-learn's bundled 8×8 digits (1797 images), in [0, 1]; works offline.
+
+    Split 1197 / 300 / 300 (train / validation / test) after a fixed shuffle.
+    """
+    from sklearn.datasets import load_digits as sk_digits
+
+    bunch = sk_digits()
+    x = (bunch.data / 16.0).astype(np.float32)
+    y = bunch.target.astype(np.int64)
+    order = np.random.default_rng(0).permutation(len(x))
+    x, y = x[order], y[order]
+    return Dataset("digits", x[:1197], y[:1197], x[1197:1497], y[1197:1497],
+                   x[1497:], y[1497:], image_shape=(8, 8))
+
+
+def split_arrays(
+    name: str, x: np.ndarray, y: np.ndarray | None, valid_fraction: float, seed: int = 0
+) -> Dataset:
+    """A Dataset from one array, holding out a random ``valid_fraction`` for validation."""
+    if not 0 <= valid_fraction < 1:
+        raise DataError(f"validation fraction must be in [0, 1), got {valid_fraction}")
+    if y is not None and len(y) != len(x):
+        raise DataError(f"{name}: {len(y)} labels for {len(x)} examples: they must match")
+    n_valid = round(valid_fraction * len(x))
+    if n_valid >= len(x):
+        raise DataError(f"{name}: too few examples ({len(x)}) to hold out a validation set")
+    order = np.random.default_rng(seed).permutation(len(x))
+    train, valid = order[n_valid:], order[:n_valid]
+
+    def take(a, idx):
+        return None if a is None or len(idx) == 0 else a[idx]
+
+    side = math.isqrt(x.shape[1])
+    shape = (side, side) if side * side == x.shape[1] else None
+    return Dataset(name, x[train], take(y, train), take(x, valid), take(y, valid),
+                   image_shape=shape)
+
+
+def load_dataset(
+    name: str,
+    data_dir: str | os.PathLike | None = None,
+    *,
+    valid_fraction: float = 0.1,
+    download: bool = True,
+    seed: int = 0,
+) -> Dataset:
+    """``mnist``, ``digits``, ``auto`` (MNIST when on disk, else digits) or a path."""
+    if name == "mnist":
+        return load_mnist(data_dir, download=download)
+    if name == "digits":
+        return load_digits()
+    if name == "auto":
+        return load_mnist(data_dir, download=False) if find_mnist(data_dir) else load_digits()
+    path = Path(name)
+    if not path.exists():
+        raise DataError(f"{name}: no such file or folder, and not one of {', '.join(NAMED)}")
+    x, y = load_array(path)
+    return split_arrays(path.stem, x, y, valid_fraction, seed)

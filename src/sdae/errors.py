@@ -1,0 +1,25 @@
+"""Exceptions raised for problems a user can fix.
+
+Every error the library raises on purpose derives from :class:`SdaeError`; the CLI turns
+them into a one-line message and exit status 2 instead of a traceback.
+"""
+
+
+class SdaeError(Exception):
+    """Base class of the errors a user can act on."""
+
+
+class DataError(SdaeError, ValueError):
+    """The data cannot be read or does not fit the model (bad file, NaN, wrong shape...)."""
+
+
+class ConfigError(SdaeError, ValueError):
+    """An option has a value that makes no sense (negative size, noise level above 1...)."""
+
+
+class ModelFileError(SdaeError, ValueError):
+    """A model file is missing, corrupt, or of a format this version cannot read."""
+
+
+class DownloadError(SdaeError, OSError):
+    """A data set could not be downloaded, or what was downloaded failed its checksum."""

@@ -1,0 +1,105 @@
+"""Model files: safetensors weights with the model's JSON config in the file's metadata.
+
+One self-describing file, no pickle: loading never runs code from the file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from .atomic import atomic_write
+from .autoencoder import DenoisingAutoencoder
+from .errors import ModelFileError
+
+FORMAT = "sdae"
+FORMAT_VERSION = 1
+
+
+def model_kind(model: nn.Module) -> str:
+    if isinstance(model, DenoisingAutoencoder):
+        return "dae"
+    raise ModelFileError(f"cannot save a {type(model).__name__}: not an sdae model")
+
+
+def save_model(model: nn.Module, path: str | os.PathLike, extra: dict | None = None) -> Path:
+    """Write ``model`` to ``path`` (``.safetensors``) atomically.
+
+    ``extra`` is free JSON-serialisable information stored beside the config (for example
+    how the model was trained).
+    """
+    from safetensors.torch import save
+
+    config = model.config.to_dict()
+    if not isinstance(config.get("corruption", ""), str):
+        raise ModelFileError("a model with a custom corruption callable cannot be saved to a file")
+    metadata = {
+        "format": FORMAT,
+        "format_version": str(FORMAT_VERSION),
+        "kind": model_kind(model),
+        "config": json.dumps(config),
+        "extra": json.dumps(extra or {}),
+    }
+    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    return atomic_write(path, save(tensors, metadata=metadata))
+
+
+def read_model_file(path: str | os.PathLike) -> tuple[dict, dict[str, torch.Tensor]]:
+    """The metadata (config decoded from JSON) and the tensors of a model file."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load
+
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError as err:
+        raise ModelFileError(f"{path}: no such model file") from err
+    except OSError as err:
+        raise ModelFileError(f"{path}: cannot read ({err.strerror})") from err
+    try:
+        header_len = int.from_bytes(raw[:8], "little")
+        header = json.loads(raw[8 : 8 + header_len]) if 0 < header_len <= len(raw) - 8 else None
+        tensors = load(raw)
+    except (SafetensorError, ValueError, UnicodeDecodeError) as err:
+        raise ModelFileError(
+            f"{path}: not an sdae model file (safetensors could not read it: {err})"
+        ) from None
+    metadata = (header or {}).get("__metadata__") or {}
+    if metadata.get("format") != FORMAT:
+        raise ModelFileError(f"{path}: a safetensors file, but not one written by sdae")
+    version = metadata.get("format_version", "")
+    if version != str(FORMAT_VERSION):
+        raise ModelFileError(
+            f"{path}: model format version {version or '?'}; this sdae reads version "
+            f"{FORMAT_VERSION}: upgrade sdae or re-train the model"
+        )
+    try:
+        info = {
+            "kind": metadata["kind"],
+            "config": json.loads(metadata["config"]),
+            "extra": json.loads(metadata.get("extra", "{}")),
+        }
+    except (KeyError, json.JSONDecodeError) as err:
+        raise ModelFileError(f"{path}: corrupt model metadata ({err})") from None
+    return info, tensors
+
+
+def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> nn.Module:
+    """Rebuild the model saved in ``path``."""
+    info, tensors = read_model_file(path)
+    if info["kind"] != "dae":
+        raise ModelFileError(f"{path}: unknown model kind {info['kind']!r}")
+    config = info["config"]
+    for key in ("clip", "emphasis"):
+        if config.get(key) is not None:
+            config[key] = tuple(config[key])
+    try:
+        model = DenoisingAutoencoder.from_config(config)
+        model.load_state_dict(tensors)
+    except (TypeError, RuntimeError) as err:
+        raise ModelFileError(f"{path}: weights do not match the stored config ({err})") from None
+    return model.to(device).eval()

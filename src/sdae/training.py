@@ -1,0 +1,258 @@
+"""The one training loop: every model in sdae (a DAE layer, a stack, a classifier) trains here.
+
+The data sit on the training device as whole tensors and are sliced into mini-batches by a
+seeded permutation, so an epoch has no per-example Python, no DataLoader and no host-device
+synchronisation: losses are summed on the device and read once per epoch.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+
+import torch
+from torch import Tensor, nn
+
+from .errors import ConfigError, DataError, SdaeError
+
+# objective(model, batch, generator) -> mean loss over the batch (a scalar tensor)
+Objective = Callable[[nn.Module, Sequence[Tensor], torch.Generator], Tensor]
+# evaluate(model) -> a number to record each epoch (lower is better), e.g. validation error
+Evaluate = Callable[[nn.Module], float]
+
+OPTIMIZERS = ("sgd", "adam")
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation settings shared by every model.
+
+    ``weight_decay`` adds λ·Σ‖W‖² over the weight matrices (not the biases) to the loss.
+    ``progress=None`` shows a progress bar only when stderr is a terminal.
+    """
+
+    epochs: int = 15
+    batch_size: int = 20
+    lr: float = 0.1
+    optimizer: str = "sgd"
+    momentum: float = 0.0
+    weight_decay: float = 0.0
+    seed: int = 0
+    device: str = "cpu"
+    progress: bool | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.epochs, bool) or not isinstance(self.epochs, int) or self.epochs < 1:
+            raise ConfigError(f"epochs must be a positive integer, got {self.epochs!r}")
+        if not isinstance(self.batch_size, int) or self.batch_size < 1:
+            raise ConfigError(f"batch size must be a positive integer, got {self.batch_size!r}")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise ConfigError(f"learning rate must be a positive number, got {self.lr!r}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ConfigError(f"optimizer must be one of {', '.join(OPTIMIZERS)}")
+        if not 0 <= self.momentum < 1:
+            raise ConfigError(f"momentum must be in [0, 1), got {self.momentum!r}")
+        if not self.weight_decay >= 0:
+            raise ConfigError(f"weight decay must be >= 0, got {self.weight_decay!r}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class History:
+    """What one call of :func:`train` measured, epoch by epoch."""
+
+    train_loss: list[float] = field(default_factory=list)
+    valid_loss: list[float] = field(default_factory=list)
+    epoch_seconds: list[float] = field(default_factory=list)
+
+    @property
+    def seconds(self) -> float:
+        return sum(self.epoch_seconds)
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "seconds": self.seconds}
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """The torch device for ``device``, with a clear error when it is not available."""
+    try:
+        dev = torch.device(device)
+    except RuntimeError as err:
+        raise ConfigError(f"unknown device {device!r}: use 'cpu', 'cuda' or 'cuda:N'") from err
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("--device cuda was asked for but no CUDA GPU is available: use cpu")
+    return dev
+
+
+def make_optimizer(params, config: TrainConfig) -> torch.optim.Optimizer:
+    # foreach=True: one fused kernel launch for all parameters instead of one per tensor.
+    if config.optimizer == "adam":
+        return torch.optim.Adam(params, lr=config.lr, foreach=True)
+    return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, foreach=True)
+
+
+def train(
+    model: nn.Module,
+    objective: Objective,
+    data: Tensor | Sequence[Tensor],
+    config: TrainConfig,
+    *,
+    evaluate: Evaluate | None = None,
+    parameters: Sequence[nn.Parameter] | None = None,
+    description: str = "train",
+) -> History:
+    """Minimise ``objective`` over mini-batches of ``data`` for ``config.epochs`` epochs.
+
+    Parameters
+    ----------
+    model : nn.Module
+        Moved to ``config.device``; trained in place.
+    objective : callable
+        ``objective(model, batch, generator)``: mean loss over the batch. ``batch`` is a
+        tuple of slices of the tensors in ``data``; ``generator`` drives the corruption.
+    data : Tensor or sequence of Tensors
+        Examples along the first dimension (inputs, and targets when there are any).
+    config : TrainConfig
+    evaluate : callable, optional
+        ``evaluate(model) -> float`` called after each epoch in eval mode without
+        gradients (validation error); recorded in ``History.valid_loss``.
+    parameters : sequence of Parameters, optional
+        What to optimise; all of ``model``'s parameters by default.
+
+    Returns
+    -------
+    History
+    """
+    from tqdm.auto import tqdm
+
+    device = resolve_device(config.device)
+    tensors = (data,) if isinstance(data, Tensor) else tuple(data)
+    n = len(tensors[0])
+    if n == 0:
+        raise SdaeError("cannot train on empty data: give at least one example")
+    if any(len(t) != n for t in tensors):
+        raise SdaeError("all data tensors must have the same number of examples")
+    if config.batch_size > n:
+        raise ConfigError(
+            f"batch size {config.batch_size} is larger than the {n} training examples: "
+            "use a smaller --batch-size"
+        )
+    tensors = tuple(t.to(device) for t in tensors)
+    model.to(device)
+    params = list(model.parameters()) if parameters is None else list(parameters)
+    decayed = [p for p in params if p.dim() >= 2]
+    optimizer = make_optimizer(params, config)
+
+    generator = torch.Generator(device=device)
+    generator.manual_seed(config.seed)
+    n_batches = n // config.batch_size  # the last partial batch is dropped, as in the papers
+    history = History()
+    bar = tqdm(
+        total=config.epochs * n_batches,
+        desc=description,
+        unit="batch",
+        disable=not config.progress if config.progress is not None else None,
+        leave=False,
+        dynamic_ncols=True,
+    )
+    with bar:
+        for epoch in range(config.epochs):
+            start = time.perf_counter()
+            model.train()
+            order = torch.randperm(n, generator=generator, device=device)
+            total = torch.zeros((), device=device)
+            for i in range(n_batches):
+                index = order[i * config.batch_size : (i + 1) * config.batch_size]
+                batch = tuple(t[index] for t in tensors)
+                loss = objective(model, batch, generator)
+                total += loss.detach()
+                if config.weight_decay:
+                    loss = loss + config.weight_decay * sum(w.square().sum() for w in decayed)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                bar.update()
+            train_loss = (total / n_batches).item()  # the one synchronisation of the epoch
+            if not math.isfinite(train_loss):
+                raise SdaeError(
+                    f"training diverged (loss is {train_loss}) in epoch {epoch + 1}: "
+                    "use a lower learning rate"
+                )
+            history.train_loss.append(train_loss)
+            if evaluate is not None:
+                model.eval()
+                with torch.no_grad():
+                    history.valid_loss.append(float(evaluate(model)))
+            history.epoch_seconds.append(time.perf_counter() - start)
+            postfix = {"loss": f"{train_loss:.4g}"}
+            if history.valid_loss:
+                postfix["valid"] = f"{history.valid_loss[-1]:.4g}"
+            bar.set_postfix(postfix, refresh=False)
+    model.eval()
+    return history
+
+
+def batched(fn: Callable[[Tensor], Tensor], x: Tensor, batch_size: int = 4096) -> Tensor:
+    """Apply ``fn`` to ``x`` in chunks under ``no_grad``: bounded memory for large data."""
+    with torch.no_grad():
+        return torch.cat([fn(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
+
+
+def autoencoder_objective(model, batch: Sequence[Tensor], generator: torch.Generator) -> Tensor:
+    """Denoising criterion: corrupt the batch, reconstruct, compare with the clean batch."""
+    return model.loss(batch[0], generator)
+
+
+def reconstruction_error(model, x: Tensor, batch_size: int = 4096) -> float:
+    """Mean per-example loss of reconstructing clean ``x`` from clean ``x`` (no corruption)."""
+    device = next(model.parameters()).device
+    x = x.to(device)
+    with torch.no_grad():
+        total = sum(
+            model.loss(x[i : i + batch_size], corrupt=False) * len(x[i : i + batch_size])
+            for i in range(0, len(x), batch_size)
+        )
+    return float(total) / len(x)
+
+
+def check_inputs(model, x: Tensor, name: str = "data") -> None:
+    """Fail early, with a fix, when ``x`` does not suit ``model``."""
+    if x.dim() != 2 or x.shape[1] != model.n_visible:
+        raise DataError(
+            f"{name} has shape {tuple(x.shape)} but the model expects (n, {model.n_visible})"
+        )
+    if not torch.isfinite(x).all():
+        raise DataError(f"{name} contain NaN or infinite values: remove or impute them")
+    if model.config.loss == "cross_entropy" and len(x) and (x.min() < 0 or x.max() > 1):
+        raise DataError(
+            f"{name} lie in [{x.min().item():.3g}, {x.max().item():.3g}] but the cross-entropy "
+            "loss needs values in [0, 1]: rescale them, or use --decoder linear"
+        )
+
+
+def train_autoencoder(
+    model: nn.Module,
+    x: Tensor,
+    config: TrainConfig,
+    *,
+    x_valid: Tensor | None = None,
+    description: str = "dae",
+) -> History:
+    """Train a :class:`~sdae.autoencoder.DenoisingAutoencoder` on ``x`` with the denoising
+    criterion; record the clean reconstruction error of ``x_valid`` after each epoch."""
+    check_inputs(model, x, "training data")
+    evaluate = None
+    if x_valid is not None:
+        check_inputs(model, x_valid, "validation data")
+        x_valid = x_valid.to(resolve_device(config.device))
+
+        def evaluate(m: nn.Module) -> float:
+            return reconstruction_error(m, x_valid)
+
+    return train(
+        model, autoencoder_objective, x, config, evaluate=evaluate, description=description
+    )

@@ -1,0 +1,126 @@
+"""Figures: filters W_i/‖W_i‖ as tiled images, and clean / corrupted / reconstructed rows."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ConfigError
+
+
+def unit_filters(weight: np.ndarray) -> np.ndarray:
+    """Rows of W divided by their norm: the unit-norm input that activates each unit most."""
+    weight = np.asarray(weight, dtype=np.float64)
+    norms = np.linalg.norm(weight, axis=1, keepdims=True)
+    return weight / np.maximum(norms, 1e-12)
+
+
+def infer_shape(d: int) -> tuple[int, int]:
+    """The square image shape of a d-component input, or a clear error."""
+    side = math.isqrt(d)
+    if side * side != d:
+        raise ConfigError(f"inputs of {d} components are not square images: give image_shape")
+    return side, side
+
+
+def tile_images(
+    images: np.ndarray,
+    image_shape: tuple[int, int] | None = None,
+    n_cols: int | None = None,
+    pad: int = 1,
+    scale_each: bool = True,
+) -> np.ndarray:
+    """Arrange n images, given as rows (n, h*w), into one 2-D array in [0, 1].
+
+    ``scale_each`` stretches every tile to its own range, the usual display of filters;
+    otherwise values are clipped to [0, 1] (data and reconstructions). Gaps are 1 (white)
+    between filters and 0.5 (grey) otherwise.
+    """
+    images = np.asarray(images, dtype=np.float64)
+    n = len(images)
+    h, w = image_shape or infer_shape(images.shape[1])
+    tiles = images.reshape(n, h, w)
+    if scale_each:
+        lo = tiles.min(axis=(1, 2), keepdims=True)
+        span = tiles.max(axis=(1, 2), keepdims=True) - lo
+        tiles = (tiles - lo) / np.where(span > 0, span, 1.0)
+    else:
+        tiles = tiles.clip(0.0, 1.0)
+    n_cols = n_cols or int(np.ceil(np.sqrt(n)))
+    n_rows = int(np.ceil(n / n_cols))
+    grid = np.full((n_rows * (h + pad) - pad, n_cols * (w + pad) - pad),
+                   1.0 if scale_each else 0.5)
+    for k, tile in enumerate(tiles):
+        r, c = divmod(k, n_cols)
+        grid[r * (h + pad): r * (h + pad) + h, c * (w + pad): c * (w + pad) + w] = tile
+    return grid
+
+
+def _figure(n_panels: int, panel_size: float = 4.5):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    size = (panel_size * n_panels, panel_size + 0.4)
+    fig, axes = plt.subplots(1, n_panels, figsize=size, squeeze=False)
+    return fig, axes[0]
+
+
+def save_figure(fig, path: str | os.PathLike) -> Path:
+    """Save atomically: a partly written PNG is never left behind."""
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.part")
+    try:
+        fig.savefig(tmp, dpi=120, bbox_inches="tight", format=path.suffix.lstrip(".") or "png")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+        plt.close(fig)
+    return path
+
+
+def plot_filter_panels(
+    panels: Sequence[tuple[str, np.ndarray]],
+    path: str | os.PathLike,
+    image_shape: tuple[int, int] | None = None,
+    n_filters: int = 100,
+) -> Path:
+    """One labelled panel of filters per model; ``panels`` holds (title, W) pairs, W (d', d)."""
+    fig, axes = _figure(len(panels))
+    for ax, (title, weight) in zip(axes, panels, strict=True):
+        filters = unit_filters(weight)[:n_filters]
+        ax.imshow(tile_images(filters, image_shape), cmap="gray", interpolation="nearest")
+        ax.set_title(title, fontsize=11)
+        ax.axis("off")
+    return save_figure(fig, path)
+
+
+def plot_reconstructions(
+    rows: Sequence[tuple[str, np.ndarray]],
+    path: str | os.PathLike,
+    image_shape: tuple[int, int] | None = None,
+) -> Path:
+    """Rows of examples (e.g. clean / corrupted / reconstructed), one labelled row each."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    n = len(rows[0][1])
+    fig, axes = plt.subplots(len(rows), 1, figsize=(0.6 * n + 1.5, 0.75 * len(rows) + 0.3),
+                             squeeze=False)
+    for ax, (title, images) in zip(axes[:, 0], rows, strict=True):
+        ax.imshow(tile_images(images, image_shape, n_cols=n, scale_each=False),
+                  cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+        ax.set_ylabel(title, rotation=0, ha="right", va="center", fontsize=10)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    return save_figure(fig, path)

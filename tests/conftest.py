@@ -1,0 +1,26 @@
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("SDAE_DATA_DIR", REPO.parent / "shared" / "data"))
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory, monkeypatch):
+    """Never read or write the user's real cache from a test."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
+
+
+@pytest.fixture
+def generator():
+    return torch.Generator().manual_seed(1234)
+
+
+@pytest.fixture
+def mnist_dir():
+    if not (SHARED_DATA / "mnist" / "t10k-images-idx3-ubyte.gz").exists():
+        pytest.skip("MNIST not found: set SDAE_DATA_DIR to the shared data folder")
+    return SHARED_DATA

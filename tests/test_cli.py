@@ -1,0 +1,150 @@
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from sdae.cli import main
+from sdae.data import mnist
+from sdae.data.idx import write_idx
+from sdae.serialization import load_model
+
+
+@pytest.fixture
+def small_npz(tmp_path):
+    rng = np.random.default_rng(0)
+    path = tmp_path / "data.npz"
+    np.savez(path, x=(rng.random((120, 16)) > 0.5).astype(np.float32), y=rng.integers(0, 3, 120))
+    return path
+
+
+@pytest.fixture
+def tiny_mnist(tmp_path, monkeypatch):
+    """A miniature MNIST in IDX files: 60 training and 30 test images with real structure."""
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "tiny"
+    folder.mkdir()
+
+    def images(n):
+        x = np.zeros((n, 28, 28), np.uint8)
+        labels = rng.integers(0, 3, n).astype(np.uint8)
+        for i, k in enumerate(labels):  # three classes of bar at different places
+            x[i, 4 + 8 * k : 8 + 8 * k, 4:24] = 255
+        return x, labels
+
+    for prefix, n in (("train", 60), ("t10k", 30)):
+        x, y = images(n)
+        write_idx(folder / f"{prefix}-images-idx3-ubyte.gz", x)
+        write_idx(folder / f"{prefix}-labels-idx1-ubyte.gz", y)
+    monkeypatch.setattr(mnist, "N_TRAIN", 50)
+    return folder
+
+
+def test_help_does_not_import_torch():
+    code = ("import sys; from sdae.cli import main\n"
+            "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "assert 'torch' not in sys.modules, 'torch imported'")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "experiment" in result.stdout and "train" in result.stdout
+
+
+def test_train_writes_a_run_folder(small_npz, tmp_path, capsys):
+    out = tmp_path / "run"
+    code = main(["train", "--data", str(small_npz), "--hidden", "24", "--noise-level", "0.3",
+                 "--epochs", "3", "--batch-size", "10", "--out", str(out)])
+    assert code == 0
+    assert {p.name for p in out.iterdir()} == {"model.safetensors", "metrics.json",
+                                               "filters.png", "reconstructions.png"}
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert len(metrics["history"]["train_loss"]) == 3
+    assert metrics["model"]["n_hidden"] == 24 and metrics["model"]["noise_level"] == 0.3
+    model = load_model(out / "model.safetensors")
+    assert model.n_hidden == 24
+    assert "trained in" in capsys.readouterr().out
+
+    assert main(["filters", str(out / "model.safetensors"), "--out", str(tmp_path / "f.png"),
+                 "-n", "9"]) == 0
+    assert (tmp_path / "f.png").stat().st_size > 0
+
+
+def test_train_is_deterministic(small_npz, tmp_path):
+    for name in ("a", "b"):
+        main(["train", "--data", str(small_npz), "--hidden", "8", "--epochs", "2",
+              "--batch-size", "10", "--seed", "5", "--out", str(tmp_path / name)])
+    a = load_model(tmp_path / "a" / "model.safetensors")
+    b = load_model(tmp_path / "b" / "model.safetensors")
+    assert torch.equal(a.weight, b.weight)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--noise-level", "1.5"], "noise level"),
+        (["--batch-size", "1000"], "batch size"),
+        (["--decoder", "linear", "--loss", "cross_entropy"], "cross-entropy"),
+    ],
+)
+def test_bad_options_exit_2_with_one_line(small_npz, tmp_path, capsys, extra, message):
+    code = main(["train", "--data", str(small_npz), "--epochs", "1",
+                 "--out", str(tmp_path / "r"), *extra])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_data_outside_unit_range_with_cross_entropy(tmp_path, capsys):
+    np.save(tmp_path / "big.npy", np.random.default_rng(0).normal(size=(50, 4)) * 5)
+    assert main(["train", "--data", str(tmp_path / "big.npy"), "--out", str(tmp_path / "r"),
+                 "--batch-size", "5", "--epochs", "1"]) == 2
+    assert "--decoder linear" in capsys.readouterr().err
+    assert main(["train", "--data", str(tmp_path / "big.npy"), "--out", str(tmp_path / "r"),
+                 "--batch-size", "5", "--epochs", "1", "--decoder", "linear",
+                 "--corruption", "gaussian", "--noise-level", "0.5"]) == 0
+
+
+def test_zero_epochs_rejected_by_argparse(small_npz, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "--data", str(small_npz), "--epochs", "0"])
+    assert exit_info.value.code == 2
+    assert "positive integer" in capsys.readouterr().err
+
+
+def test_filters_of_a_missing_model(tmp_path, capsys):
+    assert main(["filters", str(tmp_path / "nope.safetensors")]) == 2
+    assert "no such model file" in capsys.readouterr().err
+
+
+def test_demo_runs_offline_on_bundled_digits(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("SDAE_DATA_DIR", raising=False)
+    out = tmp_path / "demo"
+    assert main(["demo", "--data-dir", str(tmp_path / "empty"), "--out", str(out)]) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert results["dataset"].startswith("digits")
+    assert [m["noise_level"] for m in results["models"]] == [0.0, 0.25, 0.5]
+    assert (out / "filters.png").exists() and (out / "reconstructions.png").exists()
+    assert "raw pixels" in capsys.readouterr().out
+
+
+def test_experiment_mnist_filters_on_tiny_mnist(tiny_mnist, tmp_path):
+    out = tmp_path / "exp"
+    assert main(["experiment", "mnist-filters", "--data-dir", str(tiny_mnist), "--out", str(out),
+                 "--hidden", "16", "--epochs", "2", "--batch-size", "10",
+                 "--noise-levels", "0", "0.5"]) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert "probe_test_error" in results["raw_pixels"]
+    for model in results["models"]:
+        for key in ("name", "noise_level", "epochs", "train_seconds", "reconstruction_error_test",
+                    "probe_test_error", "filter_low_frequency_energy"):
+            assert key in model
+        assert model["epochs"] == 2
+    assert len(list((out / "models").iterdir())) == 2
+
+
+def test_unwritable_output_folder(small_npz, tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert main(["train", "--data", str(small_npz), "--out", str(blocker / "run")]) == 2
+    assert "cannot create output folder" in capsys.readouterr().err

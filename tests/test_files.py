@@ -1,0 +1,91 @@
+import numpy as np
+import pytest
+from PIL import Image
+
+from sdae.data import load_array, load_dataset
+from sdae.errors import DataError
+
+
+def test_npy_and_npz(tmp_path):
+    x = np.random.default_rng(0).random((20, 3, 4))
+    np.save(tmp_path / "a.npy", x)
+    got, labels = load_array(tmp_path / "a.npy")
+    assert got.shape == (20, 12) and got.dtype == np.float32 and labels is None
+    np.savez(tmp_path / "b.npz", x=x, y=np.arange(20))
+    got, labels = load_array(tmp_path / "b.npz")
+    assert got.shape == (20, 12) and labels.tolist() == list(range(20))
+
+
+def test_csv_with_header(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("a,b,c\n0.1,0.2,0.3\n1,2,3\n")
+    got, _ = load_array(path)
+    np.testing.assert_allclose(got, [[0.1, 0.2, 0.3], [1, 2, 3]])
+
+
+def test_csv_non_numeric_cell(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("1,2\n3,abc\n")
+    with pytest.raises(DataError, match="line 2: non-numeric"):
+        load_array(path)
+
+
+def test_image_folder_8_and_16_bit(tmp_path):
+    Image.fromarray(np.full((4, 5), 255, np.uint8)).save(tmp_path / "a.png")
+    Image.fromarray(np.full((4, 5), 65535, np.uint16)).save(tmp_path / "b.png")
+    got, _ = load_array(tmp_path)
+    assert got.shape == (2, 20)
+    np.testing.assert_allclose(got, 1.0)
+
+
+def test_empty_folder(tmp_path):
+    with pytest.raises(DataError, match="no images"):
+        load_array(tmp_path)
+
+
+def test_nan_rejected(tmp_path):
+    x = np.ones((3, 2))
+    x[1, 1] = np.nan
+    np.save(tmp_path / "n.npy", x)
+    with pytest.raises(DataError, match="NaN"):
+        load_array(tmp_path / "n.npy")
+
+
+def test_pickled_npy_refused(tmp_path):
+    np.save(tmp_path / "o.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    with pytest.raises(DataError, match="numeric|readable"):
+        load_array(tmp_path / "o.npy")
+
+
+def test_corrupt_npz(tmp_path):
+    (tmp_path / "c.npz").write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(DataError, match="npz"):
+        load_array(tmp_path / "c.npz")
+
+
+def test_user_file_split_and_label_mismatch(tmp_path):
+    np.savez(tmp_path / "d.npz", x=np.random.default_rng(0).random((100, 16)), y=np.arange(100))
+    data = load_dataset(str(tmp_path / "d.npz"), valid_fraction=0.2)
+    assert len(data.x_train) == 80 and len(data.x_valid) == 20
+    assert data.image_shape == (4, 4)
+    assert sorted(np.concatenate([data.y_train, data.y_valid]).tolist()) == list(range(100))
+    np.savez(tmp_path / "e.npz", x=np.ones((10, 4)), y=np.arange(9))
+    with pytest.raises(DataError, match="9 labels for 10 examples"):
+        load_dataset(str(tmp_path / "e.npz"))
+
+
+def test_digits_are_bundled_and_scaled():
+    data = load_dataset("digits")
+    assert data.x_train.shape == (1197, 64) and data.image_shape == (8, 8)
+    assert data.x_train.max() == 1.0 and data.x_train.min() == 0.0
+    assert len(data.x_valid) == 300 and len(data.x_test) == 300
+
+
+def test_auto_falls_back_to_digits(tmp_path, monkeypatch):
+    monkeypatch.delenv("SDAE_DATA_DIR", raising=False)
+    assert load_dataset("auto", tmp_path).name == "digits"
+
+
+def test_unknown_name(tmp_path):
+    with pytest.raises(DataError, match="not one of mnist, digits"):
+        load_dataset("cifar")

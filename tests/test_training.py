@@ -1,0 +1,135 @@
+import pytest
+import torch
+
+from sdae.autoencoder import DenoisingAutoencoder
+from sdae.errors import ConfigError, DataError, SdaeError
+from sdae.training import (
+    TrainConfig,
+    reconstruction_error,
+    train,
+    train_autoencoder,
+)
+
+
+def bars(n=256, d=16, seed=0):
+    """Binary images of one random horizontal or vertical bar: structure a DAE can learn."""
+    g = torch.Generator().manual_seed(seed)
+    side = int(d**0.5)
+    x = torch.zeros(n, side, side)
+    rows = torch.randint(side, (n,), generator=g)
+    vertical = torch.rand(n, generator=g) < 0.5
+    for i in range(n):
+        if vertical[i]:
+            x[i, :, rows[i]] = 1
+        else:
+            x[i, rows[i], :] = 1
+    return x.reshape(n, d)
+
+
+def fit(seed=0, **overrides):
+    x = bars()
+    model = DenoisingAutoencoder(16, 12, noise_level=0.25,
+                                 generator=torch.Generator().manual_seed(seed))
+    config = TrainConfig(**{"epochs": 5, "batch_size": 16, "lr": 0.1, "seed": seed,
+                            "progress": False, **overrides})
+    return model, train_autoencoder(model, x, config, x_valid=bars(64, seed=1))
+
+
+def test_training_reduces_the_clean_reconstruction_error():
+    x_valid = bars(64, seed=1)
+    untrained = DenoisingAutoencoder(16, 12, generator=torch.Generator().manual_seed(0))
+    _, history = fit(epochs=30)
+    assert len(history.train_loss) == 30 and len(history.valid_loss) == 30
+    assert history.valid_loss[-1] < 0.5 * reconstruction_error(untrained, x_valid)
+    assert history.train_loss[-1] < history.train_loss[0]
+    assert history.seconds > 0
+
+
+def test_deterministic_for_a_seed():
+    a, ha = fit(seed=3)
+    b, hb = fit(seed=3)
+    c, _ = fit(seed=4)
+    for p, q in zip(a.parameters(), b.parameters(), strict=True):
+        assert torch.equal(p, q)
+    assert ha.train_loss == hb.train_loss
+    assert not torch.equal(a.weight, c.weight)
+
+
+def test_does_not_touch_the_global_rng():
+    torch.manual_seed(0)
+    expected = torch.rand(3)
+    torch.manual_seed(0)
+    fit()
+    assert torch.equal(torch.rand(3), expected)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_optimizers_and_momentum(optimizer):
+    _, history = fit(optimizer=optimizer, momentum=0.9 if optimizer == "sgd" else 0.0,
+                     lr=0.1 if optimizer == "sgd" else 0.01, epochs=10)
+    assert history.valid_loss[-1] < history.valid_loss[0]
+
+
+def test_weight_decay_shrinks_weights():
+    plain, _ = fit(epochs=10)
+    decayed, _ = fit(epochs=10, weight_decay=0.05)
+    assert decayed.weight.norm() < plain.weight.norm()
+    assert decayed.bias.norm() > 0  # biases are not decayed to zero
+
+
+def test_generic_objective_with_targets():
+    """The loop trains any module: here a linear classifier on (x, y) batches."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(200, 5, generator=g)
+    y = (x[:, 0] > 0).long()
+    model = torch.nn.Linear(5, 2)
+
+    def objective(m, batch, generator):
+        inputs, targets = batch
+        return torch.nn.functional.cross_entropy(m(inputs), targets)
+
+    train(model, objective, (x, y), TrainConfig(epochs=20, batch_size=20, lr=0.5,
+                                               progress=False))
+    assert (model(x).argmax(1) == y).float().mean() > 0.95
+
+
+def test_divergence_is_reported():
+    x = bars()
+    model = DenoisingAutoencoder(16, 8, decoder="linear")
+    with pytest.raises(SdaeError, match="diverged.*lower learning rate"):
+        train_autoencoder(model, x * 1e3, TrainConfig(epochs=3, batch_size=16, lr=10.0,
+                                                      progress=False))
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (torch.rand(10, 5), "expects \\(n, 16\\)"),
+        (torch.full((10, 16), float("nan")), "NaN"),
+        (torch.rand(10, 16) * 3, "needs values in \\[0, 1\\]"),
+    ],
+)
+def test_bad_data(data, message):
+    with pytest.raises(DataError, match=message):
+        train_autoencoder(DenoisingAutoencoder(16, 4), data, TrainConfig(batch_size=5))
+
+
+def test_batch_larger_than_data():
+    with pytest.raises(ConfigError, match="larger than the 10 training examples"):
+        train_autoencoder(DenoisingAutoencoder(16, 4), torch.rand(10, 16),
+                          TrainConfig(batch_size=20))
+
+
+@pytest.mark.parametrize(
+    "options", [{"epochs": 0}, {"batch_size": -1}, {"lr": 0.0}, {"optimizer": "lbfgs"},
+                {"momentum": 1.0}, {"weight_decay": -1.0}])
+def test_bad_train_config(options):
+    with pytest.raises(ConfigError):
+        TrainConfig(**options)
+
+
+def test_unavailable_cuda_is_a_clear_error():
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    with pytest.raises(ConfigError, match="no CUDA GPU"):
+        fit(device="cuda")
