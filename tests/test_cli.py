@@ -59,15 +59,38 @@ def test_train_writes_a_run_folder(small_npz, tmp_path, capsys):
     assert {p.name for p in out.iterdir()} == {"model.safetensors", "metrics.json",
                                                "filters.png", "reconstructions.png"}
     metrics = json.loads((out / "metrics.json").read_text())
-    assert len(metrics["history"]["train_loss"]) == 3
-    assert metrics["model"]["n_hidden"] == 24 and metrics["model"]["noise_level"] == 0.3
+    assert len(metrics["pretrain_history"][0]["train_loss"]) == 3
+    layer = metrics["model"]["layers"][0]
+    assert layer["n_hidden"] == 24 and layer["noise_level"] == 0.3
     model = load_model(out / "model.safetensors")
     assert model.n_hidden == 24
-    assert "trained in" in capsys.readouterr().out
+    assert "layer 1: train loss" in capsys.readouterr().out
 
     assert main(["filters", str(out / "model.safetensors"), "--out", str(tmp_path / "f.png"),
                  "-n", "9"]) == 0
     assert (tmp_path / "f.png").stat().st_size > 0
+
+
+def test_train_a_stack_with_fine_tuning(small_npz, tmp_path, capsys):
+    out = tmp_path / "stack"
+    assert main(["train", "--data", str(small_npz), "--hidden", "20", "10",
+                 "--noise-level", "0.1", "0.3", "--epochs", "2", "--batch-size", "10",
+                 "--finetune-epochs", "3", "--out", str(out)]) == 0
+    stack = load_model(out / "model.safetensors")
+    assert stack.hidden_sizes == [20, 10] and stack.classifier.out_features == 3
+    assert [layer.config.noise_level for layer in stack.layers] == [0.1, 0.3]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert len(metrics["finetune_history"]["valid_loss"]) == 3
+    assert 0 <= metrics["valid_error"] <= 1
+    assert "valid error" in capsys.readouterr().out
+    assert main(["filters", str(out / "model.safetensors"), "--out", str(tmp_path / "f.png")]) == 0
+
+
+def test_fine_tuning_without_labels(tmp_path, capsys):
+    np.save(tmp_path / "x.npy", np.random.default_rng(0).random((40, 4)))
+    assert main(["train", "--data", str(tmp_path / "x.npy"), "--batch-size", "5",
+                 "--finetune-epochs", "2", "--out", str(tmp_path / "r")]) == 2
+    assert "needs labels" in capsys.readouterr().err
 
 
 def test_train_is_deterministic(small_npz, tmp_path):

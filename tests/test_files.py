@@ -89,3 +89,18 @@ def test_auto_falls_back_to_digits(tmp_path, monkeypatch):
 def test_unknown_name(tmp_path):
     with pytest.raises(DataError, match="not one of mnist, digits"):
         load_dataset("cifar")
+
+
+def test_usps_split(mnist_dir):
+    if not (mnist_dir / "usps" / "usps.h5").exists():
+        pytest.skip("usps.h5 not found")
+    data = load_dataset("usps", mnist_dir)
+    assert data.x_train.shape == (6291, 256) and data.x_valid.shape == (1000, 256)
+    assert data.x_test.shape == (2007, 256) and data.image_shape == (16, 16)
+    assert 0 <= data.x_train.min() and data.x_train.max() <= 1
+
+
+def test_usps_missing(tmp_path, monkeypatch):
+    monkeypatch.delenv("SDAE_DATA_DIR", raising=False)
+    with pytest.raises(DataError, match=r"usps\.h5 not found"):
+        load_dataset("usps", tmp_path)

@@ -116,6 +116,9 @@ class DenoisingAutoencoder(nn.Module):
     @classmethod
     def from_config(cls, config: DAEConfig | dict) -> DenoisingAutoencoder:
         options = asdict(config) if isinstance(config, DAEConfig) else dict(config)
+        for key in ("clip", "emphasis"):  # JSON turns tuples into lists
+            if options.get(key) is not None:
+                options[key] = tuple(options[key])
         return cls(options.pop("n_visible"), options.pop("n_hidden"), **options)
 
     def reset_parameters(self, generator: torch.Generator | None = None) -> None:

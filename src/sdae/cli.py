@@ -81,13 +81,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--valid-fraction", type=float, default=0.1,
                    help="share of a user's file held out for validation (default: 0.1)")
     g = p.add_argument_group("model")
-    g.add_argument("--hidden", type=_positive_int, default=500,
-                   help="hidden units; may exceed the input size (default: 500)")
+    g.add_argument("--hidden", type=_positive_int, nargs="+", default=[500],
+                   help="hidden units; several values train a stack, bottom layer first; a "
+                        "layer may be wider than its input (default: 500)")
     g.add_argument("--corruption", default="masking",
                    choices=("none", "masking", "fixed_masking", "gaussian", "salt_and_pepper"),
                    help="corruption process q_D (default: masking)")
-    g.add_argument("--noise-level", type=float, default=0.25,
-                   help="q or ν for masking and salt-and-pepper, σ for gaussian (default: 0.25)")
+    g.add_argument("--noise-level", type=float, nargs="+", default=[0.25],
+                   help="q or ν for masking and salt-and-pepper, σ for gaussian; one value, "
+                        "or one per layer (default: 0.25)")
     g.add_argument("--clip", type=float, nargs=2, metavar=("LOW", "HIGH"),
                    help="data range: clamps gaussian noise, salt-and-pepper values")
     g.add_argument("--untied", action="store_true", help="learn W' instead of using Wᵀ")
@@ -99,6 +101,12 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--emphasis", type=float, nargs=2, metavar=("ALPHA", "BETA"),
                    help="weights of the loss on corrupted / other components")
     _add_train_options(p, epochs=15, batch_size=20, lr=0.1)
+    g = p.add_argument_group("supervised fine-tuning (needs labels: an .npz with y, or mnist)")
+    g.add_argument("--finetune-epochs", type=int, default=0,
+                   help="epochs of fine-tuning with a softmax layer on top; the parameters of "
+                        "the best validation epoch are kept (default: 0, none)")
+    g.add_argument("--finetune-lr", type=float, default=0.1, help="(default: 0.1)")
+    g.add_argument("--finetune-momentum", type=float, default=0.9, help="(default: 0.9)")
     p.add_argument("--out", type=Path, default=Path("runs/train"), help="run folder")
     p.set_defaults(handler=cmd_train)
 
@@ -137,60 +145,127 @@ def build_parser() -> argparse.ArgumentParser:
                    choices=("masking", "fixed_masking", "salt_and_pepper"))
     _add_train_options(e, epochs=15, batch_size=20, lr=0.1)
     e.set_defaults(handler=cmd_mnist_filters)
+
+    e = exp.add_parser("sda-mnist", help="SdA-3 vs SAE-3 vs MLP-3 vs logistic regression",
+                       description="Vincent et al. (2010), table 3: a deep network pre-trained "
+                                   "with stacked DAEs (SdA), with stacked plain autoencoders "
+                                   "(SAE), or randomly initialised (MLP), all with the same "
+                                   "architecture and fine-tuning, and logistic regression on "
+                                   "raw pixels. Writes results.json and results.md.")
+    e.add_argument("--dataset", choices=("mnist", "usps"), default="mnist")
+    e.add_argument("--data-dir", type=Path, default=None, help="folder with the data set")
+    e.add_argument("--out", type=Path, default=None, help="(default: runs/sda-DATASET)")
+    e.add_argument("--hidden", type=_positive_int, nargs="+", default=None,
+                   help="layer sizes (default: 1000 1000 1000)")
+    e.add_argument("--noise", type=float, nargs="+", default=None,
+                   help="masking noise of each layer of the SdA (default: 0.1 0.2 0.3)")
+    e.add_argument("--labels", type=_positive_int, default=None,
+                   help="fine-tune on only N labelled training examples, balanced over "
+                        "classes; pre-training still uses every training image")
+    e.add_argument("--seeds", type=int, nargs="+", default=[0],
+                   help="repeat with these seeds and report mean and spread (default: 0)")
+    e.add_argument("--models", nargs="+", choices=("SdA", "SAE", "MLP", "logistic"),
+                   default=["SdA", "SAE", "MLP", "logistic"])
+    e.add_argument("--pretrain-epochs", type=_positive_int, default=None)
+    e.add_argument("--finetune-epochs", type=_positive_int, default=None)
+    e.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default: cpu)")
+    e.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
+    e.set_defaults(handler=cmd_sda)
     return parser
 
 
 def cmd_train(args) -> None:
+    from dataclasses import replace
+
     import torch
 
     from .atomic import write_json
-    from .autoencoder import DenoisingAutoencoder
     from .data import load_dataset
+    from .errors import ConfigError, DataError
     from .experiments.mnist_filters import machine_description
     from .serialization import save_model
-    from .training import reconstruction_error, train_autoencoder
-    from .visualize import plot_filter_panels, plot_reconstructions
+    from .stacking import StackedDenoisingAutoencoder, classification_error, finetune, pretrain
+    from .training import reconstruction_error
 
     config = _train_config(args)
+    if args.finetune_epochs < 0:
+        raise ConfigError("--finetune-epochs must be >= 0")
     dataset = load_dataset(args.data, args.data_dir, valid_fraction=args.valid_fraction,
                            download=not args.no_download, seed=args.seed)
-    init = torch.Generator().manual_seed(args.seed)
-    model = DenoisingAutoencoder(
-        dataset.n_features, args.hidden, generator=init, tied=not args.untied,
-        activation=args.activation, decoder=args.decoder, corruption=args.corruption,
-        noise_level=args.noise_level if args.corruption != "none" else 0.0,
-        clip=args.clip, loss=args.loss, emphasis=args.emphasis)
+    supervised = args.finetune_epochs > 0
+    if supervised and dataset.y_train is None:
+        raise DataError(f"--finetune-epochs needs labels, and {args.data} has none: "
+                        "give an .npz with arrays x and y")
+    n_classes = int(dataset.y_train.max()) + 1 if supervised else None
+    levels = args.noise_level if args.corruption != "none" else [0.0]
+    stack = StackedDenoisingAutoencoder(
+        dataset.n_features, args.hidden, n_classes, corruption=args.corruption,
+        noise_levels=levels[0] if len(levels) == 1 else levels,
+        generator=torch.Generator().manual_seed(args.seed), tied=not args.untied,
+        activation=args.activation, decoder=args.decoder, clip=args.clip, loss=args.loss,
+        emphasis=args.emphasis)
     out = _prepare_out(args.out)
-    print(f"data: {dataset.describe()}\nmodel: {model.extra_repr()}")
+    print(f"data: {dataset.describe()}")
+    for k, layer in enumerate(stack.layers):
+        print(f"layer {k + 1}: {layer.extra_repr()}")
+    x = torch.from_numpy(dataset.x_train)
     x_valid = torch.from_numpy(dataset.x_valid) if dataset.x_valid is not None else None
-    history = train_autoencoder(model, torch.from_numpy(dataset.x_train), config,
-                                x_valid=x_valid)
-    model.cpu()
+    histories = pretrain(stack, x, config, x_valid=x_valid)
     metrics = {
         "data": dataset.describe(),
-        "model": model.config.to_dict(),
+        "model": stack.config.to_dict(),
         "train": config.to_dict(),
-        "history": history.to_dict(),
+        "pretrain_history": [h.to_dict() for h in histories],
         "machine": machine_description(args.device),
     }
-    if dataset.x_test is not None:
-        metrics["reconstruction_error_test"] = reconstruction_error(
-            model, torch.from_numpy(dataset.x_test))
+    if supervised:
+        ft_config = replace(config, epochs=args.finetune_epochs, lr=args.finetune_lr,
+                            momentum=args.finetune_momentum)
+        y = torch.from_numpy(dataset.y_train)
+        y_valid = torch.from_numpy(dataset.y_valid) if dataset.y_valid is not None else None
+        history = finetune(stack, x, y, ft_config, x_valid=x_valid, y_valid=y_valid)
+        metrics["finetune"] = ft_config.to_dict()
+        metrics["finetune_history"] = history.to_dict()
+    stack.cpu()
+    # one layer without fine-tuning is saved as a plain DAE; anything else as the stack
+    model = stack.layers[0] if len(stack.layers) == 1 and not supervised else stack
+    for split in ("valid", "test"):
+        xs, ys = getattr(dataset, f"x_{split}"), getattr(dataset, f"y_{split}")
+        if xs is None:
+            continue
+        metrics[f"reconstruction_error_{split}_layer1"] = reconstruction_error(
+            stack.layers[0], torch.from_numpy(xs))
+        if supervised and ys is not None:
+            metrics[f"{split}_error"] = classification_error(
+                stack, torch.from_numpy(xs), torch.from_numpy(ys))
     save_model(model, out / "model.safetensors", extra={"train": config.to_dict()})
     write_json(out / "metrics.json", metrics)
     if dataset.image_shape is not None:
-        plot_filter_panels([(model.extra_repr().split(",")[0], model.weight.detach().numpy())],
-                           out / "filters.png", dataset.image_shape)
-        sample = torch.from_numpy((dataset.x_valid if x_valid is not None
-                                   else dataset.x_train)[:10])
-        corrupted = model.corrupt(sample, torch.Generator().manual_seed(args.seed))
-        with torch.no_grad():
-            plot_reconstructions([("clean", sample.numpy()), ("corrupted", corrupted.numpy()),
-                                  ("reconstructed", model(corrupted).numpy())],
-                                 out / "reconstructions.png", dataset.image_shape)
-    last = f"valid error {history.valid_loss[-1]:.3f}, " if history.valid_loss else ""
-    print(f"trained in {history.seconds:.1f} s: train loss {history.train_loss[-1]:.3f}, "
-          f"{last}wrote {out}/")
+        _draw_run_figures(stack.layers[0], dataset, out, args.seed)
+    summary = [f"layer {k + 1}: train loss {h.train_loss[-1]:.3f}"
+               + (f", valid {h.valid_loss[-1]:.3f}" if h.valid_loss else "")
+               for k, h in enumerate(histories)]
+    if supervised and "valid_error" in metrics:
+        summary.append(f"valid error {metrics['valid_error']:.2%}")
+    if supervised and "test_error" in metrics:
+        summary.append(f"test error {metrics['test_error']:.2%}")
+    print("; ".join(summary) + f"\nwrote {out}/")
+
+
+def _draw_run_figures(layer, dataset, out: Path, seed: int) -> None:
+    import torch
+
+    from .visualize import plot_filter_panels, plot_reconstructions
+
+    plot_filter_panels([(layer.extra_repr().split(",")[0], layer.weight.detach().numpy())],
+                       out / "filters.png", dataset.image_shape)
+    source = dataset.x_valid if dataset.x_valid is not None else dataset.x_train
+    sample = torch.from_numpy(source[:10])
+    corrupted = layer.corrupt(sample, torch.Generator().manual_seed(seed))
+    with torch.no_grad():
+        plot_reconstructions([("clean", sample.numpy()), ("corrupted", corrupted.numpy()),
+                              ("reconstructed", layer(corrupted).numpy())],
+                             out / "reconstructions.png", dataset.image_shape)
 
 
 def cmd_filters(args) -> None:
@@ -198,6 +273,8 @@ def cmd_filters(args) -> None:
     from .visualize import infer_shape, plot_filter_panels
 
     model = load_model(args.model)
+    if hasattr(model, "layers"):  # a stack: the filters of its first layer
+        model = model.layers[0]
     shape = tuple(args.image_shape) if args.image_shape else infer_shape(model.n_visible)
     if shape[0] * shape[1] != model.n_visible:
         from .errors import ConfigError
@@ -233,6 +310,30 @@ def cmd_mnist_filters(args) -> None:
                                 n_hidden=args.hidden, corruption=args.corruption,
                                 train_config=_train_config(args))
     _print_summary(results, out)
+
+
+def cmd_sda(args) -> None:
+    from dataclasses import replace
+
+    from .data import load_dataset
+    from .experiments import sda
+
+    dataset = load_dataset(args.dataset, args.data_dir)
+    settings = sda.SdaSettings()
+    if args.hidden:
+        settings.hidden_sizes = list(args.hidden)
+    if args.noise:
+        settings.noise_levels = list(args.noise)
+    common = {"device": args.device, "progress": args.progress}
+    settings.pretrain = replace(settings.pretrain, **common,
+                                epochs=args.pretrain_epochs or settings.pretrain.epochs)
+    settings.finetune = replace(settings.finetune, **common,
+                                epochs=args.finetune_epochs or settings.finetune.epochs)
+    out = _prepare_out(args.out or Path(f"runs/sda-{args.dataset}"))
+    results = sda.run(dataset, out, settings, seeds=args.seeds, n_labels=args.labels,
+                      models=args.models)
+    print()
+    print((out / "results.md").read_text())
 
 
 def _print_summary(results: dict, out: Path) -> None:

@@ -15,14 +15,18 @@ from torch import nn
 from .atomic import atomic_write
 from .autoencoder import DenoisingAutoencoder
 from .errors import ModelFileError
+from .stacking import StackedDenoisingAutoencoder
+
+KINDS = {"dae": DenoisingAutoencoder, "stack": StackedDenoisingAutoencoder}
 
 FORMAT = "sdae"
 FORMAT_VERSION = 1
 
 
 def model_kind(model: nn.Module) -> str:
-    if isinstance(model, DenoisingAutoencoder):
-        return "dae"
+    for kind, cls in KINDS.items():
+        if isinstance(model, cls):
+            return kind
     raise ModelFileError(f"cannot save a {type(model).__name__}: not an sdae model")
 
 
@@ -35,7 +39,8 @@ def save_model(model: nn.Module, path: str | os.PathLike, extra: dict | None = N
     from safetensors.torch import save
 
     config = model.config.to_dict()
-    if not isinstance(config.get("corruption", ""), str):
+    layers = config["layers"] if "layers" in config else [config]
+    if not all(isinstance(layer["corruption"], str) for layer in layers):
         raise ModelFileError("a model with a custom corruption callable cannot be saved to a file")
     metadata = {
         "format": FORMAT,
@@ -89,17 +94,14 @@ def read_model_file(path: str | os.PathLike) -> tuple[dict, dict[str, torch.Tens
 
 
 def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> nn.Module:
-    """Rebuild the model saved in ``path``."""
+    """Rebuild the model saved in ``path`` (a DAE layer or a stack), in eval mode."""
     info, tensors = read_model_file(path)
-    if info["kind"] != "dae":
+    cls = KINDS.get(info["kind"])
+    if cls is None:
         raise ModelFileError(f"{path}: unknown model kind {info['kind']!r}")
-    config = info["config"]
-    for key in ("clip", "emphasis"):
-        if config.get(key) is not None:
-            config[key] = tuple(config[key])
     try:
-        model = DenoisingAutoencoder.from_config(config)
+        model = cls.from_config(info["config"])
         model.load_state_dict(tensors)
-    except (TypeError, RuntimeError) as err:
+    except (TypeError, KeyError, ValueError, RuntimeError) as err:
         raise ModelFileError(f"{path}: weights do not match the stored config ({err})") from None
     return model.to(device).eval()

@@ -30,6 +30,8 @@ class TrainConfig:
     """Optimisation settings shared by every model.
 
     ``weight_decay`` adds λ·Σ‖W‖² over the weight matrices (not the biases) to the loss.
+    ``lr_decay`` multiplies the learning rate after every epoch. ``patience`` stops
+    training after that many epochs without a better validation score (needs ``evaluate``).
     ``progress=None`` shows a progress bar only when stderr is a terminal.
     """
 
@@ -39,6 +41,8 @@ class TrainConfig:
     optimizer: str = "sgd"
     momentum: float = 0.0
     weight_decay: float = 0.0
+    lr_decay: float = 1.0
+    patience: int | None = None
     seed: int = 0
     device: str = "cpu"
     progress: bool | None = None
@@ -56,6 +60,10 @@ class TrainConfig:
             raise ConfigError(f"momentum must be in [0, 1), got {self.momentum!r}")
         if not self.weight_decay >= 0:
             raise ConfigError(f"weight decay must be >= 0, got {self.weight_decay!r}")
+        if not 0 < self.lr_decay <= 1:
+            raise ConfigError(f"lr_decay must be in (0, 1], got {self.lr_decay!r}")
+        if self.patience is not None and self.patience < 1:
+            raise ConfigError(f"patience must be a positive integer, got {self.patience!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -68,6 +76,7 @@ class History:
     train_loss: list[float] = field(default_factory=list)
     valid_loss: list[float] = field(default_factory=list)
     epoch_seconds: list[float] = field(default_factory=list)
+    best_epoch: int | None = None  # 1-based epoch whose parameters were kept (keep_best)
 
     @property
     def seconds(self) -> float:
@@ -103,6 +112,7 @@ def train(
     *,
     evaluate: Evaluate | None = None,
     parameters: Sequence[nn.Parameter] | None = None,
+    keep_best: bool = False,
     description: str = "train",
 ) -> History:
     """Minimise ``objective`` over mini-batches of ``data`` for ``config.epochs`` epochs.
@@ -122,6 +132,9 @@ def train(
         gradients (validation error); recorded in ``History.valid_loss``.
     parameters : sequence of Parameters, optional
         What to optimise; all of ``model``'s parameters by default.
+    keep_best : bool
+        Model selection: end with the parameters of the epoch with the lowest ``evaluate``
+        score rather than those of the last epoch.
 
     Returns
     -------
@@ -149,8 +162,10 @@ def train(
 
     generator = torch.Generator(device=device)
     generator.manual_seed(config.seed)
+    scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, config.lr_decay)
     n_batches = n // config.batch_size  # the last partial batch is dropped, as in the papers
     history = History()
+    best_score, best_state = math.inf, None
     bar = tqdm(
         total=config.epochs * n_batches,
         desc=description,
@@ -176,6 +191,7 @@ def train(
                 loss.backward()
                 optimizer.step()
                 bar.update()
+            scheduler.step()
             train_loss = (total / n_batches).item()  # the one synchronisation of the epoch
             if not math.isfinite(train_loss):
                 raise SdaeError(
@@ -183,15 +199,24 @@ def train(
                     "use a lower learning rate"
                 )
             history.train_loss.append(train_loss)
+            postfix = {"loss": f"{train_loss:.4g}"}
             if evaluate is not None:
                 model.eval()
                 with torch.no_grad():
-                    history.valid_loss.append(float(evaluate(model)))
+                    score = float(evaluate(model))
+                history.valid_loss.append(score)
+                postfix["valid"] = f"{score:.4g}"
+                if score < best_score:
+                    best_score, history.best_epoch = score, epoch + 1
+                    if keep_best:
+                        best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
             history.epoch_seconds.append(time.perf_counter() - start)
-            postfix = {"loss": f"{train_loss:.4g}"}
-            if history.valid_loss:
-                postfix["valid"] = f"{history.valid_loss[-1]:.4g}"
             bar.set_postfix(postfix, refresh=False)
+            if (config.patience is not None and history.best_epoch is not None
+                    and epoch + 1 - history.best_epoch >= config.patience):
+                break
+    if best_state is not None:
+        model.load_state_dict(best_state)
     model.eval()
     return history
 

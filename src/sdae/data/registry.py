@@ -13,7 +13,32 @@ from .dataset import Dataset
 from .files import load_array
 from .mnist import find_mnist, load_mnist
 
-NAMED = ("mnist", "digits")
+NAMED = ("mnist", "usps", "digits")
+
+
+def load_usps(data_dir: str | os.PathLike | None = None, n_valid: int = 1000) -> Dataset:
+    """USPS digits from ``usps.h5``: 7291 training images (the last ``n_valid`` held out
+    for validation) and 2007 test images, 16×16, in [0, 1]."""
+    import h5py
+
+    dirs = [Path(data_dir), Path(data_dir) / "usps"] if data_dir is not None else []
+    if os.environ.get("SDAE_DATA_DIR"):
+        dirs.append(Path(os.environ["SDAE_DATA_DIR"]) / "usps")
+    path = next((d / "usps.h5" for d in dirs if (d / "usps.h5").is_file()), None)
+    if path is None:
+        where = ", ".join(str(d) for d in dirs) or "nowhere: no --data-dir or $SDAE_DATA_DIR"
+        raise DataError(f"usps.h5 not found (looked in {where}): pass --data-dir")
+    try:
+        with h5py.File(path, "r") as f:
+            x, y = f["train/data"][:], f["train/target"][:]
+            x_test, y_test = f["test/data"][:], f["test/target"][:]
+    except (OSError, KeyError) as err:
+        raise DataError(f"{path}: not a readable USPS file ({err})") from err
+    x, x_test = x.astype(np.float32), x_test.astype(np.float32)
+    y, y_test = y.astype(np.int64), y_test.astype(np.int64)
+    cut = len(x) - n_valid
+    return Dataset("usps", x[:cut], y[:cut], x[cut:], y[cut:], x_test, y_test,
+                   image_shape=(16, 16))
 
 
 def load_digits() -> Dataset:
@@ -63,11 +88,13 @@ def load_dataset(
     download: bool = True,
     seed: int = 0,
 ) -> Dataset:
-    """``mnist``, ``digits``, ``auto`` (MNIST when on disk, else digits) or a path."""
+    """``mnist``, ``usps``, ``digits``, ``auto`` (MNIST when on disk, else digits) or a path."""
     if name == "mnist":
         return load_mnist(data_dir, download=download)
     if name == "digits":
         return load_digits()
+    if name == "usps":
+        return load_usps(data_dir)
     if name == "auto":
         return load_mnist(data_dir, download=False) if find_mnist(data_dir) else load_digits()
     path = Path(name)

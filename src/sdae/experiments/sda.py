@@ -1,0 +1,255 @@
+"""The papers' classification results: stacked DAEs against stacked plain autoencoders, a
+randomly initialised deep network and logistic regression (Vincent et al. 2010, table 3).
+
+Every deep model has the same architecture, the same fine-tuning schedule and the same seed;
+only the initialisation differs: DAE pre-training (SdA), plain-autoencoder pre-training
+(SAE), or none (MLP).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..analysis import probe_error
+from ..atomic import atomic_write, write_json
+from ..data import Dataset
+from ..serialization import save_model
+from ..stacking import StackedDenoisingAutoencoder, classification_error, finetune, pretrain
+from ..training import TrainConfig, batched
+from .mnist_filters import machine_description
+
+# Published test errors (%), for the table beside the measured ones.
+PUBLISHED = {
+    "mnist": [
+        ("SVM-rbf", 1.40, "Vincent et al. 2010, table 3"),
+        ("SAE-3", 1.40, "Vincent et al. 2010, table 3"),
+        ("DBN-3", 1.24, "Vincent et al. 2010, table 3"),
+        ("SdA-3", 1.28, "Vincent et al. 2010, table 3"),
+        ("SdA (3 layers)", 1.3, "deeplearning.net Theano tutorial"),
+    ],
+}
+
+
+@dataclass
+class SdaSettings:
+    """Architecture and schedules shared by every model of the comparison."""
+
+    hidden_sizes: list[int] = field(default_factory=lambda: [1000, 1000, 1000])
+    noise_levels: list[float] = field(default_factory=lambda: [0.1, 0.2, 0.3])
+    corruption: str = "masking"
+    pretrain: TrainConfig = field(
+        default_factory=lambda: TrainConfig(epochs=15, batch_size=64, lr=0.1))
+    finetune: TrainConfig = field(
+        default_factory=lambda: TrainConfig(epochs=50, batch_size=64, lr=0.1, momentum=0.9,
+                                            lr_decay=0.97))
+    probe_examples: int = 10_000
+    probe_max_iter: int = 100
+
+    def to_dict(self) -> dict:
+        return {"hidden_sizes": self.hidden_sizes, "noise_levels": self.noise_levels,
+                "corruption": self.corruption, "pretrain": self.pretrain.to_dict(),
+                "finetune": self.finetune.to_dict(), "probe_examples": self.probe_examples}
+
+
+MODELS = ("SdA", "SAE", "MLP", "logistic")
+
+
+def balanced_subset(y: np.ndarray, n: int, seed: int) -> np.ndarray:
+    """Indices of ``n`` examples, as equal a number from every class as ``n`` allows."""
+    rng = np.random.default_rng(seed)
+    classes = np.unique(y)
+    per_class = [rng.permutation(np.flatnonzero(y == c)) for c in classes]
+    counts = [n // len(classes) + (i < n % len(classes)) for i in range(len(classes))]
+    return np.sort(np.concatenate([idx[:k] for idx, k in zip(per_class, counts, strict=True)]))
+
+
+def _timed(fn):
+    start = time.perf_counter()
+    result = fn()
+    return result, time.perf_counter() - start
+
+
+def run_one(
+    dataset: Dataset,
+    settings: SdaSettings,
+    seed: int = 0,
+    n_labels: int | None = None,
+    models: Sequence[str] = MODELS,
+    out: Path | None = None,
+    log: Callable[[str], None] = print,
+) -> list[dict]:
+    """Train and evaluate each model once with ``seed``; return one result per model."""
+    x = torch.from_numpy(dataset.x_train)
+    xv, yv = torch.from_numpy(dataset.x_valid), torch.from_numpy(dataset.y_valid)
+    xt, yt = torch.from_numpy(dataset.x_test), torch.from_numpy(dataset.y_test)
+    labelled = (balanced_subset(dataset.y_train, n_labels, seed) if n_labels
+                else np.arange(len(x)))
+    x_lab, y_lab = x[labelled], torch.from_numpy(dataset.y_train[labelled])
+    n_classes = int(dataset.y_train.max()) + 1
+    depth = len(settings.hidden_sizes)
+    pre_config = replace(settings.pretrain, seed=seed)
+    ft_config = replace(settings.finetune, seed=seed,
+                        batch_size=min(settings.finetune.batch_size, len(labelled)))
+    results = []
+    for kind in models:
+        name = f"{kind}-{depth}" if kind != "logistic" else "logistic regression (raw pixels)"
+        result = {"name": name, "seed": seed, "n_labels": len(labelled),
+                  "noise_levels": settings.noise_levels if kind == "SdA" else
+                  [0.0] * depth if kind == "SAE" else None,
+                  "pretrain_seconds": 0.0}
+        if kind == "logistic":
+            err, secs = _timed(lambda: probe_error(
+                dataset.x_train[labelled], dataset.y_train[labelled], dataset.x_valid,
+                dataset.y_valid, 200, seed))
+            test_err = probe_error(dataset.x_train[labelled], dataset.y_train[labelled],
+                                   dataset.x_test, dataset.y_test, 200, seed)
+            result.update(valid_error=err, test_error=test_err, finetune_seconds=secs)
+            log(f"{name}: valid {err:.2%}, test {test_err:.2%}")
+            results.append(result)
+            continue
+        stack = StackedDenoisingAutoencoder(
+            dataset.n_features, settings.hidden_sizes, n_classes,
+            corruption=settings.corruption,
+            noise_levels=settings.noise_levels if kind == "SdA" else 0.0,
+            generator=torch.Generator().manual_seed(seed))
+        if kind in ("SdA", "SAE"):
+            histories, secs = _timed(lambda: pretrain(stack, x, pre_config, x_valid=xv))
+            result["pretrain_seconds"] = round(secs, 1)
+            result["pretrain_valid_reconstruction"] = [h.valid_loss[-1] for h in histories]
+            log(f"{name}: pre-trained {depth} layers in {secs:.0f} s")
+            result["layer_probe_test_error"] = layer_probes(stack, dataset, settings, seed)
+            log(f"{name}: linear probe test error per layer "
+                + ", ".join(f"{e:.2%}" for e in result["layer_probe_test_error"]))
+        history = finetune(stack, x_lab, y_lab, ft_config, x_valid=xv, y_valid=yv)
+        stack.cpu()
+        elapsed = np.cumsum(history.epoch_seconds)
+        result.update(
+            valid_error=min(history.valid_loss),
+            test_error=classification_error(stack, xt, yt),
+            finetune_seconds=round(history.seconds, 1),
+            finetune_epochs=len(history.valid_loss),
+            best_epoch=history.best_epoch,
+            seconds_to_best=round(float(elapsed[history.best_epoch - 1]), 1),
+            valid_error_curve=history.valid_loss,
+        )
+        log(f"{name}: fine-tuned {len(history.valid_loss)} epochs in {history.seconds:.0f} s; "
+            f"valid {result['valid_error']:.2%}, test {result['test_error']:.2%}")
+        if out is not None:
+            suffix = f"_labels{n_labels}" if n_labels else ""
+            save_model(stack, out / "models" / f"{kind.lower()}_seed{seed}{suffix}.safetensors")
+        results.append(result)
+    return results
+
+
+def layer_probes(stack, dataset: Dataset, settings: SdaSettings, seed: int) -> list[float]:
+    """Test error of logistic regression on each layer's clean code (after pre-training)."""
+    n = settings.probe_examples
+    xs, ys = torch.from_numpy(dataset.x_train[:n]), dataset.y_train[:n]
+    xt = torch.from_numpy(dataset.x_test)
+    stack.cpu()
+    errors = []
+    for depth in range(1, len(stack.layers) + 1):
+        def encode(v, depth=depth):
+            return stack.encode(v, depth)
+
+        errors.append(probe_error(batched(encode, xs).numpy(), ys, batched(encode, xt).numpy(),
+                                  dataset.y_test, settings.probe_max_iter, seed))
+    return errors
+
+
+def run(
+    dataset: Dataset,
+    out: str | os.PathLike,
+    settings: SdaSettings | None = None,
+    *,
+    seeds: Sequence[int] = (0,),
+    n_labels: int | None = None,
+    models: Sequence[str] = MODELS,
+    log: Callable[[str], None] = print,
+) -> dict:
+    """The whole comparison; writes ``results.json`` and ``results.md`` under ``out``."""
+    settings = settings or SdaSettings()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    log(f"data: {dataset.describe()}" + (f"; {n_labels} labelled" if n_labels else ""))
+    runs = []
+    for seed in seeds:
+        runs += run_one(dataset, settings, seed, n_labels, models, out, log)
+    summary = summarise(runs)
+    results = {
+        "experiment": f"sda-{dataset.name}",
+        "dataset": dataset.describe(),
+        "n_labels": n_labels,
+        "seeds": list(seeds),
+        "settings": settings.to_dict(),
+        "models": summary,
+        "runs": runs,
+        "seconds": round(time.perf_counter() - started, 1),
+        "machine": machine_description(settings.finetune.device),
+    }
+    write_json(out / "results.json", results)
+    atomic_write(out / "results.md", markdown_table(results, dataset.name).encode())
+    return results
+
+
+def summarise(runs: list[dict]) -> list[dict]:
+    """One entry per model: the mean (and spread over seeds) of each measured number."""
+    by_name: dict[str, list[dict]] = {}
+    for r in runs:
+        by_name.setdefault(r["name"], []).append(r)
+    summary = []
+    for name, rs in by_name.items():
+        entry = {"name": name, "noise_levels": rs[0]["noise_levels"], "n_runs": len(rs)}
+        for key in ("valid_error", "test_error", "pretrain_seconds", "finetune_seconds"):
+            values = [r[key] for r in rs]
+            entry[key] = statistics.fmean(values)
+            if len(values) > 1:
+                entry[f"{key}_std"] = statistics.stdev(values)
+        if "layer_probe_test_error" in rs[0]:
+            entry["layer_probe_test_error"] = np.mean(
+                [r["layer_probe_test_error"] for r in rs], axis=0).tolist()
+        summary.append(entry)
+    return summary
+
+
+def markdown_table(results: dict, dataset: str) -> str:
+    lines = [f"# {results['experiment']}: {results['dataset']}", ""]
+    if results["n_labels"]:
+        lines += [f"Fine-tuning on {results['n_labels']} labelled examples; "
+                  f"seeds {results['seeds']}.", ""]
+    lines += ["| model | valid error | test error | pre-training s | fine-tuning s |",
+              "|---|---|---|---|---|"]
+    for m in results["models"]:
+        def pct(key, m=m):
+            spread = f" ± {m[key + '_std']:.2%}" if key + "_std" in m else ""
+            return f"{m[key]:.2%}{spread}"
+
+        lines.append(f"| {m['name']} | {pct('valid_error')} | {pct('test_error')} | "
+                     f"{m['pretrain_seconds']:.0f} | {m['finetune_seconds']:.0f} |")
+    published = PUBLISHED.get(dataset)
+    if published and not results["n_labels"]:
+        lines += ["", "Published test errors on the same split (not measured here):", "",
+                  "| model | test error | source |", "|---|---|---|"]
+        lines += [f"| {name} | {err:.2f}% | {src} |" for name, err, src in published]
+    probes = [m for m in results["models"] if "layer_probe_test_error" in m]
+    if probes:
+        lines += ["", "Linear probe (logistic regression) on each layer's code after "
+                  "pre-training, test error:", "",
+                  "| model | " + " | ".join(f"layer {k + 1}" for k in
+                                          range(len(probes[0]["layer_probe_test_error"]))) + " |",
+                  "|---|" + "---|" * len(probes[0]["layer_probe_test_error"])]
+        lines += [f"| {m['name']} | " + " | ".join(f"{e:.2%}" for e in
+                                                  m["layer_probe_test_error"]) + " |"
+                  for m in probes]
+    lines += ["", f"Total time {results['seconds']:.0f} s on "
+              f"{results['machine']['cpu_count']} CPU cores ({results['machine']['device']}).", ""]
+    return "\n".join(lines)

@@ -1,0 +1,284 @@
+"""Stacked denoising autoencoders: greedy layer-wise pre-training, then fine-tuning.
+
+Vincent et al. (2010, section 3.5): layer k is trained as a DAE on the *clean* code of layers
+1..k-1; corruption touches only layer k's own input, and only while layer k trains. Once
+pre-training is over the corruption is never used again: the stack is a deterministic
+encoder, fine-tuned end to end with a softmax output layer (supervised) or with its
+mirrored decoder (unsupervised).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .autoencoder import DAEConfig, DenoisingAutoencoder, reconstruction_loss
+from .errors import ConfigError, DataError
+from .training import History, TrainConfig, batched, resolve_device, train, train_autoencoder
+
+
+def _per_layer(value, n: int, name: str) -> list:
+    values = list(value) if isinstance(value, (list, tuple)) else [value] * n
+    if len(values) != n:
+        raise ConfigError(f"{name}: got {len(values)} values for {n} layers")
+    return values
+
+
+@dataclass
+class StackConfig:
+    """The layers of a stack (one :class:`DAEConfig` each, bottom first) and its classes."""
+
+    layers: list[DAEConfig] = field(default_factory=list)
+    n_classes: int | None = None
+
+    def to_dict(self) -> dict:
+        return {"layers": [c.to_dict() for c in self.layers], "n_classes": self.n_classes}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> StackConfig:
+        layers = [DenoisingAutoencoder.from_config(c).config for c in d["layers"]]
+        return cls(layers, d.get("n_classes"))
+
+
+class StackedDenoisingAutoencoder(nn.Module):
+    """A stack of DAE layers with an optional softmax output layer.
+
+    Parameters
+    ----------
+    n_visible : int
+        Input dimension.
+    hidden_sizes : sequence of int
+        Width of each layer, bottom first.
+    n_classes : int, optional
+        Adds a softmax output layer on the top code, for supervised fine-tuning.
+    corruption, noise_levels : str / float, or one per layer
+        The corruption each layer is pre-trained with.
+    generator : torch.Generator, optional
+        Source of the initial weights.
+    **options
+        Further :class:`~sdae.autoencoder.DAEConfig` fields shared by all layers
+        (``tied``, ``activation``...). Layers above the first always use a sigmoid decoder
+        and cross-entropy on codes in [0, 1] when their input layer is sigmoid.
+    """
+
+    def __init__(
+        self,
+        n_visible: int,
+        hidden_sizes: Sequence[int],
+        n_classes: int | None = None,
+        *,
+        corruption: str | Sequence[str] = "masking",
+        noise_levels: float | Sequence[float] = 0.25,
+        generator: torch.Generator | None = None,
+        **options,
+    ) -> None:
+        super().__init__()
+        hidden_sizes = list(hidden_sizes)
+        if not hidden_sizes:
+            raise ConfigError("a stack needs at least one hidden layer")
+        corruptions = _per_layer(corruption, len(hidden_sizes), "corruption")
+        levels = _per_layer(noise_levels, len(hidden_sizes), "noise_levels")
+        sizes = [n_visible, *hidden_sizes]
+        layers = []
+        for k, (d_in, d_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+            layer_options = dict(options)
+            if k > 0:  # the input of an upper layer is a code: bounded for sigmoid units
+                below = options.get("activation", "sigmoid")
+                layer_options.update(decoder="sigmoid" if below == "sigmoid" else "linear",
+                                     loss=None, clip=None)
+            layers.append(DenoisingAutoencoder(d_in, d_out, corruption=corruptions[k],
+                                               noise_level=levels[k], generator=generator,
+                                               **layer_options))
+        self._build(layers, n_classes)
+
+    @classmethod
+    def from_config(cls, config: StackConfig | dict) -> StackedDenoisingAutoencoder:
+        if isinstance(config, dict):
+            config = StackConfig.from_dict(config)
+        stack = cls.__new__(cls)
+        nn.Module.__init__(stack)
+        stack._build([DenoisingAutoencoder.from_config(c) for c in config.layers],
+                     config.n_classes)
+        return stack
+
+    @property
+    def config(self) -> StackConfig:
+        n_classes = self.classifier.out_features if self.classifier is not None else None
+        return StackConfig([layer.config for layer in self.layers], n_classes)
+
+    def _build(self, layers: list[DenoisingAutoencoder], n_classes: int | None) -> None:
+        for below, above in zip(layers[:-1], layers[1:], strict=False):
+            if below.n_hidden != above.n_visible:
+                raise ConfigError(f"layer sizes do not chain: {below.n_hidden} -> "
+                                  f"{above.n_visible}")
+        self.layers = nn.ModuleList(layers)
+        self.classifier = None
+        if n_classes is not None:
+            if n_classes < 2:
+                raise ConfigError(f"a classifier needs at least 2 classes, got {n_classes}")
+            self.classifier = nn.Linear(layers[-1].n_hidden, n_classes)
+            with torch.no_grad():  # zero start, as in the classic tutorial's logistic layer
+                self.classifier.weight.zero_()
+                self.classifier.bias.zero_()
+
+    @property
+    def n_visible(self) -> int:
+        return self.layers[0].n_visible
+
+    @property
+    def hidden_sizes(self) -> list[int]:
+        return [layer.n_hidden for layer in self.layers]
+
+    def encode(self, x: Tensor, depth: int | None = None) -> Tensor:
+        """Clean code of the first ``depth`` layers (all by default); never corrupted."""
+        for layer in self.layers[:depth]:
+            x = layer.encode(x)
+        return x
+
+    def decode(self, y: Tensor) -> Tensor:
+        """Mirror of :meth:`encode`: the top code back to input space through each decoder."""
+        for layer in reversed(self.layers):
+            y = layer.decode(y)
+        return y
+
+    def reconstruction_logits(self, x: Tensor) -> Tensor:
+        y = self.encode(x)
+        for layer in reversed(self.layers[1:]):
+            y = layer.decode(y)
+        return self.layers[0].decode_logits(y)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Class scores (logits) of the softmax layer; (n, d) -> (n, n_classes)."""
+        if self.classifier is None:
+            raise ConfigError("this stack has no output layer: build it with n_classes")
+        return self.classifier(self.encode(x))
+
+    def predict_proba(self, x: Tensor) -> Tensor:
+        with torch.no_grad():
+            return torch.softmax(self(x), dim=-1)
+
+    def predict(self, x: Tensor) -> Tensor:
+        with torch.no_grad():
+            return self(x).argmax(dim=-1)
+
+    def as_sequential(self) -> nn.Sequential:
+        """The encoder (and classifier) as a plain ``nn.Sequential`` sharing these weights."""
+        modules: list[nn.Module] = [_Encoder(layer) for layer in self.layers]
+        if self.classifier is not None:
+            modules.append(self.classifier)
+        return nn.Sequential(*modules)
+
+
+class _Encoder(nn.Module):
+    """One layer's encoder y = s(Wx + b) as a module of its own (shares the parameters)."""
+
+    def __init__(self, layer: DenoisingAutoencoder) -> None:
+        super().__init__()
+        self.layer = layer
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.layer.encode(x)
+
+
+def pretrain(
+    stack: StackedDenoisingAutoencoder,
+    x: Tensor,
+    config: TrainConfig | Sequence[TrainConfig],
+    *,
+    x_valid: Tensor | None = None,
+) -> list[History]:
+    """Greedy layer-wise pre-training, bottom layer first.
+
+    The clean codes of the trained layers are computed once per layer (not once per batch)
+    and are the next layer's training data; the next layer corrupts them itself.
+    """
+    configs = _per_layer(config, len(stack.layers), "pretraining config")
+    device = resolve_device(configs[0].device)
+    codes = x.to(device)
+    valid = x_valid.to(device) if x_valid is not None else None
+    histories = []
+    for k, (layer, layer_config) in enumerate(zip(stack.layers, configs, strict=True)):
+        histories.append(train_autoencoder(layer, codes, layer_config, x_valid=valid,
+                                           description=f"pretrain layer {k + 1}"))
+        if k + 1 < len(stack.layers):
+            codes = batched(layer.encode, codes)
+            valid = batched(layer.encode, valid) if valid is not None else None
+    stack.to(device)
+    return histories
+
+
+def classification_error(model: nn.Module, x: Tensor, y: Tensor, batch_size: int = 4096) -> float:
+    """Fraction of ``x`` whose predicted class differs from ``y``."""
+    wrong = sum(int((model(x[i:i + batch_size]).argmax(-1) != y[i:i + batch_size]).sum())
+                for i in range(0, len(x), batch_size))
+    return wrong / len(x)
+
+
+def _supervised_objective(model, batch, generator):
+    x, y = batch
+    return F.cross_entropy(model(x), y)
+
+
+def finetune(
+    stack: StackedDenoisingAutoencoder,
+    x: Tensor,
+    y: Tensor,
+    config: TrainConfig,
+    *,
+    x_valid: Tensor | None = None,
+    y_valid: Tensor | None = None,
+) -> History:
+    """Supervised fine-tuning of every layer on the negative log-likelihood.
+
+    With validation data, the parameters of the epoch with the lowest validation error are
+    kept (and ``config.patience`` stops early), as in the paper and the classic tutorial.
+    """
+    if stack.classifier is None:
+        raise ConfigError("fine-tuning needs an output layer: build the stack with n_classes")
+    n_classes = stack.classifier.out_features
+    y = torch.as_tensor(y, dtype=torch.long)
+    if len(y) != len(x):
+        raise DataError(f"{len(y)} labels for {len(x)} examples: they must match")
+    if len(y) and (y.min() < 0 or y.max() >= n_classes):
+        raise DataError(f"labels must be integers in [0, {n_classes - 1}]")
+    evaluate = None
+    if x_valid is not None and y_valid is not None:
+        device = resolve_device(config.device)
+        xv = x_valid.to(device)
+        yv = torch.as_tensor(y_valid, dtype=torch.long).to(device)
+
+        def evaluate(model: nn.Module) -> float:
+            return classification_error(model, xv, yv)
+
+    return train(stack, _supervised_objective, (x, y), config, evaluate=evaluate,
+                 keep_best=evaluate is not None, description="fine-tune")
+
+
+def _deep_reconstruction_objective(model, batch, generator):
+    (x,) = batch
+    first = model.layers[0].config
+    return reconstruction_loss(model.reconstruction_logits(x), x, first.loss).mean()
+
+
+def finetune_unsupervised(
+    stack: StackedDenoisingAutoencoder,
+    x: Tensor,
+    config: TrainConfig,
+    *,
+    x_valid: Tensor | None = None,
+) -> History:
+    """Fine-tune the deep autoencoder (encoders, then mirrored decoders) on reconstruction."""
+    evaluate = None
+    if x_valid is not None:
+        xv = x_valid.to(resolve_device(config.device))
+
+        def evaluate(model: nn.Module) -> float:
+            logits = batched(model.reconstruction_logits, xv)
+            return float(reconstruction_loss(logits, xv, model.layers[0].config.loss).mean())
+
+    return train(stack, _deep_reconstruction_objective, x, config, evaluate=evaluate,
+                 keep_best=evaluate is not None, description="fine-tune (unsupervised)")

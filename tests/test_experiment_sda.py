@@ -1,0 +1,43 @@
+import json
+
+import numpy as np
+
+from sdae.data.registry import load_digits
+from sdae.experiments import sda
+from sdae.training import TrainConfig
+
+
+def test_balanced_subset():
+    y = np.repeat(np.arange(10), 50)
+    idx = sda.balanced_subset(y, 25, seed=0)
+    assert len(idx) == len(set(idx)) == 25
+    counts = np.bincount(y[idx], minlength=10)
+    assert counts.max() - counts.min() <= 1
+    assert not np.array_equal(idx, sda.balanced_subset(y, 25, seed=1))
+
+
+def test_small_comparison_writes_results(tmp_path):
+    data = load_digits()
+    settings = sda.SdaSettings(
+        hidden_sizes=[32, 16], noise_levels=[0.2, 0.3],
+        pretrain=TrainConfig(epochs=2, batch_size=20, lr=0.1, progress=False),
+        finetune=TrainConfig(epochs=3, batch_size=20, lr=0.1, momentum=0.9, progress=False),
+        probe_examples=500, probe_max_iter=50)
+    results = sda.run(data, tmp_path, settings, seeds=[0, 1], n_labels=100, log=lambda s: None)
+    on_disk = json.loads((tmp_path / "results.json").read_text())
+    assert on_disk["models"] == results["models"]
+    names = [m["name"] for m in results["models"]]
+    assert names == ["SdA-2", "SAE-2", "MLP-2", "logistic regression (raw pixels)"]
+    for m in results["models"]:
+        for key in ("name", "valid_error", "test_error", "noise_levels", "pretrain_seconds",
+                    "finetune_seconds", "test_error_std"):
+            assert key in m
+        assert 0 <= m["test_error"] <= 1
+    sdam = results["models"][0]
+    assert sdam["noise_levels"] == [0.2, 0.3] and len(sdam["layer_probe_test_error"]) == 2
+    assert results["models"][1]["noise_levels"] == [0.0, 0.0]
+    assert results["models"][2]["pretrain_seconds"] == 0
+    assert all(r["n_labels"] == 100 for r in results["runs"])
+    table = (tmp_path / "results.md").read_text()
+    assert "| SdA-2 |" in table and "±" in table
+    assert len(list((tmp_path / "models").iterdir())) == 6

@@ -1,0 +1,143 @@
+import pytest
+import torch
+
+from sdae.autoencoder import DenoisingAutoencoder
+from sdae.errors import ConfigError, DataError
+from sdae.stacking import (
+    StackedDenoisingAutoencoder,
+    classification_error,
+    finetune,
+    finetune_unsupervised,
+    pretrain,
+)
+from sdae.training import TrainConfig
+
+
+def blobs(n=300, d=12, k=3, seed=0):
+    """k well-separated clusters in [0, 1]^d: a small problem a stack can learn."""
+    g = torch.Generator().manual_seed(seed)
+    centres = torch.rand(k, d, generator=g)
+    y = torch.randint(k, (n,), generator=g)
+    x = (centres[y] + 0.08 * torch.randn(n, d, generator=g)).clamp(0, 1)
+    return x, y
+
+
+def make_stack(n_classes=3, seed=0, **options):
+    return StackedDenoisingAutoencoder(12, [16, 8], n_classes, noise_levels=[0.2, 0.3],
+                                       generator=torch.Generator().manual_seed(seed), **options)
+
+
+QUICK = TrainConfig(epochs=3, batch_size=20, lr=0.1, progress=False)
+
+
+def test_layer_k_is_pretrained_on_clean_codes_of_the_layers_below(monkeypatch):
+    x, _ = blobs()
+    stack = make_stack()
+    seen = {}
+    original = DenoisingAutoencoder.loss
+
+    def spy(self, batch, generator=None, *, corrupt=True):
+        if corrupt and self.training:
+            seen.setdefault(id(self), []).append(batch.detach().clone())
+        return original(self, batch, generator, corrupt=corrupt)
+
+    monkeypatch.setattr(DenoisingAutoencoder, "loss", spy)
+    first_layer_before = stack.layers[0].weight.detach().clone()
+    pretrain(stack, x, QUICK)
+    assert not torch.equal(first_layer_before, stack.layers[0].weight)
+    # layer 1 sees rows of the raw data; layer 2 sees rows of layer 1's clean code
+    clean_codes = stack.layers[0].encode(x).detach()
+    for batch in seen[id(stack.layers[0])]:
+        assert all((row == x).all(dim=1).any() for row in batch[:5])
+    for batch in seen[id(stack.layers[1])]:
+        assert all(torch.isclose(row, clean_codes, atol=1e-6).all(dim=1).any()
+                   for row in batch[:5])
+        assert (batch > 0).all()  # sigmoid codes, no masked zeros: not corrupted
+
+
+def test_no_corruption_after_pretraining():
+    x, _ = blobs()
+    stack = make_stack()
+    pretrain(stack, x, QUICK)
+    torch.manual_seed(0)
+    a = stack.encode(x)
+    torch.manual_seed(1)
+    b = stack.encode(x)
+    assert torch.equal(a, b)  # deterministic: no noise at inference
+    assert torch.equal(a, stack.layers[1].encode(stack.layers[0].encode(x)))
+
+
+def test_finetuning_updates_every_layer_and_learns():
+    x, y = blobs()
+    xv, yv = blobs(100, seed=0)
+    stack = make_stack()
+    pretrain(stack, x, QUICK)
+    before = [p.detach().clone() for p in stack.parameters()]
+    history = finetune(stack, x, y, TrainConfig(epochs=30, batch_size=20, lr=0.5,
+                                                progress=False), x_valid=xv, y_valid=yv)
+    after = list(stack.parameters())
+    changed = [not torch.equal(b, a) for b, a in zip(before, after, strict=True)]
+    names = [n for n, _ in stack.named_parameters()]
+    # decoder biases are not on the supervised path; everything else must move
+    assert all(c for c, n in zip(changed, names, strict=True) if "decoder" not in n)
+    assert classification_error(stack, x, y) < 0.05
+    assert history.best_epoch is not None
+    assert min(history.valid_loss) == pytest.approx(classification_error(stack, xv, yv))
+
+
+def test_early_stopping_keeps_the_best_parameters():
+    x, y = blobs()
+    stack = make_stack()
+    history = finetune(stack, x, y, TrainConfig(epochs=50, batch_size=20, lr=0.5, patience=3,
+                                                progress=False), x_valid=x[:100], y_valid=y[:100])
+    assert len(history.valid_loss) <= 50
+    assert len(history.valid_loss) - history.best_epoch <= 3
+
+
+def test_unsupervised_finetuning_lowers_reconstruction_error():
+    x, _ = blobs()
+    stack = make_stack(n_classes=None)
+    pretrain(stack, x, QUICK)
+    history = finetune_unsupervised(stack, x, TrainConfig(epochs=10, batch_size=20, lr=0.1,
+                                                          progress=False), x_valid=x)
+    assert history.valid_loss[-1] < history.valid_loss[0]
+    assert stack.decode(stack.encode(x)).shape == x.shape
+
+
+def test_sequential_view_shares_weights():
+    x, _ = blobs(10)
+    stack = make_stack()
+    seq = stack.as_sequential()
+    assert isinstance(seq, torch.nn.Sequential)
+    assert torch.equal(seq(x), stack(x))
+    with torch.no_grad():
+        stack.classifier.bias += 1
+    assert torch.equal(seq(x), stack(x))
+
+
+def test_bad_arguments():
+    with pytest.raises(ConfigError, match="2 values for 3 layers"):
+        StackedDenoisingAutoencoder(12, [4, 4, 4], noise_levels=[0.1, 0.2])
+    with pytest.raises(ConfigError, match="at least 2 classes"):
+        StackedDenoisingAutoencoder(12, [4], 1)
+    with pytest.raises(ConfigError, match="no output layer"):
+        make_stack(n_classes=None)(torch.rand(2, 12))
+    x, y = blobs()
+    with pytest.raises(DataError, match="labels"):
+        finetune(make_stack(), x, y[:-1], QUICK)
+    with pytest.raises(DataError, match=r"\[0, 2\]"):
+        finetune(make_stack(), x, y + 5, QUICK)
+
+
+def test_save_load_round_trip_gives_identical_predictions(tmp_path):
+    from sdae.serialization import load_model, save_model
+
+    x, y = blobs()
+    stack = make_stack(tied=False)
+    pretrain(stack, x, QUICK)
+    finetune(stack, x, y, QUICK)
+    again = load_model(save_model(stack, tmp_path / "stack.safetensors"))
+    assert isinstance(again, StackedDenoisingAutoencoder)
+    assert again.config == stack.config
+    assert torch.equal(again.predict_proba(x), stack.predict_proba(x))
+    assert torch.equal(again.encode(x), stack.encode(x))
