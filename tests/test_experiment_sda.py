@@ -23,11 +23,13 @@ def test_small_comparison_writes_results(tmp_path):
         pretrain=TrainConfig(epochs=2, batch_size=20, lr=0.1, progress=False),
         finetune=TrainConfig(epochs=3, batch_size=20, lr=0.1, momentum=0.9, progress=False),
         probe_examples=500, probe_max_iter=50)
-    results = sda.run(data, tmp_path, settings, seeds=[0, 1], n_labels=100, log=lambda s: None)
+    results = sda.run(data, tmp_path, settings, seeds=[0, 1], label_counts=[100, None],
+                      log=lambda s: None)
     on_disk = json.loads((tmp_path / "results.json").read_text())
     assert on_disk["models"] == results["models"]
-    names = [m["name"] for m in results["models"]]
-    assert names == ["SdA-2", "SAE-2", "MLP-2", "logistic regression (raw pixels)"]
+    names = [(m["name"], m["n_labels"]) for m in results["models"]]
+    assert names == [(n, k) for k in (100, 1197) for n in
+                     ("SdA-2", "SAE-2", "MLP-2", "logistic regression (raw pixels)")]
     for m in results["models"]:
         for key in ("name", "valid_error", "test_error", "noise_levels", "pretrain_seconds",
                     "finetune_seconds", "test_error_std"):
@@ -37,7 +39,7 @@ def test_small_comparison_writes_results(tmp_path):
     assert sdam["noise_levels"] == [0.2, 0.3] and len(sdam["layer_probe_test_error"]) == 2
     assert results["models"][1]["noise_levels"] == [0.0, 0.0]
     assert results["models"][2]["pretrain_seconds"] == 0
-    assert all(r["n_labels"] == 100 for r in results["runs"])
+    assert sorted({r["n_labels"] for r in results["runs"]}) == [100, 1197]
     table = (tmp_path / "results.md").read_text()
-    assert "| SdA-2 |" in table and "±" in table
-    assert len(list((tmp_path / "models").iterdir())) == 6
+    assert "| SdA-2 | 100 |" in table and "±" in table
+    assert len(list((tmp_path / "models").iterdir())) == 12

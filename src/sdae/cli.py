@@ -159,9 +159,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="layer sizes (default: 1000 1000 1000)")
     e.add_argument("--noise", type=float, nargs="+", default=None,
                    help="masking noise of each layer of the SdA (default: 0.1 0.2 0.3)")
-    e.add_argument("--labels", type=_positive_int, default=None,
+    e.add_argument("--labels", type=_positive_int, nargs="+", default=None,
                    help="fine-tune on only N labelled training examples, balanced over "
-                        "classes; pre-training still uses every training image")
+                        "classes (several N: one pre-training, one fine-tuning each); "
+                        "pre-training still uses every training image")
     e.add_argument("--seeds", type=int, nargs="+", default=[0],
                    help="repeat with these seeds and report mean and spread (default: 0)")
     e.add_argument("--models", nargs="+", choices=("SdA", "SAE", "MLP", "logistic"),
@@ -330,8 +331,8 @@ def cmd_sda(args) -> None:
     settings.finetune = replace(settings.finetune, **common,
                                 epochs=args.finetune_epochs or settings.finetune.epochs)
     out = _prepare_out(args.out or Path(f"runs/sda-{args.dataset}"))
-    results = sda.run(dataset, out, settings, seeds=args.seeds, n_labels=args.labels,
-                      models=args.models)
+    sda.run(dataset, out, settings, seeds=args.seeds, label_counts=args.labels or [None],
+            models=args.models)
     print()
     print((out / "results.md").read_text())
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import torch
 import torch.nn.functional as F
@@ -84,7 +85,7 @@ class StackedDenoisingAutoencoder(nn.Module):
         levels = _per_layer(noise_levels, len(hidden_sizes), "noise_levels")
         sizes = [n_visible, *hidden_sizes]
         layers = []
-        for k, (d_in, d_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+        for k, (d_in, d_out) in enumerate(pairwise(sizes)):
             layer_options = dict(options)
             if k > 0:  # the input of an upper layer is a code: bounded for sigmoid units
                 below = options.get("activation", "sigmoid")
@@ -111,7 +112,7 @@ class StackedDenoisingAutoencoder(nn.Module):
         return StackConfig([layer.config for layer in self.layers], n_classes)
 
     def _build(self, layers: list[DenoisingAutoencoder], n_classes: int | None) -> None:
-        for below, above in zip(layers[:-1], layers[1:], strict=False):
+        for below, above in pairwise(layers):
             if below.n_hidden != above.n_visible:
                 raise ConfigError(f"layer sizes do not chain: {below.n_hidden} -> "
                                   f"{above.n_visible}")

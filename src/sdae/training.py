@@ -111,7 +111,6 @@ def train(
     config: TrainConfig,
     *,
     evaluate: Evaluate | None = None,
-    parameters: Sequence[nn.Parameter] | None = None,
     keep_best: bool = False,
     description: str = "train",
 ) -> History:
@@ -130,8 +129,6 @@ def train(
     evaluate : callable, optional
         ``evaluate(model) -> float`` called after each epoch in eval mode without
         gradients (validation error); recorded in ``History.valid_loss``.
-    parameters : sequence of Parameters, optional
-        What to optimise; all of ``model``'s parameters by default.
     keep_best : bool
         Model selection: end with the parameters of the epoch with the lowest ``evaluate``
         score rather than those of the last epoch.
@@ -156,7 +153,7 @@ def train(
         )
     tensors = tuple(t.to(device) for t in tensors)
     model.to(device)
-    params = list(model.parameters()) if parameters is None else list(parameters)
+    params = list(model.parameters())
     decayed = [p for p in params if p.dim() >= 2]
     optimizer = make_optimizer(params, config)
 

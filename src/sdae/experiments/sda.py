@@ -8,6 +8,8 @@ only the initialisation differs: DAE pre-training (SdA), plain-autoencoder pre-t
 
 from __future__ import annotations
 
+import copy
+import math
 import os
 import statistics
 import time
@@ -48,15 +50,33 @@ class SdaSettings:
     pretrain: TrainConfig = field(
         default_factory=lambda: TrainConfig(epochs=15, batch_size=64, lr=0.1))
     finetune: TrainConfig = field(
-        default_factory=lambda: TrainConfig(epochs=50, batch_size=64, lr=0.1, momentum=0.9,
-                                            lr_decay=0.97))
+        default_factory=lambda: TrainConfig(epochs=30, batch_size=64, lr=0.3, momentum=0.9,
+                                            lr_decay=0.95, patience=10))
+    min_finetune_updates: int = 2000  # small label sets get more epochs, not fewer updates
     probe_examples: int = 10_000
     probe_max_iter: int = 100
 
     def to_dict(self) -> dict:
         return {"hidden_sizes": self.hidden_sizes, "noise_levels": self.noise_levels,
                 "corruption": self.corruption, "pretrain": self.pretrain.to_dict(),
-                "finetune": self.finetune.to_dict(), "probe_examples": self.probe_examples}
+                "finetune": self.finetune.to_dict(), "probe_examples": self.probe_examples,
+            "min_finetune_updates": self.min_finetune_updates}
+
+    def finetune_config(self, n_examples: int, seed: int) -> TrainConfig:
+        """The fine-tuning schedule for ``n_examples`` labels.
+
+        With few labels an epoch is a handful of updates, so the batch shrinks (to a tenth
+        of the data, at least 10) and the epochs grow until there are at least
+        ``min_finetune_updates`` updates; the learning rate decays over the same span.
+        """
+        base = self.finetune
+        batch = min(base.batch_size, max(10, n_examples // 10), n_examples)
+        steps = n_examples // batch
+        epochs = max(base.epochs, math.ceil(self.min_finetune_updates / steps))
+        return replace(base, seed=seed, batch_size=batch, epochs=epochs,
+                       lr_decay=base.lr_decay ** (base.epochs / epochs),
+                       patience=None if base.patience is None
+                       else math.ceil(base.patience * epochs / base.epochs))
 
 
 MODELS = ("SdA", "SAE", "MLP", "logistic")
@@ -81,39 +101,39 @@ def run_one(
     dataset: Dataset,
     settings: SdaSettings,
     seed: int = 0,
-    n_labels: int | None = None,
+    label_counts: Sequence[int | None] = (None,),
     models: Sequence[str] = MODELS,
     out: Path | None = None,
     log: Callable[[str], None] = print,
 ) -> list[dict]:
-    """Train and evaluate each model once with ``seed``; return one result per model."""
+    """Train and evaluate each model with ``seed``; one result per model and label count.
+
+    A stack is pre-trained once (on every training image) and then fine-tuned separately
+    for each entry of ``label_counts`` (None: all labels).
+    """
     x = torch.from_numpy(dataset.x_train)
     xv, yv = torch.from_numpy(dataset.x_valid), torch.from_numpy(dataset.y_valid)
     xt, yt = torch.from_numpy(dataset.x_test), torch.from_numpy(dataset.y_test)
-    labelled = (balanced_subset(dataset.y_train, n_labels, seed) if n_labels
-                else np.arange(len(x)))
-    x_lab, y_lab = x[labelled], torch.from_numpy(dataset.y_train[labelled])
     n_classes = int(dataset.y_train.max()) + 1
     depth = len(settings.hidden_sizes)
-    pre_config = replace(settings.pretrain, seed=seed)
-    ft_config = replace(settings.finetune, seed=seed,
-                        batch_size=min(settings.finetune.batch_size, len(labelled)))
+    subsets = {n: balanced_subset(dataset.y_train, n, seed) if n else np.arange(len(x))
+               for n in label_counts}
     results = []
     for kind in models:
         name = f"{kind}-{depth}" if kind != "logistic" else "logistic regression (raw pixels)"
-        result = {"name": name, "seed": seed, "n_labels": len(labelled),
-                  "noise_levels": settings.noise_levels if kind == "SdA" else
-                  [0.0] * depth if kind == "SAE" else None,
-                  "pretrain_seconds": 0.0}
+        base = {"name": name, "seed": seed,
+                "noise_levels": settings.noise_levels if kind == "SdA" else
+                [0.0] * depth if kind == "SAE" else None,
+                "pretrain_seconds": 0.0}
         if kind == "logistic":
-            err, secs = _timed(lambda: probe_error(
-                dataset.x_train[labelled], dataset.y_train[labelled], dataset.x_valid,
-                dataset.y_valid, 200, seed))
-            test_err = probe_error(dataset.x_train[labelled], dataset.y_train[labelled],
-                                   dataset.x_test, dataset.y_test, 200, seed)
-            result.update(valid_error=err, test_error=test_err, finetune_seconds=secs)
-            log(f"{name}: valid {err:.2%}, test {test_err:.2%}")
-            results.append(result)
+            for idx in subsets.values():
+                xs, ys = dataset.x_train[idx], dataset.y_train[idx]
+                valid_err, secs = _timed(lambda xs=xs, ys=ys: probe_error(
+                    xs, ys, dataset.x_valid, dataset.y_valid, 200, seed))
+                test_err = probe_error(xs, ys, dataset.x_test, dataset.y_test, 200, seed)
+                results.append({**base, "n_labels": len(idx), "valid_error": valid_err,
+                                "test_error": test_err, "finetune_seconds": round(secs, 1)})
+                log(f"{name} ({len(idx)} labels): valid {valid_err:.2%}, test {test_err:.2%}")
             continue
         stack = StackedDenoisingAutoencoder(
             dataset.n_features, settings.hidden_sizes, n_classes,
@@ -121,31 +141,39 @@ def run_one(
             noise_levels=settings.noise_levels if kind == "SdA" else 0.0,
             generator=torch.Generator().manual_seed(seed))
         if kind in ("SdA", "SAE"):
-            histories, secs = _timed(lambda: pretrain(stack, x, pre_config, x_valid=xv))
-            result["pretrain_seconds"] = round(secs, 1)
-            result["pretrain_valid_reconstruction"] = [h.valid_loss[-1] for h in histories]
+            config = replace(settings.pretrain, seed=seed)
+            histories, secs = _timed(lambda s=stack, c=config: pretrain(s, x, c, x_valid=xv))
+            base["pretrain_seconds"] = round(secs, 1)
+            base["pretrain_valid_reconstruction"] = [h.valid_loss[-1] for h in histories]
             log(f"{name}: pre-trained {depth} layers in {secs:.0f} s")
-            result["layer_probe_test_error"] = layer_probes(stack, dataset, settings, seed)
+            base["layer_probe_test_error"] = layer_probes(stack, dataset, settings, seed)
             log(f"{name}: linear probe test error per layer "
-                + ", ".join(f"{e:.2%}" for e in result["layer_probe_test_error"]))
-        history = finetune(stack, x_lab, y_lab, ft_config, x_valid=xv, y_valid=yv)
-        stack.cpu()
-        elapsed = np.cumsum(history.epoch_seconds)
-        result.update(
-            valid_error=min(history.valid_loss),
-            test_error=classification_error(stack, xt, yt),
-            finetune_seconds=round(history.seconds, 1),
-            finetune_epochs=len(history.valid_loss),
-            best_epoch=history.best_epoch,
-            seconds_to_best=round(float(elapsed[history.best_epoch - 1]), 1),
-            valid_error_curve=history.valid_loss,
-        )
-        log(f"{name}: fine-tuned {len(history.valid_loss)} epochs in {history.seconds:.0f} s; "
-            f"valid {result['valid_error']:.2%}, test {result['test_error']:.2%}")
-        if out is not None:
-            suffix = f"_labels{n_labels}" if n_labels else ""
-            save_model(stack, out / "models" / f"{kind.lower()}_seed{seed}{suffix}.safetensors")
-        results.append(result)
+                + ", ".join(f"{e:.2%}" for e in base["layer_probe_test_error"]))
+        for n, idx in subsets.items():
+            model = copy.deepcopy(stack)
+            config = settings.finetune_config(len(idx), seed)
+            history = finetune(model, x[idx], torch.from_numpy(dataset.y_train[idx]), config,
+                               x_valid=xv, y_valid=yv)
+            model.cpu()
+            elapsed = np.cumsum(history.epoch_seconds)
+            result = {
+                **base,
+                "n_labels": len(idx),
+                "valid_error": min(history.valid_loss),
+                "test_error": classification_error(model, xt, yt),
+                "finetune_seconds": round(history.seconds, 1),
+                "finetune_epochs": len(history.valid_loss),
+                "best_epoch": history.best_epoch,
+                "seconds_to_best": round(float(elapsed[history.best_epoch - 1]), 1),
+                "valid_error_curve": history.valid_loss,
+            }
+            log(f"{name} ({len(idx)} labels): fine-tuned {result['finetune_epochs']} epochs in "
+                f"{history.seconds:.0f} s; valid {result['valid_error']:.2%}, "
+                f"test {result['test_error']:.2%}")
+            if out is not None:
+                suffix = f"_labels{n}" if n else ""
+                save_model(model, out / "models" / f"{kind.lower()}_seed{seed}{suffix}.safetensors")
+            results.append(result)
     return results
 
 
@@ -171,7 +199,7 @@ def run(
     settings: SdaSettings | None = None,
     *,
     seeds: Sequence[int] = (0,),
-    n_labels: int | None = None,
+    label_counts: Sequence[int | None] = (None,),
     models: Sequence[str] = MODELS,
     log: Callable[[str], None] = print,
 ) -> dict:
@@ -180,15 +208,15 @@ def run(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    log(f"data: {dataset.describe()}" + (f"; {n_labels} labelled" if n_labels else ""))
+    log(f"data: {dataset.describe()}")
     runs = []
     for seed in seeds:
-        runs += run_one(dataset, settings, seed, n_labels, models, out, log)
+        runs += run_one(dataset, settings, seed, label_counts, models, out, log)
     summary = summarise(runs)
     results = {
         "experiment": f"sda-{dataset.name}",
         "dataset": dataset.describe(),
-        "n_labels": n_labels,
+        "label_counts": [n or len(dataset.x_train) for n in label_counts],
         "seeds": list(seeds),
         "settings": settings.to_dict(),
         "models": summary,
@@ -203,12 +231,13 @@ def run(
 
 def summarise(runs: list[dict]) -> list[dict]:
     """One entry per model: the mean (and spread over seeds) of each measured number."""
-    by_name: dict[str, list[dict]] = {}
+    groups: dict[tuple[str, int], list[dict]] = {}
     for r in runs:
-        by_name.setdefault(r["name"], []).append(r)
+        groups.setdefault((r["name"], r["n_labels"]), []).append(r)
     summary = []
-    for name, rs in by_name.items():
-        entry = {"name": name, "noise_levels": rs[0]["noise_levels"], "n_runs": len(rs)}
+    for (name, n_labels), rs in sorted(groups.items(), key=lambda kv: kv[0][1]):
+        entry = {"name": name, "n_labels": n_labels, "noise_levels": rs[0]["noise_levels"],
+                 "n_runs": len(rs)}
         for key in ("valid_error", "test_error", "pretrain_seconds", "finetune_seconds"):
             values = [r[key] for r in rs]
             entry[key] = statistics.fmean(values)
@@ -222,25 +251,27 @@ def summarise(runs: list[dict]) -> list[dict]:
 
 
 def markdown_table(results: dict, dataset: str) -> str:
-    lines = [f"# {results['experiment']}: {results['dataset']}", ""]
-    if results["n_labels"]:
-        lines += [f"Fine-tuning on {results['n_labels']} labelled examples; "
-                  f"seeds {results['seeds']}.", ""]
-    lines += ["| model | valid error | test error | pre-training s | fine-tuning s |",
-              "|---|---|---|---|---|"]
+    n_all = max(results["label_counts"])
+    lines = [f"# {results['experiment']}: {results['dataset']}", "",
+             f"Seeds {results['seeds']}; mean ± standard deviation over seeds where there are "
+             "several. Pre-training always uses every training image.", "",
+             "| model | labels | valid error | test error | pre-training s | fine-tuning s |",
+             "|---|---|---|---|---|---|"]
     for m in results["models"]:
         def pct(key, m=m):
             spread = f" ± {m[key + '_std']:.2%}" if key + "_std" in m else ""
             return f"{m[key]:.2%}{spread}"
 
-        lines.append(f"| {m['name']} | {pct('valid_error')} | {pct('test_error')} | "
+        lines.append(f"| {m['name']} | {m['n_labels']} | {pct('valid_error')} | "
+                     f"{pct('test_error')} | "
                      f"{m['pretrain_seconds']:.0f} | {m['finetune_seconds']:.0f} |")
     published = PUBLISHED.get(dataset)
-    if published and not results["n_labels"]:
+    if published and n_all in {m["n_labels"] for m in results["models"]}:
         lines += ["", "Published test errors on the same split (not measured here):", "",
                   "| model | test error | source |", "|---|---|---|"]
         lines += [f"| {name} | {err:.2f}% | {src} |" for name, err, src in published]
-    probes = [m for m in results["models"] if "layer_probe_test_error" in m]
+    probes = [m for m in results["models"]
+              if "layer_probe_test_error" in m and m["n_labels"] == n_all]
     if probes:
         lines += ["", "Linear probe (logistic regression) on each layer's code after "
                   "pre-training, test error:", "",
