@@ -43,3 +43,4 @@ def test_small_comparison_writes_results(tmp_path):
     table = (tmp_path / "results.md").read_text()
     assert "| SdA-2 | 100 |" in table and "±" in table
     assert len(list((tmp_path / "models").iterdir())) == 12
+    assert (tmp_path / "curves.png").stat().st_size > 0

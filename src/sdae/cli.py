@@ -27,9 +27,9 @@ def _positive_int(text: str) -> int:
 
 def _add_data_options(p: argparse.ArgumentParser, default: str) -> None:
     p.add_argument("--data", default=default,
-                   help="'mnist', 'digits' (bundled, offline), 'auto' (MNIST if found, else "
-                        "digits), or a path: .npy, .npz (x, y), .csv, or a folder of images "
-                        f"(default: {default})")
+                   help="'mnist', 'usps', 'digits' (bundled, offline), 'auto' (MNIST if "
+                        "found, else digits), or a path: .npy, .npz (x, y), .csv, or a folder "
+                        f"of images (default: {default})")
     p.add_argument("--data-dir", type=Path, default=None,
                    help="folder with the data sets (default: $SDAE_DATA_DIR, then the user cache)")
     p.add_argument("--no-download", action="store_true",
@@ -74,9 +74,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"sdae {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    p = sub.add_parser("train", help="train a denoising autoencoder on a data set",
-                       description="Train one denoising autoencoder and write a run folder "
-                                   "with the model, its metrics and figures.")
+    p = sub.add_parser("train", help="train a DAE, or a stack of them, on a data set",
+                       description="Train a denoising autoencoder, or a stack of them layer by "
+                                   "layer (several --hidden sizes) and optionally fine-tune it "
+                                   "with labels; write a run folder with the model, its "
+                                   "metrics and figures.")
     _add_data_options(p, default="auto")
     p.add_argument("--valid-fraction", type=float, default=0.1,
                    help="share of a user's file held out for validation (default: 0.1)")

@@ -124,3 +124,29 @@ def plot_reconstructions(
         ax.set_xticks([])
         ax.set_yticks([])
     return save_figure(fig, path)
+
+
+def plot_curves(
+    curves: Sequence[tuple[str, Sequence[float]]],
+    path: str | os.PathLike,
+    xlabel: str = "epoch",
+    ylabel: str = "validation error",
+    percent: bool = True,
+) -> Path:
+    """One line per (label, values) pair, e.g. validation error against epoch."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import PercentFormatter
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    for label, values in curves:
+        ax.plot(range(1, len(values) + 1), values, marker=".", label=label)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if percent:
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return save_figure(fig, path)

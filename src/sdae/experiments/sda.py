@@ -26,6 +26,7 @@ from ..data import Dataset
 from ..serialization import save_model
 from ..stacking import StackedDenoisingAutoencoder, classification_error, finetune, pretrain
 from ..training import TrainConfig, batched
+from ..visualize import plot_curves
 from .mnist_filters import machine_description
 
 # Published test errors (%), for the table beside the measured ones.
@@ -226,6 +227,10 @@ def run(
     }
     write_json(out / "results.json", results)
     atomic_write(out / "results.md", markdown_table(results, dataset.name).encode())
+    first = [r for r in runs if r["seed"] == seeds[0] and "valid_error_curve" in r]
+    if first:
+        plot_curves([(f"{r['name']}, {r['n_labels']} labels", r["valid_error_curve"])
+                     for r in first], out / "curves.png", ylabel="validation error")
     return results
 
 
