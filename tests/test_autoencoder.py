@@ -72,15 +72,23 @@ def test_squared_error_for_linear_decoder():
     assert torch.allclose(dae.loss(x, corrupt=False), ((z - x) ** 2).sum(dim=1).mean())
 
 
-def test_emphasis_weighs_corrupted_components():
-    dae = DenoisingAutoencoder(40, 10, noise_level=0.5, emphasis=(1.0, 0.0))
-    x = torch.rand(8, 40) + 0.1
-    gen = torch.Generator().manual_seed(2)
-    x_tilde = dae.corrupt(x, torch.Generator().manual_seed(2))
+@pytest.mark.parametrize("kind", ["masking", "fixed_masking", "salt_and_pepper"])
+def test_emphasis_weighs_the_components_chosen_for_corruption(kind):
+    dae = DenoisingAutoencoder(40, 10, corruption=kind, noise_level=0.5, emphasis=(1.0, 0.0))
+    x = torch.rand(8, 40)
+    x[:, :20] = 0  # masked zeros are still corrupted components
+    x_tilde, mask = dae.corruption.with_mask(x, torch.Generator().manual_seed(2))
+    assert torch.equal(x_tilde, dae.corrupt(x, torch.Generator().manual_seed(2)))
+    assert mask[:, :20].any()
     per = torch.nn.functional.binary_cross_entropy_with_logits(
         dae.decode_logits(dae.encode(x_tilde)), x, reduction="none")
-    only_corrupted = (per * (x_tilde != x)).sum(dim=1).mean()
-    assert torch.allclose(dae.loss(x, gen), only_corrupted)
+    only_corrupted = (per * mask).sum(dim=1).mean()
+    assert torch.allclose(dae.loss(x, torch.Generator().manual_seed(2)), only_corrupted)
+
+
+def test_emphasis_on_all_zero_input_still_counts():
+    dae = DenoisingAutoencoder(30, 5, noise_level=0.5, emphasis=(1.0, 0.0))
+    assert dae.loss(torch.zeros(4, 30), torch.Generator().manual_seed(0)) > 0
 
 
 @pytest.mark.parametrize("tied", [True, False])

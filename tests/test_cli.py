@@ -16,7 +16,8 @@ from sdae.serialization import load_model
 def small_npz(tmp_path):
     rng = np.random.default_rng(0)
     path = tmp_path / "data.npz"
-    np.savez(path, x=(rng.random((120, 16)) > 0.5).astype(np.float32), y=rng.integers(0, 3, 120))
+    images = (rng.random((120, 4, 4)) > 0.5).astype(np.float32)  # (n, h, w): 4x4 images
+    np.savez(path, x=images, y=rng.integers(0, 3, 120))
     return path
 
 

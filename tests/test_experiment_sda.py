@@ -22,7 +22,7 @@ def test_small_comparison_writes_results(tmp_path):
         hidden_sizes=[32, 16], noise_levels=[0.2, 0.3],
         pretrain=TrainConfig(epochs=2, batch_size=20, lr=0.1, progress=False),
         finetune=TrainConfig(epochs=3, batch_size=20, lr=0.1, momentum=0.9, progress=False),
-        probe_examples=500, probe_max_iter=50)
+        probe_examples=500, probe_max_iter=50, min_finetune_updates=30)
     results = sda.run(data, tmp_path, settings, seeds=[0, 1], label_counts=[100, None],
                       log=lambda s: None)
     on_disk = json.loads((tmp_path / "results.json").read_text())

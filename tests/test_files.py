@@ -9,18 +9,49 @@ from sdae.errors import DataError
 def test_npy_and_npz(tmp_path):
     x = np.random.default_rng(0).random((20, 3, 4))
     np.save(tmp_path / "a.npy", x)
-    got, labels = load_array(tmp_path / "a.npy")
+    got, labels, shape = load_array(tmp_path / "a.npy")
     assert got.shape == (20, 12) and got.dtype == np.float32 and labels is None
+    assert shape == (3, 4)
     np.savez(tmp_path / "b.npz", x=x, y=np.arange(20))
-    got, labels = load_array(tmp_path / "b.npz")
+    got, labels, _ = load_array(tmp_path / "b.npz")
     assert got.shape == (20, 12) and labels.tolist() == list(range(20))
+
+
+@pytest.mark.parametrize(("y", "message"), [(np.eye(3)[[0, 1, 2, 0]], "1-D"),
+                                            (np.array([0.5, 1, 2, 0]), "integer"),
+                                            (np.array([0, -1, 2, 0]), ">= 0")])
+def test_bad_labels(tmp_path, y, message):
+    np.savez(tmp_path / "b.npz", x=np.zeros((4, 2)), y=y)
+    with pytest.raises(DataError, match=message):
+        load_array(tmp_path / "b.npz")
+
+
+def test_scalar_array_rejected(tmp_path):
+    np.save(tmp_path / "s.npy", np.array(3.0))
+    with pytest.raises(DataError, match="2-D array"):
+        load_array(tmp_path / "s.npy")
 
 
 def test_csv_with_header(tmp_path):
     path = tmp_path / "t.csv"
     path.write_text("a,b,c\n0.1,0.2,0.3\n1,2,3\n")
-    got, _ = load_array(path)
+    got, _, shape = load_array(path)
     np.testing.assert_allclose(got, [[0.1, 0.2, 0.3], [1, 2, 3]])
+    assert shape is None
+
+
+def test_txt_from_savetxt(tmp_path):
+    x = np.random.default_rng(0).random((5, 3))
+    np.savetxt(tmp_path / "t.txt", x)
+    got, _, _ = load_array(tmp_path / "t.txt")
+    np.testing.assert_allclose(got, x, rtol=1e-6)
+
+
+def test_csv_first_row_with_a_typo_is_an_error_not_a_header(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("1,2,x\n3,4,5\n")
+    with pytest.raises(DataError, match="line 1"):
+        load_array(path)
 
 
 def test_csv_non_numeric_cell(tmp_path):
@@ -33,8 +64,8 @@ def test_csv_non_numeric_cell(tmp_path):
 def test_image_folder_8_and_16_bit(tmp_path):
     Image.fromarray(np.full((4, 5), 255, np.uint8)).save(tmp_path / "a.png")
     Image.fromarray(np.full((4, 5), 65535, np.uint16)).save(tmp_path / "b.png")
-    got, _ = load_array(tmp_path)
-    assert got.shape == (2, 20)
+    got, _, shape = load_array(tmp_path)
+    assert got.shape == (2, 20) and shape == (4, 5)
     np.testing.assert_allclose(got, 1.0)
 
 
@@ -67,7 +98,7 @@ def test_user_file_split_and_label_mismatch(tmp_path):
     np.savez(tmp_path / "d.npz", x=np.random.default_rng(0).random((100, 16)), y=np.arange(100))
     data = load_dataset(str(tmp_path / "d.npz"), valid_fraction=0.2)
     assert len(data.x_train) == 80 and len(data.x_valid) == 20
-    assert data.image_shape == (4, 4)
+    assert data.image_shape is None  # a table, even with a square number of columns
     assert sorted(np.concatenate([data.y_train, data.y_valid]).tolist()) == list(range(100))
     np.savez(tmp_path / "e.npz", x=np.ones((10, 4)), y=np.arange(9))
     with pytest.raises(DataError, match="9 labels for 10 examples"):
@@ -87,7 +118,7 @@ def test_auto_falls_back_to_digits(tmp_path, monkeypatch):
 
 
 def test_unknown_name(tmp_path):
-    with pytest.raises(DataError, match="not one of mnist, digits"):
+    with pytest.raises(DataError, match="not one of mnist, usps, digits"):
         load_dataset("cifar")
 
 

@@ -60,9 +60,20 @@ class DAEConfig:
             raise ConfigError("the cross-entropy loss needs decoder='sigmoid' (outputs in [0, 1])")
         if self.clip is not None:
             self.clip = (float(self.clip[0]), float(self.clip[1]))
+            if not self.clip[0] < self.clip[1]:
+                raise ConfigError(f"clip must be (low, high) with low < high, got {self.clip}")
         if self.emphasis is not None:
             self.emphasis = (float(self.emphasis[0]), float(self.emphasis[1]))
         self.make_corruption()  # validates the corruption and its level
+
+    @classmethod
+    def from_dict(cls, d: dict) -> DAEConfig:
+        """Inverse of :meth:`to_dict` (JSON turns the tuples into lists)."""
+        d = dict(d)
+        for key in ("clip", "emphasis"):
+            if d.get(key) is not None:
+                d[key] = tuple(d[key])
+        return cls(**d)
 
     def make_corruption(self) -> Corruption:
         return Corruption(self.corruption, self.noise_level, self.clip)
@@ -115,10 +126,8 @@ class DenoisingAutoencoder(nn.Module):
 
     @classmethod
     def from_config(cls, config: DAEConfig | dict) -> DenoisingAutoencoder:
-        options = asdict(config) if isinstance(config, DAEConfig) else dict(config)
-        for key in ("clip", "emphasis"):  # JSON turns tuples into lists
-            if options.get(key) is not None:
-                options[key] = tuple(options[key])
+        config = config if isinstance(config, DAEConfig) else DAEConfig.from_dict(config)
+        options = asdict(config)
         return cls(options.pop("n_visible"), options.pop("n_hidden"), **options)
 
     def reset_parameters(self, generator: torch.Generator | None = None) -> None:
@@ -169,12 +178,16 @@ class DenoisingAutoencoder(nn.Module):
         self, x: Tensor, generator: torch.Generator | None = None, *, corrupt: bool = True
     ) -> Tensor:
         """Mean over the batch of L(x, z(x̃)), with x̃ drawn from q_D and x the clean input."""
-        x_tilde = self.corrupt(x, generator) if corrupt else x
-        logits = self.decode_logits(self.encode(x_tilde))
         weights = None
-        if self.config.emphasis is not None and corrupt:
+        if not corrupt:
+            x_tilde = x
+        elif self.config.emphasis is None:
+            x_tilde = self.corrupt(x, generator)
+        else:
+            x_tilde, mask = self.corruption.with_mask(x, generator)
             alpha, beta = self.config.emphasis
-            weights = torch.where(x_tilde != x, alpha, beta).to(x.dtype)
+            weights = torch.where(mask, alpha, beta).to(x.dtype)
+        logits = self.decode_logits(self.encode(x_tilde))
         return reconstruction_loss(logits, x, self.config.loss, weights).mean()
 
     def extra_repr(self) -> str:

@@ -188,14 +188,16 @@ def cmd_train(args) -> None:
     from .experiments.mnist_filters import machine_description
     from .serialization import save_model
     from .stacking import StackedDenoisingAutoencoder, classification_error, finetune, pretrain
-    from .training import reconstruction_error
+    from .training import check_inputs, reconstruction_error
 
     config = _train_config(args)
     if args.finetune_epochs < 0:
         raise ConfigError("--finetune-epochs must be >= 0")
+    supervised = args.finetune_epochs > 0
+    ft_config = (replace(config, epochs=args.finetune_epochs, lr=args.finetune_lr,
+                         momentum=args.finetune_momentum) if supervised else None)
     dataset = load_dataset(args.data, args.data_dir, valid_fraction=args.valid_fraction,
                            download=not args.no_download, seed=args.seed)
-    supervised = args.finetune_epochs > 0
     if supervised and dataset.y_train is None:
         raise DataError(f"--finetune-epochs needs labels, and {args.data} has none: "
                         "give an .npz with arrays x and y")
@@ -207,11 +209,15 @@ def cmd_train(args) -> None:
         generator=torch.Generator().manual_seed(args.seed), tied=not args.untied,
         activation=args.activation, decoder=args.decoder, clip=args.clip, loss=args.loss,
         emphasis=args.emphasis)
+    x = torch.from_numpy(dataset.x_train)
+    check_inputs(stack.layers[0], x, "training data")  # before anything is written
+    if args.batch_size > len(x):
+        raise ConfigError(f"batch size {args.batch_size} is larger than the {len(x)} training "
+                          "examples: use a smaller --batch-size")
     out = _prepare_out(args.out)
     print(f"data: {dataset.describe()}")
     for k, layer in enumerate(stack.layers):
         print(f"layer {k + 1}: {layer.extra_repr()}")
-    x = torch.from_numpy(dataset.x_train)
     x_valid = torch.from_numpy(dataset.x_valid) if dataset.x_valid is not None else None
     histories = pretrain(stack, x, config, x_valid=x_valid)
     metrics = {
@@ -221,9 +227,13 @@ def cmd_train(args) -> None:
         "pretrain_history": [h.to_dict() for h in histories],
         "machine": machine_description(args.device),
     }
+    # the reconstruction error of the pre-trained first layer, before fine-tuning changes W
+    for split in ("valid", "test"):
+        xs = getattr(dataset, f"x_{split}")
+        if xs is not None:
+            metrics[f"reconstruction_error_{split}_layer1"] = reconstruction_error(
+                stack.layers[0], torch.from_numpy(xs))
     if supervised:
-        ft_config = replace(config, epochs=args.finetune_epochs, lr=args.finetune_lr,
-                            momentum=args.finetune_momentum)
         y = torch.from_numpy(dataset.y_train)
         y_valid = torch.from_numpy(dataset.y_valid) if dataset.y_valid is not None else None
         history = finetune(stack, x, y, ft_config, x_valid=x_valid, y_valid=y_valid)
@@ -234,11 +244,7 @@ def cmd_train(args) -> None:
     model = stack.layers[0] if len(stack.layers) == 1 and not supervised else stack
     for split in ("valid", "test"):
         xs, ys = getattr(dataset, f"x_{split}"), getattr(dataset, f"y_{split}")
-        if xs is None:
-            continue
-        metrics[f"reconstruction_error_{split}_layer1"] = reconstruction_error(
-            stack.layers[0], torch.from_numpy(xs))
-        if supervised and ys is not None:
+        if supervised and xs is not None and ys is not None:
             metrics[f"{split}_error"] = classification_error(
                 stack, torch.from_numpy(xs), torch.from_numpy(ys))
     save_model(model, out / "model.safetensors", extra={"train": config.to_dict()})

@@ -47,7 +47,7 @@ def no_noise(x: Tensor, noise_level: float = 0.0, generator: Generator = None) -
 
 def masking(x: Tensor, noise_level: float, generator: Generator = None) -> Tensor:
     """Set each component to 0 independently with probability ``noise_level`` (q)."""
-    return x * (_rand(x, generator) >= noise_level).to(x.dtype)
+    return x.masked_fill(_rand(x, generator) < noise_level, 0.0)
 
 
 def fixed_masking(x: Tensor, noise_level: float, generator: Generator = None) -> Tensor:
@@ -83,9 +83,14 @@ def salt_and_pepper(
     """Set a fraction ν of the components of each example, chosen at random, to ``low`` or
     ``high`` with equal probability (ν = ``noise_level``)."""
     hit = _fixed_count_mask(x, noise_level, generator)
+    return _salt_and_pepper_fill(x, hit, generator, low, high)
+
+
+def _salt_and_pepper_fill(
+    x: Tensor, hit: Tensor, generator: Generator, low: float, high: float
+) -> Tensor:
     salt = _rand(x, generator) < 0.5
-    out = x.masked_fill(hit & salt, high)
-    return out.masked_fill(hit & ~salt, low)
+    return x.masked_fill(hit & salt, high).masked_fill(hit & ~salt, low)
 
 
 CORRUPTIONS: dict[str, CorruptionFn] = {
@@ -139,6 +144,7 @@ class Corruption:
         return self.kind == "none" or (self.noise_level == 0 and isinstance(self.kind, str))
 
     def __call__(self, x: Tensor, generator: Generator = None) -> Tensor:
+        """x̃ ~ q_D(x̃ | x); for the identity this is ``x`` itself (no copy is made)."""
         if self.is_identity:
             return x
         if self.kind == "gaussian":
@@ -148,3 +154,27 @@ class Corruption:
             return salt_and_pepper(x, self.noise_level, generator, low=low, high=high)
         fn = CORRUPTIONS[self.kind] if isinstance(self.kind, str) else self.kind
         return fn(x, self.noise_level, generator)
+
+    def with_mask(self, x: Tensor, generator: Generator = None) -> tuple[Tensor, Tensor]:
+        """x̃ and the boolean mask of the components the process chose to corrupt.
+
+        The mask is what emphasised denoising weighs: a masked pixel that was already 0 is
+        still a corrupted component. Gaussian noise corrupts every component; for a user
+        callable the mask is where x̃ differs from x.
+        """
+        if self.is_identity:
+            return x, torch.zeros(x.shape, dtype=torch.bool, device=x.device)
+        if self.kind == "masking":
+            mask = _rand(x, generator) < self.noise_level
+            return x.masked_fill(mask, 0.0), mask
+        if self.kind == "fixed_masking":
+            mask = _fixed_count_mask(x, self.noise_level, generator)
+            return x.masked_fill(mask, 0.0), mask
+        if self.kind == "salt_and_pepper":
+            low, high = self.clip if self.clip is not None else (0.0, 1.0)
+            mask = _fixed_count_mask(x, self.noise_level, generator)
+            return _salt_and_pepper_fill(x, mask, generator, low, high), mask
+        if self.kind == "gaussian":
+            return self(x, generator), torch.ones(x.shape, dtype=torch.bool, device=x.device)
+        x_tilde = self(x, generator)
+        return x_tilde, x_tilde != x

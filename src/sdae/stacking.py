@@ -25,7 +25,8 @@ from .training import History, TrainConfig, batched, resolve_device, train, trai
 def _per_layer(value, n: int, name: str) -> list:
     values = list(value) if isinstance(value, (list, tuple)) else [value] * n
     if len(values) != n:
-        raise ConfigError(f"{name}: got {len(values)} values for {n} layers")
+        raise ConfigError(f"{name}: got {len(values)} values for {n} layers: give one value, "
+                          "or one per layer")
     return values
 
 
@@ -41,8 +42,7 @@ class StackConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> StackConfig:
-        layers = [DenoisingAutoencoder.from_config(c).config for c in d["layers"]]
-        return cls(layers, d.get("n_classes"))
+        return cls([DAEConfig.from_dict(c) for c in d["layers"]], d.get("n_classes"))
 
 
 class StackedDenoisingAutoencoder(nn.Module):
@@ -82,7 +82,7 @@ class StackedDenoisingAutoencoder(nn.Module):
         if not hidden_sizes:
             raise ConfigError("a stack needs at least one hidden layer")
         corruptions = _per_layer(corruption, len(hidden_sizes), "corruption")
-        levels = _per_layer(noise_levels, len(hidden_sizes), "noise_levels")
+        levels = _per_layer(noise_levels, len(hidden_sizes), "noise levels")
         sizes = [n_visible, *hidden_sizes]
         layers = []
         for k, (d_in, d_out) in enumerate(pairwise(sizes)):
@@ -214,8 +214,9 @@ def pretrain(
 
 def classification_error(model: nn.Module, x: Tensor, y: Tensor, batch_size: int = 4096) -> float:
     """Fraction of ``x`` whose predicted class differs from ``y``."""
-    wrong = sum(int((model(x[i:i + batch_size]).argmax(-1) != y[i:i + batch_size]).sum())
-                for i in range(0, len(x), batch_size))
+    with torch.no_grad():
+        wrong = sum(int((model(x[i:i + batch_size]).argmax(-1) != y[i:i + batch_size]).sum())
+                    for i in range(0, len(x), batch_size))
     return wrong / len(x)
 
 

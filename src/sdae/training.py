@@ -64,6 +64,8 @@ class TrainConfig:
             raise ConfigError(f"lr_decay must be in (0, 1], got {self.lr_decay!r}")
         if self.patience is not None and self.patience < 1:
             raise ConfigError(f"patience must be a positive integer, got {self.patience!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ConfigError(f"seed must be a non-negative integer, got {self.seed!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -76,7 +78,7 @@ class History:
     train_loss: list[float] = field(default_factory=list)
     valid_loss: list[float] = field(default_factory=list)
     epoch_seconds: list[float] = field(default_factory=list)
-    best_epoch: int | None = None  # 1-based epoch whose parameters were kept (keep_best)
+    best_epoch: int | None = None  # 1-based epoch of the lowest validation score
 
     @property
     def seconds(self) -> float:
@@ -90,10 +92,14 @@ def resolve_device(device: str | torch.device) -> torch.device:
     """The torch device for ``device``, with a clear error when it is not available."""
     try:
         dev = torch.device(device)
-    except RuntimeError as err:
-        raise ConfigError(f"unknown device {device!r}: use 'cpu', 'cuda' or 'cuda:N'") from err
+    except RuntimeError:
+        dev = None
+    if dev is None or dev.type not in ("cpu", "cuda"):
+        raise ConfigError(f"unsupported device {device!r}: use 'cpu', 'cuda' or 'cuda:N'")
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError("--device cuda was asked for but no CUDA GPU is available: use cpu")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise ConfigError(f"no GPU {dev.index}: this machine has {torch.cuda.device_count()}")
     return dev
 
 
@@ -140,6 +146,8 @@ def train(
     from tqdm.auto import tqdm
 
     device = resolve_device(config.device)
+    if config.patience is not None and evaluate is None:
+        raise ConfigError("early stopping (patience) needs validation data")
     tensors = (data,) if isinstance(data, Tensor) else tuple(data)
     n = len(tensors[0])
     if n == 0:

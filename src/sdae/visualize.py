@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import math
 import os
 from collections.abc import Sequence
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .atomic import atomic_write
 from .errors import ConfigError
 
 
@@ -60,31 +62,35 @@ def tile_images(
     return grid
 
 
-def _figure(n_panels: int, panel_size: float = 4.5):
+def _pyplot():
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    size = (panel_size * n_panels, panel_size + 0.4)
-    fig, axes = plt.subplots(1, n_panels, figsize=size, squeeze=False)
-    return fig, axes[0]
+    return plt
+
+
+FIGURE_FORMATS = ("png", "pdf", "svg", "jpg", "jpeg")
 
 
 def save_figure(fig, path: str | os.PathLike) -> Path:
-    """Save atomically: a partly written PNG is never left behind."""
-    import matplotlib.pyplot as plt
-
+    """Render ``fig`` and write it atomically: a partly written image is never left behind."""
+    plt = _pyplot()
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.part")
+    fmt = path.suffix.lstrip(".").lower()
     try:
-        fig.savefig(tmp, dpi=120, bbox_inches="tight", format=path.suffix.lstrip(".") or "png")
-        os.replace(tmp, path)
+        if fmt not in FIGURE_FORMATS:
+            raise ConfigError(f"{path}: cannot write a figure as {fmt or 'a file without suffix'!r}"
+                              f"; use one of .{', .'.join(FIGURE_FORMATS)}")
+        buffer = io.BytesIO()
+        fig.savefig(buffer, dpi=120, bbox_inches="tight", format=fmt)
+        try:
+            return atomic_write(path, buffer.getvalue())
+        except OSError as err:
+            raise ConfigError(f"cannot write {path}: {err.strerror or err}") from None
     finally:
-        tmp.unlink(missing_ok=True)
         plt.close(fig)
-    return path
 
 
 def plot_filter_panels(
@@ -94,7 +100,10 @@ def plot_filter_panels(
     n_filters: int = 100,
 ) -> Path:
     """One labelled panel of filters per model; ``panels`` holds (title, W) pairs, W (d', d)."""
-    fig, axes = _figure(len(panels))
+    panel = 4.5  # inches
+    fig, axes = _pyplot().subplots(1, len(panels), figsize=(panel * len(panels), panel + 0.4),
+                                   squeeze=False)
+    axes = axes[0]
     for ax, (title, weight) in zip(axes, panels, strict=True):
         filters = unit_filters(weight)[:n_filters]
         ax.imshow(tile_images(filters, image_shape), cmap="gray", interpolation="nearest")
@@ -109,13 +118,8 @@ def plot_reconstructions(
     image_shape: tuple[int, int] | None = None,
 ) -> Path:
     """Rows of examples (e.g. clean / corrupted / reconstructed), one labelled row each."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     n = len(rows[0][1])
-    fig, axes = plt.subplots(len(rows), 1, figsize=(0.6 * n + 1.5, 0.75 * len(rows) + 0.3),
+    fig, axes = _pyplot().subplots(len(rows), 1, figsize=(0.6 * n + 1.5, 0.75 * len(rows) + 0.3),
                              squeeze=False)
     for ax, (title, images) in zip(axes[:, 0], rows, strict=True):
         ax.imshow(tile_images(images, image_shape, n_cols=n, scale_each=False),
@@ -134,13 +138,9 @@ def plot_curves(
     percent: bool = True,
 ) -> Path:
     """One line per (label, values) pair, e.g. validation error against epoch."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from matplotlib.ticker import PercentFormatter
 
-    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    fig, ax = _pyplot().subplots(figsize=(6.4, 4.0))
     for label, values in curves:
         ax.plot(range(1, len(values) + 1), values, marker=".", label=label)
     ax.set_xlabel(xlabel)

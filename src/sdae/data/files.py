@@ -16,7 +16,9 @@ _X_KEYS = ("x", "X", "data", "x_train", "features")
 _Y_KEYS = ("y", "labels", "target", "y_train", "targets")
 
 
-def load_array(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray | None]:
+def load_array(
+    path: str | os.PathLike,
+) -> tuple[np.ndarray, np.ndarray | None, tuple[int, int] | None]:
     """Read examples (and labels when the file has them) from ``path``.
 
     - ``.npy``: one array, examples along the first axis;
@@ -24,13 +26,15 @@ def load_array(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray | None]:
     - ``.csv``/``.txt``: numbers only, an optional header row, no labels;
     - a folder of images: grayscale images of one size, scaled to [0, 1].
 
-    Returns ``(x, y)`` with ``x`` of shape (n, d) float32 and ``y`` or None.
+    Returns ``(x, y, image_shape)``: ``x`` of shape (n, d) float32, the labels or None, and
+    the (h, w) of image data (an image folder, or an array of shape (n, h, w)) or None.
     """
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path}: no such file or folder")
     if path.is_dir():
-        return load_image_folder(path), None
+        images = load_image_folder(path)
+        return images.reshape(len(images), -1), None, images.shape[1:]
     suffix = path.suffix.lower()
     if suffix == ".npy":
         x, y = _read_npy(path), None
@@ -42,7 +46,8 @@ def load_array(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray | None]:
         raise DataError(
             f"{path}: unsupported file type {suffix!r}: use .npy, .npz, .csv or a folder of images"
         )
-    return check_features(x, str(path)), y
+    shape = tuple(x.shape[1:]) if np.ndim(x) == 3 else None
+    return check_features(x, str(path)), y, shape
 
 
 def check_features(x: np.ndarray, name: str) -> np.ndarray:
@@ -50,7 +55,7 @@ def check_features(x: np.ndarray, name: str) -> np.ndarray:
     x = np.asarray(x)
     if x.dtype.kind not in "biuf":
         raise DataError(f"{name}: data must be numeric, got dtype {x.dtype}")
-    if x.ndim == 1 or x.size == 0 or len(x) == 0:
+    if x.ndim < 2 or x.size == 0:
         raise DataError(f"{name}: need a 2-D array of examples (n, d) with n >= 1, got {x.shape}")
     x = x.reshape(len(x), -1).astype(np.float32)
     if not np.isfinite(x).all():
@@ -77,26 +82,44 @@ def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
             raise DataError(f"{path}: name the inputs 'x' in the .npz (found {sorted(arrays)})")
         x_key = next(iter(arrays))
     y_key = next((k for k in _Y_KEYS if k in arrays), None)
-    return arrays[x_key], arrays[y_key] if y_key else None
+    return arrays[x_key], check_labels(arrays[y_key], f"{path}: {y_key}") if y_key else None
+
+
+def check_labels(y: np.ndarray, name: str) -> np.ndarray:
+    """Class labels as a 1-D int64 array, or a clear error (one-hot or fractional labels)."""
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise DataError(f"{name}: labels must be one class index per example (1-D), "
+                        f"got shape {y.shape}; turn one-hot labels into indices with argmax")
+    if y.dtype.kind not in "biuf" or (y.dtype.kind == "f" and not np.all(np.mod(y, 1) == 0)):
+        raise DataError(f"{name}: labels must be integer class indices, got dtype {y.dtype}")
+    if len(y) and y.min() < 0:
+        raise DataError(f"{name}: labels must be >= 0")
+    return y.astype(np.int64)
 
 
 def read_csv(path: str | os.PathLike) -> np.ndarray:
-    """Numeric CSV; a first row that is not numeric is taken as a header."""
+    """Numeric table: commas in ``.csv``, any whitespace in ``.txt``.
+
+    A first row in which no cell is a number is a header.
+    """
     path = Path(path)
     rows = []
     try:
         with open(path, newline="") as f:
-            for i, row in enumerate(csv.reader(f)):
+            lines = (csv.reader(f) if path.suffix.lower() == ".csv"
+                     else (line.split() for line in f))
+            for i, row in enumerate(lines):
                 if not row or all(not c.strip() for c in row):
                     continue
                 try:
                     rows.append([float(c) for c in row])
                 except ValueError as err:
-                    if i == 0 and not rows:
+                    if i == 0 and not any(_is_number(c) for c in row):
                         continue  # header
                     raise DataError(
                         f"{path}, line {i + 1}: non-numeric cell ({err}): "
-                        "the CSV must hold numbers only"
+                        "the table must hold numbers only"
                     ) from None
     except UnicodeDecodeError as err:
         raise DataError(f"{path}: not a text CSV file ({err.reason})") from err
@@ -107,8 +130,16 @@ def read_csv(path: str | os.PathLike) -> np.ndarray:
     return np.asarray(rows, dtype=np.float32)
 
 
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def load_image_folder(path: str | os.PathLike) -> np.ndarray:
-    """All images in a folder as grayscale in [0, 1], flattened; they must share one size."""
+    """All images in a folder as grayscale in [0, 1], shape (n, h, w); one size for all."""
     from PIL import Image, UnidentifiedImageError
 
     path = Path(path)
@@ -124,7 +155,7 @@ def load_image_folder(path: str | os.PathLike) -> np.ndarray:
             raise DataError(f"{file}: not a readable image ({err})") from err
     if len({im.shape for im in images}) != 1:
         raise DataError(f"{path}: images have different sizes; resize them to one size first")
-    return np.stack(images).reshape(len(images), -1)
+    return np.stack(images)
 
 
 def image_to_gray(im) -> np.ndarray:

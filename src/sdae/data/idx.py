@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..atomic import atomic_write
 from ..errors import DataError
 
 # type code -> big-endian dtype
@@ -82,4 +83,4 @@ def write_idx(path: str | os.PathLike, array: np.ndarray, compress: bool | None 
     path = Path(path)
     if compress if compress is not None else path.suffix == ".gz":
         content = gzip.compress(content, mtime=0)
-    path.write_bytes(content)
+    atomic_write(path, content)

@@ -39,14 +39,14 @@ def cache_dir() -> Path:
     return Path(base) / "sdae"
 
 
-def candidate_dirs(data_dir: str | os.PathLike | None = None) -> list[Path]:
-    """Folders searched for the MNIST files, in order."""
+def candidate_dirs(data_dir: str | os.PathLike | None = None, name: str = "mnist") -> list[Path]:
+    """Folders searched for the files of data set ``name``, in order."""
     dirs = []
     if data_dir is not None:
-        dirs += [Path(data_dir), Path(data_dir) / "mnist"]
+        dirs += [Path(data_dir), Path(data_dir) / name]
     if os.environ.get("SDAE_DATA_DIR"):
-        dirs.append(Path(os.environ["SDAE_DATA_DIR"]) / "mnist")
-    dirs.append(cache_dir() / "mnist")
+        dirs.append(Path(os.environ["SDAE_DATA_DIR"]) / name)
+    dirs.append(cache_dir() / name)
     return dirs
 
 

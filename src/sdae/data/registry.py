@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import numpy as np
 from ..errors import DataError
 from .dataset import Dataset
 from .files import load_array
-from .mnist import find_mnist, load_mnist
+from .mnist import candidate_dirs, find_mnist, load_mnist
 
 NAMED = ("mnist", "usps", "digits")
 
@@ -21,13 +20,12 @@ def load_usps(data_dir: str | os.PathLike | None = None, n_valid: int = 1000) ->
     for validation) and 2007 test images, 16×16, in [0, 1]."""
     import h5py
 
-    dirs = [Path(data_dir), Path(data_dir) / "usps"] if data_dir is not None else []
-    if os.environ.get("SDAE_DATA_DIR"):
-        dirs.append(Path(os.environ["SDAE_DATA_DIR"]) / "usps")
+    dirs = candidate_dirs(data_dir, "usps")
     path = next((d / "usps.h5" for d in dirs if (d / "usps.h5").is_file()), None)
     if path is None:
-        where = ", ".join(str(d) for d in dirs) or "nowhere: no --data-dir or $SDAE_DATA_DIR"
-        raise DataError(f"usps.h5 not found (looked in {where}): pass --data-dir")
+        where = ", ".join(str(d) for d in dirs)
+        raise DataError(f"usps.h5 not found (looked in {where}): put it in one of these "
+                        "folders or pass --data-dir")
     try:
         with h5py.File(path, "r") as f:
             x, y = f["train/data"][:], f["train/target"][:]
@@ -58,7 +56,12 @@ def load_digits() -> Dataset:
 
 
 def split_arrays(
-    name: str, x: np.ndarray, y: np.ndarray | None, valid_fraction: float, seed: int = 0
+    name: str,
+    x: np.ndarray,
+    y: np.ndarray | None,
+    valid_fraction: float,
+    seed: int = 0,
+    image_shape: tuple[int, int] | None = None,
 ) -> Dataset:
     """A Dataset from one array, holding out a random ``valid_fraction`` for validation."""
     if not 0 <= valid_fraction < 1:
@@ -74,10 +77,8 @@ def split_arrays(
     def take(a, idx):
         return None if a is None or len(idx) == 0 else a[idx]
 
-    side = math.isqrt(x.shape[1])
-    shape = (side, side) if side * side == x.shape[1] else None
     return Dataset(name, x[train], take(y, train), take(x, valid), take(y, valid),
-                   image_shape=shape)
+                   image_shape=image_shape)
 
 
 def load_dataset(
@@ -89,6 +90,8 @@ def load_dataset(
     seed: int = 0,
 ) -> Dataset:
     """``mnist``, ``usps``, ``digits``, ``auto`` (MNIST when on disk, else digits) or a path."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise DataError(f"seed must be a non-negative integer, got {seed!r}")
     if name == "mnist":
         return load_mnist(data_dir, download=download)
     if name == "digits":
@@ -100,5 +103,5 @@ def load_dataset(
     path = Path(name)
     if not path.exists():
         raise DataError(f"{name}: no such file or folder, and not one of {', '.join(NAMED)}")
-    x, y = load_array(path)
-    return split_arrays(path.stem, x, y, valid_fraction, seed)
+    x, y, shape = load_array(path)
+    return split_arrays(path.stem, x, y, valid_fraction, seed, shape)

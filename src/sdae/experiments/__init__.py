@@ -1,5 +1,1 @@
-"""Experiments of the papers, one function (and one CLI command) each."""
-
-EXPERIMENTS = {
-    "mnist-filters": "sdae.experiments.mnist_filters",
-}
+"""Experiments of the papers, one module (and one ``sdae experiment`` command) each."""

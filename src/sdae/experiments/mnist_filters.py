@@ -25,8 +25,10 @@ from ..training import TrainConfig, batched, reconstruction_error, train_autoenc
 from ..visualize import plot_filter_panels, plot_reconstructions
 
 
-def model_name(noise_level: float) -> str:
-    return "AE (no noise)" if noise_level == 0 else f"DAE ({noise_level:.0%} masking)"
+def model_name(noise_level: float, corruption: str = "masking") -> str:
+    if noise_level == 0:
+        return "AE (no noise)"
+    return f"DAE ({noise_level:.0%} {corruption.replace('_', '-')})"
 
 
 def run(
@@ -64,7 +66,7 @@ def run(
     models, panels, recon_rows = [], [], []
     examples = x_test[:10]
     for level in noise_levels:
-        name = model_name(level)
+        name = model_name(level, corruption)
         init = torch.Generator().manual_seed(config.seed)  # the same initial W for every model
         dae = DenoisingAutoencoder(dataset.n_features, n_hidden, corruption=corruption,
                                    noise_level=level, generator=init)

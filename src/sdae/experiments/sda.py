@@ -14,7 +14,7 @@ import os
 import statistics
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -56,12 +56,10 @@ class SdaSettings:
     min_finetune_updates: int = 2000  # small label sets get more epochs, not fewer updates
     probe_examples: int = 10_000
     probe_max_iter: int = 100
+    logistic_max_iter: int = 200
 
     def to_dict(self) -> dict:
-        return {"hidden_sizes": self.hidden_sizes, "noise_levels": self.noise_levels,
-                "corruption": self.corruption, "pretrain": self.pretrain.to_dict(),
-                "finetune": self.finetune.to_dict(), "probe_examples": self.probe_examples,
-            "min_finetune_updates": self.min_finetune_updates}
+        return asdict(self)
 
     def finetune_config(self, n_examples: int, seed: int) -> TrainConfig:
         """The fine-tuning schedule for ``n_examples`` labels.
@@ -130,8 +128,10 @@ def run_one(
             for idx in subsets.values():
                 xs, ys = dataset.x_train[idx], dataset.y_train[idx]
                 valid_err, secs = _timed(lambda xs=xs, ys=ys: probe_error(
-                    xs, ys, dataset.x_valid, dataset.y_valid, 200, seed))
-                test_err = probe_error(xs, ys, dataset.x_test, dataset.y_test, 200, seed)
+                    xs, ys, dataset.x_valid, dataset.y_valid,
+                    settings.logistic_max_iter, seed))
+                test_err = probe_error(xs, ys, dataset.x_test, dataset.y_test,
+                                       settings.logistic_max_iter, seed)
                 results.append({**base, "n_labels": len(idx), "valid_error": valid_err,
                                 "test_error": test_err, "finetune_seconds": round(secs, 1)})
                 log(f"{name} ({len(idx)} labels): valid {valid_err:.2%}, test {test_err:.2%}")
@@ -218,6 +218,7 @@ def run(
         "experiment": f"sda-{dataset.name}",
         "dataset": dataset.describe(),
         "label_counts": [n or len(dataset.x_train) for n in label_counts],
+        "n_train": len(dataset.x_train),
         "seeds": list(seeds),
         "settings": settings.to_dict(),
         "models": summary,
@@ -256,7 +257,7 @@ def summarise(runs: list[dict]) -> list[dict]:
 
 
 def markdown_table(results: dict, dataset: str) -> str:
-    n_all = max(results["label_counts"])
+    n_all = results["n_train"]
     lines = [f"# {results['experiment']}: {results['dataset']}", "",
              f"Seeds {results['seeds']}; mean ± standard deviation over seeds where there are "
              "several. Pre-training always uses every training image.", "",
