@@ -172,3 +172,25 @@ def test_unwritable_output_folder(small_npz, tmp_path, capsys):
     blocker.write_text("x")
     assert main(["train", "--data", str(small_npz), "--out", str(blocker / "run")]) == 2
     assert "cannot create output folder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("out", ["f.jpgx", "blocker/f.png"])
+def test_filters_bad_output_path(small_npz, tmp_path, capsys, out):
+    (tmp_path / "blocker").write_text("a file, not a folder")
+    main(["train", "--data", str(small_npz), "--hidden", "4", "--epochs", "1",
+          "--batch-size", "10", "--out", str(tmp_path / "run")])
+    capsys.readouterr()
+    assert main(["filters", str(tmp_path / "run" / "model.safetensors"),
+                 "--out", str(tmp_path / out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize(("extra", "message"), [(["--device", "mps"], "unsupported device"),
+                                                (["--seed", "-1"], "seed"),
+                                                (["--clip", "1", "0"], "low < high")])
+def test_more_bad_options(small_npz, tmp_path, capsys, extra, message):
+    assert main(["train", "--data", str(small_npz), "--epochs", "1", "--batch-size", "10",
+                 "--out", str(tmp_path / "r"), *extra]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "r").exists() or not any((tmp_path / "r").iterdir())

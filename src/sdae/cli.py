@@ -43,7 +43,8 @@ def _add_train_options(p: argparse.ArgumentParser, *, epochs: int, batch_size: i
     g.add_argument("--batch-size", type=_positive_int, default=batch_size,
                    help=f"(default: {batch_size})")
     g.add_argument("--lr", type=float, default=lr, help=f"learning rate (default: {lr})")
-    g.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd")
+    g.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd",
+                   help="(default: sgd)")
     g.add_argument("--momentum", type=float, default=0.0, help="SGD momentum (default: 0)")
     g.add_argument("--weight-decay", type=float, default=0.0,
                    help="L2 penalty λ·Σ‖W‖² on the weights (default: 0)")
@@ -109,7 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "the best validation epoch are kept (default: 0, none)")
     g.add_argument("--finetune-lr", type=float, default=0.1, help="(default: 0.1)")
     g.add_argument("--finetune-momentum", type=float, default=0.9, help="(default: 0.9)")
-    p.add_argument("--out", type=Path, default=Path("runs/train"), help="run folder")
+    p.add_argument("--out", type=Path, default=Path("runs/train"),
+                   help="run folder (default: runs/train)")
     p.set_defaults(handler=cmd_train)
 
     p = sub.add_parser("filters", help="draw the filters W_i/‖W_i‖ of a saved model",
@@ -127,7 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "their filters and features: on MNIST when it is on disk, "
                                    "otherwise on the digits bundled with scikit-learn (offline).")
     p.add_argument("--data-dir", type=Path, default=None, help="where to look for MNIST")
-    p.add_argument("--out", type=Path, default=Path("runs/demo"), help="output folder")
+    p.add_argument("--out", type=Path, default=Path("runs/demo"),
+                   help="output folder (default: runs/demo)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
     p.set_defaults(handler=cmd_demo)
@@ -140,7 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "write filters.png, reconstructions.png and results.json.")
     e.add_argument("--data-dir", type=Path, default=None, help="folder with MNIST")
     e.add_argument("--no-download", action="store_true")
-    e.add_argument("--out", type=Path, default=Path("runs/mnist-filters"))
+    e.add_argument("--out", type=Path, default=Path("runs/mnist-filters"),
+                   help="output folder (default: runs/mnist-filters)")
     e.add_argument("--hidden", type=_positive_int, default=500)
     e.add_argument("--noise-levels", type=float, nargs="+", default=[0.0, 0.25, 0.5])
     e.add_argument("--corruption", default="masking",
