@@ -276,8 +276,8 @@ def markdown_table(results: dict, dataset: str) -> str:
         lines += ["", "Published test errors on the same split (not measured here):", "",
                   "| model | test error | source |", "|---|---|---|"]
         lines += [f"| {name} | {err:.2f}% | {src} |" for name, err, src in published]
-    probes = [m for m in results["models"]
-              if "layer_probe_test_error" in m and m["n_labels"] == n_all]
+    probes = list({m["name"]: m for m in results["models"]      # one row per model
+                   if "layer_probe_test_error" in m}.values())
     if probes:
         lines += ["", "Linear probe (logistic regression) on each layer's code after "
                   "pre-training, test error:", "",
