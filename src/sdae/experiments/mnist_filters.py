@@ -100,7 +100,7 @@ def run(
         gen = torch.Generator().manual_seed(config.seed + 1)
         corrupted = dae.corrupt(examples, gen)
         with torch.no_grad():
-            recon_rows += [(f"{name}\ncorrupted", corrupted.numpy()),
+            recon_rows += [(f"{name}\n{'corrupted' if level else 'input'}", corrupted.numpy()),
                            ("reconstructed", dae(corrupted).numpy())]
         log(f"{name}: {history.seconds:.0f} s, test reconstruction error "
             f"{result['reconstruction_error_test']:.2f}, probe test error {probe:.2%}, "
