@@ -5,15 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 
-def probe_error(
-    x_train: np.ndarray,
-    y_train: np.ndarray,
-    x_test: np.ndarray,
-    y_test: np.ndarray,
-    max_iter: int = 200,
-    seed: int = 0,
-) -> float:
-    """Test error of a multinomial logistic regression trained on ``x_train``.
+def fit_probe(x_train: np.ndarray, y_train: np.ndarray, max_iter: int = 200, seed: int = 0):
+    """A multinomial logistic regression on ``x_train``, with a fixed iteration budget.
 
     The classic way to judge a representation: the same linear classifier on raw pixels
     and on each model's hidden code.
@@ -28,6 +21,19 @@ def probe_error(
         # A fixed iteration budget, the same for every representation, is the point.
         warnings.simplefilter("ignore", ConvergenceWarning)
         clf.fit(x_train, y_train)
+    return clf
+
+
+def probe_error(
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_test: np.ndarray,
+    y_test: np.ndarray,
+    max_iter: int = 200,
+    seed: int = 0,
+) -> float:
+    """Test error of :func:`fit_probe` trained on ``x_train``."""
+    clf = fit_probe(x_train, y_train, max_iter, seed)
     return float(np.mean(clf.predict(x_test) != y_test))
 
 

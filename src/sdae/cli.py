@@ -189,7 +189,7 @@ def cmd_train(args) -> None:
     from .atomic import write_json
     from .data import load_dataset
     from .errors import ConfigError, DataError
-    from .experiments.mnist_filters import machine_description
+    from .experiments import machine_description
     from .serialization import save_model
     from .stacking import StackedDenoisingAutoencoder, classification_error, finetune, pretrain
     from .training import check_inputs, reconstruction_error
@@ -258,10 +258,8 @@ def cmd_train(args) -> None:
     summary = [f"layer {k + 1}: train loss {h.train_loss[-1]:.3f}"
                + (f", valid {h.valid_loss[-1]:.3f}" if h.valid_loss else "")
                for k, h in enumerate(histories)]
-    if supervised and "valid_error" in metrics:
-        summary.append(f"valid error {metrics['valid_error']:.2%}")
-    if supervised and "test_error" in metrics:
-        summary.append(f"test error {metrics['test_error']:.2%}")
+    summary += [f"{split} error {metrics[f'{split}_error']:.2%}" for split in ("valid", "test")
+                if f"{split}_error" in metrics]
     print("; ".join(summary) + f"\nwrote {out}/")
 
 

@@ -145,15 +145,7 @@ class Corruption:
 
     def __call__(self, x: Tensor, generator: Generator = None) -> Tensor:
         """x̃ ~ q_D(x̃ | x); for the identity this is ``x`` itself (no copy is made)."""
-        if self.is_identity:
-            return x
-        if self.kind == "gaussian":
-            return gaussian(x, self.noise_level, generator, clip=self.clip)
-        if self.kind == "salt_and_pepper":
-            low, high = self.clip if self.clip is not None else (0.0, 1.0)
-            return salt_and_pepper(x, self.noise_level, generator, low=low, high=high)
-        fn = CORRUPTIONS[self.kind] if isinstance(self.kind, str) else self.kind
-        return fn(x, self.noise_level, generator)
+        return self.with_mask(x, generator)[0]
 
     def with_mask(self, x: Tensor, generator: Generator = None) -> tuple[Tensor, Tensor]:
         """x̃ and the boolean mask of the components the process chose to corrupt.
@@ -164,6 +156,9 @@ class Corruption:
         """
         if self.is_identity:
             return x, torch.zeros(x.shape, dtype=torch.bool, device=x.device)
+        if self.kind == "gaussian":
+            everywhere = torch.ones(x.shape, dtype=torch.bool, device=x.device)
+            return gaussian(x, self.noise_level, generator, clip=self.clip), everywhere
         if self.kind == "masking":
             mask = _rand(x, generator) < self.noise_level
             return x.masked_fill(mask, 0.0), mask
@@ -174,7 +169,5 @@ class Corruption:
             low, high = self.clip if self.clip is not None else (0.0, 1.0)
             mask = _fixed_count_mask(x, self.noise_level, generator)
             return _salt_and_pepper_fill(x, mask, generator, low, high), mask
-        if self.kind == "gaussian":
-            return self(x, generator), torch.ones(x.shape, dtype=torch.bool, device=x.device)
-        x_tilde = self(x, generator)
+        x_tilde = self.kind(x, self.noise_level, generator)
         return x_tilde, x_tilde != x

@@ -9,7 +9,6 @@ widen as the noise grows, and their codes make better features for a linear clas
 from __future__ import annotations
 
 import os
-import platform
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -23,6 +22,7 @@ from ..data import Dataset
 from ..serialization import save_model
 from ..training import TrainConfig, batched, reconstruction_error, train_autoencoder
 from ..visualize import plot_filter_panels, plot_reconstructions
+from . import machine_description
 
 
 def model_name(noise_level: float, corruption: str = "masking") -> str:
@@ -120,20 +120,6 @@ def run(
     }
     write_json(out / "results.json", results)
     return results
-
-
-def machine_description(device: str = "cpu") -> dict:
-    info = {
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "cpu_count": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "device": device,
-    }
-    if device.startswith("cuda") and torch.cuda.is_available():
-        info["gpu"] = torch.cuda.get_device_name()
-    return info
 
 
 def demo_config(dataset: Dataset, seed: int = 0) -> tuple[Dataset, dict]:
