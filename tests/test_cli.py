@@ -87,6 +87,17 @@ def test_train_a_stack_with_fine_tuning(small_npz, tmp_path, capsys):
     assert main(["filters", str(out / "model.safetensors"), "--out", str(tmp_path / "f.png")]) == 0
 
 
+def test_train_with_unsupervised_fine_tuning(small_npz, tmp_path):
+    out = tmp_path / "deep"
+    assert main(["train", "--data", str(small_npz), "--hidden", "20", "10", "--epochs", "2",
+                 "--batch-size", "10", "--unsupervised-epochs", "4", "--out", str(out)]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    history = metrics["unsupervised_finetune_history"]
+    assert len(history["train_loss"]) == 4 and len(history["valid_loss"]) == 4
+    assert metrics["unsupervised_finetune"]["epochs"] == 4
+    assert load_model(out / "model.safetensors").hidden_sizes == [20, 10]
+
+
 def test_fine_tuning_without_labels(tmp_path, capsys):
     np.save(tmp_path / "x.npy", np.random.default_rng(0).random((40, 4)))
     assert main(["train", "--data", str(tmp_path / "x.npy"), "--batch-size", "5",
@@ -109,6 +120,7 @@ def test_train_is_deterministic(small_npz, tmp_path):
         (["--noise-level", "1.5"], "noise level"),
         (["--batch-size", "1000"], "batch size"),
         (["--decoder", "linear", "--loss", "cross_entropy"], "cross-entropy"),
+        (["--unsupervised-epochs", "-1"], "--unsupervised-epochs must be >= 0"),
     ],
 )
 def test_bad_options_exit_2_with_one_line(small_npz, tmp_path, capsys, extra, message):

@@ -44,3 +44,18 @@ def test_small_comparison_writes_results(tmp_path):
     assert "| SdA-2 | 100 |" in table and "±" in table
     assert len(list((tmp_path / "models").iterdir())) == 12
     assert (tmp_path / "curves.png").stat().st_size > 0
+
+
+def test_noise_search_records_the_probe_errors_and_the_choice(tmp_path):
+    data = load_digits()
+    settings = sda.SdaSettings(
+        hidden_sizes=[24, 12], noise_candidates=[0.0, 0.3],
+        pretrain=TrainConfig(epochs=2, batch_size=20, lr=0.1, progress=False),
+        finetune=TrainConfig(epochs=2, batch_size=20, lr=0.1, progress=False),
+        probe_examples=400, probe_max_iter=30)
+    results = sda.run(data, tmp_path, settings, models=["SdA"], log=lambda s: None)
+    run = results["runs"][0]
+    assert len(run["noise_search"]) == 2
+    for chosen, errors in zip(run["noise_levels"], run["noise_search"], strict=True):
+        assert set(errors) == {"0.0", "0.3"}
+        assert errors[str(chosen)] == min(errors.values())

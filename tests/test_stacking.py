@@ -55,6 +55,36 @@ def test_layer_k_is_pretrained_on_clean_codes_of_the_layers_below(monkeypatch):
         assert (batch > 0).all()  # sigmoid codes, no masked zeros: not corrupted
 
 
+def test_noise_search_keeps_the_best_scoring_level_per_layer():
+    x, _ = blobs()
+    xv, _ = blobs(60, seed=1)
+    scores = iter([3.0, 1.0, 2.0, 0.5, 4.0, 5.0])  # layer 1 prefers 0.2, layer 2 prefers 0.0
+    seen = []
+
+    def score(layer, train_code, valid_code):
+        seen.append((layer.config.noise_level, train_code.shape, valid_code.shape))
+        return next(scores)
+
+    stack = make_stack()
+    initial = make_stack()  # same seed: the weights every candidate starts from
+    pretrain(stack, x, QUICK, x_valid=xv, noise_candidates=[0.0, 0.2, 0.4], score=score)
+    assert [layer.config.noise_level for layer in stack.layers] == [0.2, 0.0]
+    assert [level for level, *_ in seen] == [0.0, 0.2, 0.4] * 2
+    assert seen[0][1:] == (torch.Size([300, 16]), torch.Size([60, 16]))
+    assert seen[3][1:] == (torch.Size([300, 8]), torch.Size([60, 8]))
+    # the kept first layer is exactly the one plain pre-training at 0.2 gives
+    reference = StackedDenoisingAutoencoder(12, [16], noise_levels=0.2,
+                                            generator=torch.Generator().manual_seed(0))
+    reference.layers[0].load_state_dict(initial.layers[0].state_dict())
+    pretrain(reference, x, QUICK)
+    assert torch.equal(stack.layers[0].weight, reference.layers[0].weight)
+
+
+def test_noise_search_needs_a_score():
+    with pytest.raises(ConfigError, match="go together"):
+        pretrain(make_stack(), blobs()[0], QUICK, noise_candidates=[0.1])
+
+
 def test_no_corruption_after_pretraining():
     x, _ = blobs()
     stack = make_stack()

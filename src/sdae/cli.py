@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 EXIT_USAGE = 2
+NOISE_CANDIDATES = (0.1, 0.25, 0.4)  # sda-mnist --noise-search without values
 
 
 def _positive_int(text: str) -> int:
@@ -104,6 +105,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--emphasis", type=float, nargs=2, metavar=("ALPHA", "BETA"),
                    help="weights of the loss on corrupted / other components")
     _add_train_options(p, epochs=15, batch_size=20, lr=0.1)
+    g = p.add_argument_group("unsupervised fine-tuning")
+    g.add_argument("--unsupervised-epochs", type=int, default=0,
+                   help="after pre-training, epochs of training the whole deep autoencoder "
+                        "(every encoder, then the mirrored decoders) on reconstruction of "
+                        "the clean input, with the training options above (default: 0)")
     g = p.add_argument_group("supervised fine-tuning (needs labels: an .npz with y, or mnist)")
     g.add_argument("--finetune-epochs", type=int, default=0,
                    help="epochs of fine-tuning with a softmax layer on top; the parameters of "
@@ -152,6 +158,40 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train_options(e, epochs=15, batch_size=20, lr=0.1)
     e.set_defaults(handler=cmd_mnist_filters)
 
+    e = exp.add_parser("natural-patches", help="edge detectors from natural image patches: "
+                                               "DAE vs AE, weight decay and PCA",
+                       description="Train a plain AE, an AE with weight decay, a Gaussian DAE "
+                                   "and a masking DAE (tied, sigmoid code, linear decoder, "
+                                   "squared error; same initialisation and schedule) at two "
+                                   "widths on whitened natural image patches, and PCA; fit a "
+                                   "Gabor function to every filter. Writes filters.png and "
+                                   "results.json.")
+    e.add_argument("--data-dir", type=Path, default=None,
+                   help="folder holding natural/ and train400/ (default: $SDAE_DATA_DIR)")
+    e.add_argument("--images", type=Path, nargs="+", default=None,
+                   help="image files or folders to use instead (PNG, JPEG, TIFF; 16-bit "
+                        "images are log-transformed)")
+    e.add_argument("--out", type=Path, default=Path("runs/natural-patches"),
+                   help="output folder (default: runs/natural-patches)")
+    e.add_argument("--patch-size", type=_positive_int, default=12, help="(default: 12)")
+    e.add_argument("--patches", type=_positive_int, default=100_000,
+                   help="training patches (default: 100000)")
+    e.add_argument("--whitening", choices=("none", "zca", "1/f"), default="1/f",
+                   help="ZCA on the patches, or Olshausen & Field's 1/f filter on the "
+                        "images (default: 1/f)")
+    e.add_argument("--hidden", type=_positive_int, nargs="+", default=[64, 256],
+                   help="hidden layer widths (default: 64 256)")
+    e.add_argument("--sigma", type=float, default=2.0,
+                   help="Gaussian noise σ, in units of the patches' standard deviation "
+                        "(default: 2)")
+    e.add_argument("--weight-decay", type=float, default=1e-3,
+                   help="λ of the weight-decay AE (default: 0.001)")
+    e.add_argument("--epochs", type=_positive_int, default=50, help="(default: 50)")
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default: cpu)")
+    e.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
+    e.set_defaults(handler=cmd_natural_patches)
+
     e = exp.add_parser("sda-mnist", help="SdA-3 vs SAE-3 vs MLP-3 vs logistic regression",
                        description="Vincent et al. (2010), table 3: a deep network pre-trained "
                                    "with stacked DAEs (SdA), with stacked plain autoencoders "
@@ -165,6 +205,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="layer sizes (default: 1000 1000 1000)")
     e.add_argument("--noise", type=float, nargs="+", default=None,
                    help="masking noise of each layer of the SdA (default: 0.1 0.2 0.3)")
+    e.add_argument("--noise-search", type=float, nargs="*", default=None, metavar="LEVEL",
+                   help="choose each SdA layer's noise level among these instead (no values: "
+                        f"{' '.join(map(str, NOISE_CANDIDATES))}), greedily, by the "
+                        "validation error of a linear probe on the layer's code; costs one "
+                        "layer pre-training per candidate")
     e.add_argument("--labels", type=_positive_int, nargs="+", default=None,
                    help="fine-tune on only N labelled training examples, balanced over "
                         "classes (several N: one pre-training, one fine-tuning each); "
@@ -191,12 +236,19 @@ def cmd_train(args) -> None:
     from .errors import ConfigError, DataError
     from .experiments import machine_description
     from .serialization import save_model
-    from .stacking import StackedDenoisingAutoencoder, classification_error, finetune, pretrain
+    from .stacking import (
+        StackedDenoisingAutoencoder,
+        classification_error,
+        finetune,
+        finetune_unsupervised,
+        pretrain,
+    )
     from .training import check_inputs, reconstruction_error
 
     config = _train_config(args)
-    if args.finetune_epochs < 0:
-        raise ConfigError("--finetune-epochs must be >= 0")
+    for option in ("finetune_epochs", "unsupervised_epochs"):
+        if getattr(args, option) < 0:
+            raise ConfigError(f"--{option.replace('_', '-')} must be >= 0")
     supervised = args.finetune_epochs > 0
     ft_config = (replace(config, epochs=args.finetune_epochs, lr=args.finetune_lr,
                          momentum=args.finetune_momentum) if supervised else None)
@@ -237,6 +289,11 @@ def cmd_train(args) -> None:
         if xs is not None:
             metrics[f"reconstruction_error_{split}_layer1"] = reconstruction_error(
                 stack.layers[0], torch.from_numpy(xs))
+    if args.unsupervised_epochs:
+        deep_config = replace(config, epochs=args.unsupervised_epochs)
+        history = finetune_unsupervised(stack, x, deep_config, x_valid=x_valid)
+        metrics["unsupervised_finetune"] = deep_config.to_dict()
+        metrics["unsupervised_finetune_history"] = history.to_dict()
     if supervised:
         y = torch.from_numpy(dataset.y_train)
         y_valid = torch.from_numpy(dataset.y_valid) if dataset.y_valid is not None else None
@@ -323,23 +380,54 @@ def cmd_mnist_filters(args) -> None:
     _print_summary(results, out)
 
 
+def cmd_natural_patches(args) -> None:
+    from dataclasses import replace
+
+    from .data.registry import find_folder
+    from .experiments import natural_patches
+
+    folders = args.images or [find_folder(name, args.data_dir)
+                              for name in natural_patches.DEFAULT_FOLDERS]
+    settings = natural_patches.PatchSettings(
+        patch_size=args.patch_size, n_patches=args.patches, whitening=args.whitening,
+        hidden_sizes=list(args.hidden), gaussian_sigma=args.sigma,
+        weight_decay=args.weight_decay)
+    settings.train = replace(settings.train, epochs=args.epochs, seed=args.seed,
+                             device=args.device, progress=args.progress)
+    out = _prepare_out(args.out)
+    results = natural_patches.run(folders, out, settings)
+    print(f"\n{'model':<36}{'units':>6}{'edge detectors':>16}{'median R²':>11}{'seconds':>9}")
+    for m in results["models"]:
+        print(f"{m['name']:<36}{m['hidden_units']:>6}{m['edge_detector_fraction']:>16.0%}"
+              f"{m['median_gabor_r2']:>11.2f}{m['train_seconds']:>9.0f}")
+    print(f"\nwrote {out}/filters.png, results.json ({results['seconds']:.0f} s in all)")
+
+
 def cmd_sda(args) -> None:
     from dataclasses import replace
 
     from .data import load_dataset
+    from .errors import ConfigError
     from .experiments import sda
 
-    dataset = load_dataset(args.dataset, args.data_dir)
     settings = sda.SdaSettings()
     if args.hidden:
         settings.hidden_sizes = list(args.hidden)
     if args.noise:
         settings.noise_levels = list(args.noise)
+    if args.noise_search is not None:
+        if args.noise:
+            raise ConfigError("give --noise or --noise-search, not both")
+        settings.noise_candidates = list(args.noise_search or NOISE_CANDIDATES)
+    for level in [*settings.noise_levels, *(settings.noise_candidates or [])]:
+        if not 0 <= level <= 1:
+            raise ConfigError(f"masking noise level {level} is outside [0, 1]")
     common = {"device": args.device, "progress": args.progress}
     settings.pretrain = replace(settings.pretrain, **common,
                                 epochs=args.pretrain_epochs or settings.pretrain.epochs)
     settings.finetune = replace(settings.finetune, **common,
                                 epochs=args.finetune_epochs or settings.finetune.epochs)
+    dataset = load_dataset(args.dataset, args.data_dir)
     out = _prepare_out(args.out or Path(f"runs/sda-{args.dataset}"))
     sda.run(dataset, out, settings, seeds=args.seeds, label_counts=args.labels or [None],
             models=args.models)

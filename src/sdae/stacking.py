@@ -9,8 +9,9 @@ mirrored decoder (unsupervised).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+import copy
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from itertools import pairwise
 
 import torch
@@ -191,25 +192,56 @@ def pretrain(
     config: TrainConfig | Sequence[TrainConfig],
     *,
     x_valid: Tensor | None = None,
+    noise_candidates: Sequence[float] | None = None,
+    score: Callable[[DenoisingAutoencoder, Tensor, Tensor | None], float] | None = None,
 ) -> list[History]:
     """Greedy layer-wise pre-training, bottom layer first.
 
     The clean codes of the trained layers are computed once per layer (not once per batch)
     and are the next layer's training data; the next layer corrupts them itself.
+
+    With ``noise_candidates``, each layer is trained once per noise level, every time from
+    the same initial weights, and the one whose code gets the lowest
+    ``score(layer, train_code, valid_code)`` is kept (for example the validation error of a
+    linear probe): noise levels chosen greedily, layer by layer, on held-out data.
     """
+    if (noise_candidates is None) != (score is None):
+        raise ConfigError("noise_candidates and score go together: give both or neither")
     configs = _per_layer(config, len(stack.layers), "pretraining config")
     device = resolve_device(configs[0].device)
     codes = x.to(device)
     valid = x_valid.to(device) if x_valid is not None else None
     histories = []
-    for k, (layer, layer_config) in enumerate(zip(stack.layers, configs, strict=True)):
-        histories.append(train_autoencoder(layer, codes, layer_config, x_valid=valid,
-                                           description=f"pretrain layer {k + 1}"))
+    for k, layer_config in enumerate(configs):
+        description = f"pretrain layer {k + 1}"
+        if noise_candidates is None:
+            history = train_autoencoder(stack.layers[k], codes, layer_config, x_valid=valid,
+                                        description=description)
+        else:
+            stack.layers[k], history = _select_noise_level(
+                stack.layers[k], codes, valid, layer_config, noise_candidates, score,
+                description)
+        histories.append(history)
         if k + 1 < len(stack.layers):
-            codes = batched(layer.encode, codes)
-            valid = batched(layer.encode, valid) if valid is not None else None
+            codes = batched(stack.layers[k].encode, codes)
+            valid = batched(stack.layers[k].encode, valid) if valid is not None else None
     stack.to(device)
     return histories
+
+
+def _select_noise_level(layer, codes, valid, config, levels, score, description):
+    initial = copy.deepcopy(layer.state_dict())
+    best = None
+    for level in levels:
+        trial = DenoisingAutoencoder.from_config(replace(layer.config, noise_level=level))
+        trial.load_state_dict(initial)
+        history = train_autoencoder(trial, codes, config, x_valid=valid,
+                                    description=f"{description}, noise {level:g}")
+        value = score(trial, batched(trial.encode, codes),
+                      batched(trial.encode, valid) if valid is not None else None)
+        if best is None or value < best[0]:
+            best = (value, trial, history)
+    return best[1], best[2]
 
 
 def classification_error(model: nn.Module, x: Tensor, y: Tensor, batch_size: int = 4096) -> float:

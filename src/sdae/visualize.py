@@ -98,17 +98,24 @@ def plot_filter_panels(
     path: str | os.PathLike,
     image_shape: tuple[int, int] | None = None,
     n_filters: int = 100,
+    columns: int | None = None,
 ) -> Path:
-    """One labelled panel of filters per model; ``panels`` holds (title, W) pairs, W (d', d)."""
+    """One labelled panel of filters per model; ``panels`` holds (title, W) pairs, W (d', d).
+
+    Panels are laid out ``columns`` to a row (default: all in one row).
+    """
     panel = 4.5  # inches
-    fig, axes = _pyplot().subplots(1, len(panels), figsize=(panel * len(panels), panel + 0.4),
+    columns = min(columns or len(panels), len(panels))
+    rows = -(-len(panels) // columns)
+    fig, axes = _pyplot().subplots(rows, columns,
+                                   figsize=(panel * columns, (panel + 0.4) * rows),
                                    squeeze=False)
-    axes = axes[0]
-    for ax, (title, weight) in zip(axes, panels, strict=True):
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, (title, weight) in zip(axes.flat, panels, strict=False):  # spare axes stay blank
         filters = unit_filters(weight)[:n_filters]
         ax.imshow(tile_images(filters, image_shape), cmap="gray", interpolation="nearest")
         ax.set_title(title, fontsize=11)
-        ax.axis("off")
     return save_figure(fig, path)
 
 

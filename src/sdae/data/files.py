@@ -140,27 +140,38 @@ def _is_number(text: str) -> bool:
 
 def load_image_folder(path: str | os.PathLike) -> np.ndarray:
     """All images in a folder as grayscale in [0, 1], shape (n, h, w); one size for all."""
-    from PIL import Image, UnidentifiedImageError
-
     path = Path(path)
     files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
         raise DataError(f"{path}: no images found (looked for {', '.join(sorted(IMAGE_SUFFIXES))})")
-    images = []
-    for file in files:
-        try:
-            with Image.open(file) as im:
-                images.append(image_to_gray(im))
-        except (UnidentifiedImageError, OSError) as err:
-            raise DataError(f"{file}: not a readable image ({err})") from err
+    images = [read_gray_image(file) for file in files]
     if len({im.shape for im in images}) != 1:
         raise DataError(f"{path}: images have different sizes; resize them to one size first")
     return np.stack(images)
 
 
-def image_to_gray(im) -> np.ndarray:
+def read_gray_image(path: str | os.PathLike, log_16bit: bool = False) -> np.ndarray:
+    """One image file as a float32 grayscale array in [0, 1], shape (h, w).
+
+    ``log_16bit``: 16-bit images are often linear luminance (van Hateren's calibrated
+    images): map them through log(1 + v) / log(65536), a perceptual scale like the gamma
+    of 8-bit photographs.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            return image_to_gray(im, log_16bit)
+    except (UnidentifiedImageError, OSError) as err:
+        raise DataError(f"{path}: not a readable image ({err})") from err
+
+
+def image_to_gray(im, log_16bit: bool = False) -> np.ndarray:
     """A PIL image as a float32 grayscale array in [0, 1] (8- and 16-bit alike)."""
     if im.mode in {"I;16", "I;16B", "I;16L", "I"}:
         a = np.asarray(im, dtype=np.float32)
-        return a / (65535.0 if a.max() > 255 or im.mode.startswith("I;16") else 255.0)
+        sixteen = a.max() > 255 or im.mode.startswith("I;16")
+        if sixteen and log_16bit:
+            return (np.log1p(a) / np.log(65536.0)).astype(np.float32)
+        return a / (65535.0 if sixteen else 255.0)
     return np.asarray(im.convert("L"), dtype=np.float32) / 255.0

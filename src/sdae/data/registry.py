@@ -15,6 +15,16 @@ from .mnist import candidate_dirs, find_mnist, load_mnist
 NAMED = ("mnist", "usps", "digits")
 
 
+def find_folder(name: str, data_dir: str | os.PathLike | None = None) -> Path:
+    """The folder ``name`` under ``data_dir``, ``$SDAE_DATA_DIR`` or the user cache."""
+    dirs = [d for d in candidate_dirs(data_dir, name) if d.name == name]
+    found = next((d for d in dirs if d.is_dir()), None)
+    if found is None:
+        raise DataError(f"no folder {name}/ found (looked in {', '.join(map(str, dirs))}): "
+                        "pass --data-dir, or set SDAE_DATA_DIR")
+    return found
+
+
 def load_usps(data_dir: str | os.PathLike | None = None, n_valid: int = 1000) -> Dataset:
     """USPS digits from ``usps.h5``: 7291 training images (the last ``n_valid`` held out
     for validation) and 2007 test images, 16×16, in [0, 1]."""

@@ -47,6 +47,8 @@ class SdaSettings:
 
     hidden_sizes: list[int] = field(default_factory=lambda: [1000, 1000, 1000])
     noise_levels: list[float] = field(default_factory=lambda: [0.1, 0.2, 0.3])
+    # when set, the SdA's level of each layer is chosen among these instead (see noise_score)
+    noise_candidates: list[float] | None = None
     corruption: str = "masking"
     pretrain: TrainConfig = field(
         default_factory=lambda: TrainConfig(epochs=15, batch_size=64, lr=0.1))
@@ -137,11 +139,24 @@ def run_one(
         stack = StackedDenoisingAutoencoder(
             dataset.n_features, settings.hidden_sizes, n_classes,
             corruption=settings.corruption,
-            noise_levels=settings.noise_levels if kind == "SdA" else 0.0,
+            noise_levels=settings.noise_levels if kind == "SdA" and not settings.noise_candidates
+            else 0.0,  # with a search, each layer's level is set when it is chosen
             generator=torch.Generator().manual_seed(seed))
         if kind in ("SdA", "SAE"):
             config = replace(settings.pretrain, seed=seed)
-            histories, secs = _timed(lambda s=stack, c=config: pretrain(s, x, c, x_valid=xv))
+            search, scores = {}, []
+            candidates = settings.noise_candidates if kind == "SdA" else None
+            if candidates:
+                search = {"noise_candidates": candidates,
+                          "score": noise_score(dataset, settings, seed, scores, log)}
+            histories, secs = _timed(lambda s=stack, c=config, kw=search: pretrain(
+                s, x, c, x_valid=xv, **kw))
+            base["noise_levels"] = [layer.config.noise_level for layer in stack.layers]
+            if candidates:  # one {level: validation probe error} per layer
+                k = len(candidates)
+                base["noise_search"] = [dict(zip(map(str, candidates), scores[i:i + k],
+                                                 strict=True))
+                                        for i in range(0, len(scores), k)]
             base["pretrain_seconds"] = round(secs, 1)
             base["pretrain_valid_reconstruction"] = [h.valid_loss[-1] for h in histories]
             log(f"{name}: pre-trained {depth} layers in {secs:.0f} s")
@@ -174,6 +189,29 @@ def run_one(
                 save_model(model, out / "models" / f"{kind.lower()}_seed{seed}{suffix}.safetensors")
             results.append(result)
     return results
+
+
+def noise_score(dataset: Dataset, settings: SdaSettings, seed: int, scores: list[float],
+                log: Callable[[str], None]) -> Callable:
+    """Score of a candidate layer for the noise search: the validation error of a linear
+    probe on its code (trained on the first ``probe_examples`` training codes).
+
+    Cheap next to fine-tuning a whole network per candidate, and it measures what the
+    layer was trained for: a representation that separates the classes. Each score is
+    appended to ``scores``.
+    """
+    n = settings.probe_examples
+
+    def score(layer, code, valid_code) -> float:
+        error = probe_error(code[:n].cpu().numpy(), dataset.y_train[:n],
+                            valid_code.cpu().numpy(), dataset.y_valid,
+                            settings.probe_max_iter, seed)
+        scores.append(error)
+        log(f"  noise {layer.config.noise_level:g} on {layer.n_visible} inputs: validation "
+            f"probe error {error:.2%}")
+        return error
+
+    return score
 
 
 def layer_probes(stack, dataset: Dataset, settings: SdaSettings, seed: int) -> list[float]:

@@ -1,0 +1,131 @@
+"""Patches of natural images, and the whitening used in the filter experiments.
+
+Natural-image patch experiments (Olshausen & Field 1996; Vincent et al. 2010, figure 6)
+train on small grayscale patches with their mean removed. Raw photographs are dominated
+by low frequencies (their power falls as 1/f²), so a model fitting them spends its
+capacity on smooth blobs; whitening (flattening the spectrum) lets edge structure show.
+Two standard ways are offered: ZCA on the patches, and the 1/f filter Olshausen & Field
+apply to whole images before cutting patches.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ConfigError, DataError
+from .files import IMAGE_SUFFIXES, read_gray_image
+
+WHITENING = ("none", "zca", "1/f")
+
+
+def read_images(*paths: str | os.PathLike, log_16bit: bool = True) -> list[np.ndarray]:
+    """Every image under ``paths`` (files or folders) as grayscale float32 in [0, 1].
+
+    Images may differ in size; 8- and 16-bit files alike (PNG, JPEG, TIFF...). 16-bit
+    images are taken as linear luminance and log-transformed (see ``read_gray_image``).
+    """
+    images = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+            if not files:
+                raise DataError(f"{path}: no images found (looked for "
+                                f"{', '.join(sorted(IMAGE_SUFFIXES))})")
+        elif path.exists():
+            files = [path]
+        else:
+            raise DataError(f"{path}: no such file or folder")
+        images += [read_gray_image(f, log_16bit) for f in files]
+    return images
+
+
+def whiten_image(image: np.ndarray, cutoff: float = 0.4) -> np.ndarray:
+    """Olshausen & Field's whitening filter: R(f) = f·exp(-(f/f₀)⁴) in the Fourier domain.
+
+    The ramp f undoes the 1/f amplitude spectrum of natural images; the exponential
+    removes the highest frequencies, where noise and aliasing live. ``cutoff`` is f₀ as a
+    fraction of the image size in cycles per picture (0.4: 200 cycles on a 512-pixel image,
+    as in their paper). The result is scaled to unit variance.
+    """
+    h, w = image.shape
+    fy = np.fft.fftfreq(h)[:, None] * h / max(h, w)  # cycles per pixel, on the longer side's grid
+    fx = np.fft.fftfreq(w)[None, :] * w / max(h, w)
+    f = np.hypot(fy, fx) * max(h, w)                  # cycles per picture
+    f0 = cutoff * max(h, w)
+    spectrum = np.fft.fft2(image - image.mean()) * f * np.exp(-((f / f0) ** 4))
+    out = np.real(np.fft.ifft2(spectrum))
+    return (out / (out.std() + 1e-12)).astype(np.float32)
+
+
+def sample_patches(
+    images: list[np.ndarray], size: int, n: int, rng: np.random.Generator
+) -> np.ndarray:
+    """``n`` random ``size``×``size`` patches, flattened, shape (n, size²).
+
+    Images are chosen in proportion to the number of patch positions they hold, so every
+    position of every image is equally likely.
+    """
+    if size < 2:
+        raise ConfigError(f"patch size must be at least 2, got {size}")
+    positions = np.array([(h - size + 1) * (w - size + 1) if h >= size and w >= size else 0
+                          for h, w in (im.shape for im in images)], dtype=np.float64)
+    if not positions.sum():
+        raise DataError(f"no image is at least {size}×{size} pixels: use a smaller patch size")
+    which = rng.choice(len(images), size=n, p=positions / positions.sum())
+    out = np.empty((n, size * size), dtype=np.float32)
+    for i, k in enumerate(which):
+        h, w = images[k].shape
+        r, c = rng.integers(h - size + 1), rng.integers(w - size + 1)
+        out[i] = images[k][r:r + size, c:c + size].ravel()
+    return out
+
+
+@dataclass
+class ZCA:
+    """Zero-phase whitening: rotate to principal axes, scale to unit variance, rotate back.
+
+    Unlike PCA whitening, the result stays in pixel space (a whitened patch still looks
+    like a patch). ``epsilon`` regularises the small eigenvalues, a fraction of the mean one.
+    """
+
+    epsilon: float = 0.01
+    matrix_: np.ndarray | None = None
+
+    def fit(self, x: np.ndarray) -> ZCA:
+        cov = np.cov(x, rowvar=False)
+        eigvals, eigvecs = np.linalg.eigh(cov)
+        scale = 1.0 / np.sqrt(np.maximum(eigvals, 0) + self.epsilon * eigvals.mean())
+        self.matrix_ = (eigvecs * scale) @ eigvecs.T
+        return self
+
+    def transform(self, x: np.ndarray) -> np.ndarray:
+        if self.matrix_ is None:
+            raise ConfigError("ZCA is not fitted: call fit first")
+        return (x @ self.matrix_).astype(np.float32)
+
+
+def natural_patches(
+    images: list[np.ndarray],
+    size: int = 12,
+    n: int = 100_000,
+    whitening: str = "none",
+    seed: int = 0,
+) -> np.ndarray:
+    """Patches ready for training: sampled, per-patch mean removed, whitened, unit variance.
+
+    ``whitening`` is "none", "zca" (on the patches) or "1/f" (each image filtered first).
+    """
+    if whitening not in WHITENING:
+        raise ConfigError(f"unknown whitening {whitening!r}: choose one of {', '.join(WHITENING)}")
+    rng = np.random.default_rng(seed)
+    if whitening == "1/f":
+        images = [whiten_image(im) for im in images]
+    x = sample_patches(images, size, n, rng)
+    x -= x.mean(axis=1, keepdims=True)
+    if whitening == "zca":
+        x = ZCA().fit(x).transform(x)
+    return (x / (x.std() + 1e-12)).astype(np.float32)
