@@ -206,3 +206,51 @@ def test_more_bad_options(small_npz, tmp_path, capsys, extra, message):
                  "--out", str(tmp_path / "r"), *extra]) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "r").exists() or not any((tmp_path / "r").iterdir())
+
+
+def test_info_encode_reconstruct(small_npz, tmp_path, capsys):
+    out = tmp_path / "stack"
+    assert main(["train", "--data", str(small_npz), "--hidden", "12", "6", "--noise-level",
+                 "0.2", "--epochs", "1", "--batch-size", "10", "--out", str(out)]) == 0
+    model_file = out / "model.safetensors"
+    capsys.readouterr()
+    assert main(["info", str(model_file)]) == 0
+    text = capsys.readouterr().out
+    assert "stack" in text and "layer 2: 12 -> 6" in text and "masking 0.2" in text
+    assert main(["info", str(model_file), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["kind"] == "stack"
+
+    x = np.load(small_npz)["x"].reshape(120, -1).astype(np.float32)
+    stack = load_model(model_file)
+    assert main(["encode", str(model_file), str(small_npz), "--out", str(tmp_path / "c.npy")]) == 0
+    codes = np.load(tmp_path / "c.npy")
+    assert np.allclose(codes, stack.encode(torch.from_numpy(x)).detach().numpy(), atol=1e-6)
+    assert main(["encode", str(model_file), str(small_npz), "--depth", "1",
+                 "--out", str(tmp_path / "c1.csv")]) == 0
+    assert np.loadtxt(tmp_path / "c1.csv", delimiter=",").shape == (120, 12)
+    assert main(["reconstruct", str(model_file), str(small_npz),
+                 "--out", str(tmp_path / "r.npy")]) == 0
+    assert np.load(tmp_path / "r.npy").shape == (120, 16)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["encode", "MODEL", "WRONG", "--out", "OUT"], "has 3 features but the model expects 16"),
+        (["encode", "MODEL", "DATA", "--depth", "3", "--out", "OUT"], "the stack has 2 layers"),
+        (["info", "WRONG"], "not an sdae model file"),
+    ],
+)
+def test_apply_bad_input(small_npz, tmp_path, capsys, args, message):
+    out = tmp_path / "m"
+    main(["train", "--data", str(small_npz), "--hidden", "8", "8", "--epochs", "1",
+          "--batch-size", "10", "--out", str(out)])
+    np.save(tmp_path / "wrong.npy", np.zeros((5, 3), np.float32))
+    names = {"MODEL": str(out / "model.safetensors"), "DATA": str(small_npz),
+             "WRONG": str(tmp_path / "wrong.npy"), "OUT": str(tmp_path / "o.npy")}
+    capsys.readouterr()
+    assert main([names.get(a, a) for a in args]) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert err.count("\n") == 1
+    assert not (tmp_path / "o.npy").exists()

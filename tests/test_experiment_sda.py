@@ -49,10 +49,10 @@ def test_small_comparison_writes_results(tmp_path):
 def test_noise_search_records_the_probe_errors_and_the_choice(tmp_path):
     data = load_digits()
     settings = sda.SdaSettings(
-        hidden_sizes=[24, 12], noise_candidates=[0.0, 0.3],
-        pretrain=TrainConfig(epochs=2, batch_size=20, lr=0.1, progress=False),
-        finetune=TrainConfig(epochs=2, batch_size=20, lr=0.1, progress=False),
-        probe_examples=400, probe_max_iter=30)
+        hidden_sizes=[16, 8], noise_candidates=[0.0, 0.3],
+        pretrain=TrainConfig(epochs=1, batch_size=50, lr=0.1, progress=False),
+        finetune=TrainConfig(epochs=1, batch_size=50, lr=0.1, progress=False),
+        probe_examples=300, probe_max_iter=20, min_finetune_updates=1)
     results = sda.run(data, tmp_path, settings, models=["SdA"], log=lambda s: None)
     run = results["runs"][0]
     assert len(run["noise_search"]) == 2

@@ -130,6 +130,27 @@ def build_parser() -> argparse.ArgumentParser:
                    help="input image shape (default: square)")
     p.set_defaults(handler=cmd_filters)
 
+    p = sub.add_parser("info", help="what a model file holds",
+                       description="Print the kind, layers, options and training record of "
+                                   "a model file (as JSON with --json).")
+    p.add_argument("model", type=Path, help="a .safetensors model file")
+    p.add_argument("--json", action="store_true", help="print the whole header as JSON")
+    p.set_defaults(handler=cmd_info)
+
+    for name, what in (("encode", "the code of each example (the top layer's for a stack)"),
+                       ("reconstruct", "the clean reconstruction of each example")):
+        p = sub.add_parser(name, help=f"write {what}",
+                           description=f"Apply a saved model to data and write {what} as "
+                                       ".npy (or .csv when --out ends in .csv).")
+        p.add_argument("model", type=Path, help="a .safetensors model file")
+        p.add_argument("data", type=Path,
+                       help=".npy, .npz (array x), .csv, or a folder of images")
+        p.add_argument("--out", type=Path, required=True, help="output .npy or .csv file")
+        if name == "encode":
+            p.add_argument("--depth", type=_positive_int, default=None,
+                           help="for a stack: the code of the first DEPTH layers (default: all)")
+        p.set_defaults(handler=cmd_apply)
+
     p = sub.add_parser("demo", help="the main job: a one-minute version of mnist-filters",
                        description="Train a plain AE and 25%% / 50%% masking DAEs and compare "
                                    "their filters and features: on MNIST when it is on disk, "
@@ -354,6 +375,74 @@ def cmd_filters(args) -> None:
     print(f"wrote {path}")
 
 
+def cmd_info(args) -> None:
+    import json
+
+    from .serialization import read_model_file
+
+    header, tensors = read_model_file(args.model)
+    if args.json:
+        print(json.dumps(header, indent=2))
+        return
+    config = header["config"]
+    layers = config.get("layers", [config])
+    n_params = sum(t.numel() for t in tensors.values())
+    print(f"{args.model}: {header['kind']} (sdae format {header.get('format_version', '?')}), "
+          f"{n_params:,} parameters")
+    for k, c in enumerate(layers):
+        noise = "no noise" if c["corruption"] == "none" or not c["noise_level"] else \
+            f"{c['corruption']} {c['noise_level']:g}"
+        print(f"  layer {k + 1}: {c['n_visible']} -> {c['n_hidden']}, {c['activation']}, "
+              f"{'tied' if c['tied'] else 'untied'}, {c['decoder']} decoder, "
+              f"{c['loss'] or 'auto'} loss, trained with {noise}")
+    if config.get("n_classes"):
+        print(f"  softmax output: {config['n_classes']} classes")
+    extra = header.get("extra") or {}
+    if "estimator" in extra:
+        print(f"  saved by sdae.sklearn.{extra['estimator']}")
+    if "classes" in extra:
+        print(f"  classes: {extra['classes']}")
+
+
+def cmd_apply(args) -> None:
+    import io
+
+    import numpy as np
+    import torch
+
+    from .atomic import atomic_write
+    from .data.files import load_array
+    from .errors import ConfigError, DataError
+    from .serialization import load_model
+    from .training import batched
+
+    model = load_model(args.model)
+    x, _, _ = load_array(args.data)
+    if x.shape[1] != model.n_visible:
+        raise DataError(f"{args.data} has {x.shape[1]} features but the model expects "
+                        f"{model.n_visible}: give data of the kind it was trained on")
+    stack = hasattr(model, "layers")
+    if args.command == "encode":
+        if args.depth and not stack:
+            raise ConfigError("--depth is for stacks; this model has one layer")
+        if args.depth and args.depth > len(model.layers):
+            raise ConfigError(f"--depth {args.depth}: the stack has {len(model.layers)} layers")
+        fn = (lambda v: model.encode(v, args.depth)) if stack else model.encode
+    else:
+        fn = (lambda v: model.decode(model.encode(v))) if stack else model
+    out = batched(fn, torch.from_numpy(x)).numpy()
+    buffer = io.BytesIO()
+    if args.out.suffix.lower() == ".csv":
+        np.savetxt(buffer, out, delimiter=",", fmt="%.7g")
+    else:
+        np.save(buffer, out)
+    try:
+        atomic_write(args.out, buffer.getvalue())
+    except OSError as err:
+        raise ConfigError(f"cannot write {args.out}: {err.strerror}") from None
+    print(f"wrote {args.out}: {out.shape[0]} × {out.shape[1]}")
+
+
 def cmd_demo(args) -> None:
     from dataclasses import replace
 
@@ -463,6 +552,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     from .errors import SdaeError
+
+    if hasattr(sys.stdout, "reconfigure"):  # progress lines appear at once in logs and pipes
+        sys.stdout.reconfigure(line_buffering=True)
 
     try:
         args.handler(args)

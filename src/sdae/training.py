@@ -270,10 +270,12 @@ def train_autoencoder(
     config: TrainConfig,
     *,
     x_valid: Tensor | None = None,
+    keep_best: bool = False,
     description: str = "dae",
 ) -> History:
     """Train a :class:`~sdae.autoencoder.DenoisingAutoencoder` on ``x`` with the denoising
-    criterion; record the clean reconstruction error of ``x_valid`` after each epoch."""
+    criterion; record the clean reconstruction error of ``x_valid`` after each epoch (and,
+    with ``keep_best``, end with the parameters of the epoch where it was lowest)."""
     check_inputs(model, x, "training data")
     evaluate = None
     if x_valid is not None:
@@ -283,6 +285,5 @@ def train_autoencoder(
         def evaluate(m: nn.Module) -> float:
             return reconstruction_error(m, x_valid)
 
-    return train(
-        model, autoencoder_objective, x, config, evaluate=evaluate, description=description
-    )
+    return train(model, autoencoder_objective, x, config, evaluate=evaluate,
+                 keep_best=keep_best and evaluate is not None, description=description)

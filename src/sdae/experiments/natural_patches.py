@@ -1,12 +1,13 @@
 """The seed's second experiment: filters learned on natural image patches.
 
-Vincent et al. (2010, section 5.2? figure 5): on whitened 12×12 patches of natural images,
-a DAE trained with additive Gaussian noise learns localised oriented edge detectors, like
-V1 simple cells and sparse coding (Olshausen & Field 1996), while a plain autoencoder
-learns no such structure, weight decay gives blurry global filters, and PCA gives global
-Fourier-like components. Every network here has the same architecture, initialisation and
-schedule (tied weights, sigmoid code, linear decoder, squared error); only the
-regularisation differs. How edge-like each set of filters is, is measured by Gabor fits.
+Vincent et al. (2010, "feature detectors learnt from natural image patches"): on whitened
+12×12 patches of natural images, a DAE trained with additive Gaussian noise learns
+localised oriented edge detectors, like V1 simple cells and sparse coding (Olshausen &
+Field 1996), while a plain autoencoder learns no such structure, weight decay gives blurry
+global filters, and PCA gives global Fourier-like components. Every network here has the
+same architecture, initialisation and schedule (tied weights, sigmoid code, linear
+decoder, squared error); only the regularisation differs. How edge-like each set of
+filters is, is measured by Gabor fits.
 """
 
 from __future__ import annotations

@@ -1,0 +1,447 @@
+"""scikit-learn estimators over the library: drop a DAE or a stack into a ``Pipeline``.
+
+Each estimator is a thin layer: ``fit`` builds the PyTorch model of :mod:`sdae.autoencoder`
+or :mod:`sdae.stacking` and trains it with the library's one training loop; the fitted
+module is ``model_``. Input goes through scikit-learn's own validation; training runs in
+float32, inference in the dtype of the input (float32 or float64), so ``transform`` keeps
+the dtype it was given.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+)
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+
+from .autoencoder import DenoisingAutoencoder
+from .errors import ModelFileError
+from .serialization import load_model, save_model
+from .stacking import StackedDenoisingAutoencoder, finetune, pretrain
+from .training import TrainConfig, batched, reconstruction_error, train_autoencoder
+
+__all__ = ["DAETransformer", "SDAEClassifier", "SDAETransformer"]
+
+_DTYPES = (np.float64, np.float32)
+
+
+class _Base(BaseEstimator):
+    """Parameters and helpers shared by the estimators (see their docstrings)."""
+
+    def _seed(self) -> int:
+        return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+
+    def _train_config(self, seed: int, n: int, **overrides) -> TrainConfig:
+        options = dict(epochs=self.epochs, batch_size=min(self.batch_size, n), lr=self.lr,
+                       optimizer=self.optimizer, momentum=self.momentum,
+                       weight_decay=self.weight_decay, seed=seed, device=self.device,
+                       progress=bool(self.verbose),
+                       patience=self.patience if self.early_stopping else None)
+        options.update(overrides)
+        return TrainConfig(**options)
+
+    def _model_options(self, x: np.ndarray) -> dict:
+        """The model options; the decoder follows the data when not given: a sigmoid (with
+        cross-entropy) for data in [0, 1], linear (with squared error) otherwise."""
+        decoder = self.decoder
+        if decoder is None:
+            decoder = "sigmoid" if x.size and x.min() >= 0 and x.max() <= 1 else "linear"
+        return dict(tied=self.tied, activation=self.activation, decoder=decoder, loss=self.loss)
+
+    def _split(self, x: np.ndarray, y: np.ndarray | None, seed: int):
+        """Hold out ``validation_fraction`` of the data when early stopping is on."""
+        if not self.early_stopping or len(x) < 4:
+            return x, y, None, None
+        order = np.random.default_rng(seed).permutation(len(x))
+        n_valid = max(1, round(self.validation_fraction * len(x)))
+        valid, train = order[:n_valid], order[n_valid:]
+        return (x[train], None if y is None else y[train],
+                x[valid], None if y is None else y[valid])
+
+    def _inference(self, fn_name: str, x: np.ndarray, module=None) -> np.ndarray:
+        """Apply ``module.fn_name`` in the dtype of ``x`` (a float64 copy of the module for
+        float64 input), batch by batch, without gradients."""
+        dtype = torch.float64 if x.dtype == np.float64 else torch.float32
+        module = copy.deepcopy(module or self.model_).to(dtype=dtype)
+        out = batched(getattr(module, fn_name), torch.tensor(x, dtype=dtype))
+        return out.numpy()
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the fitted model to a ``.safetensors`` file the CLI and ``load`` read."""
+        check_is_fitted(self)
+        extra = {"estimator": type(self).__name__, "params": _jsonable(self.get_params())}
+        if hasattr(self, "classes_"):
+            extra["classes"] = self.classes_.tolist()
+        return save_model(self.model_, path, extra=extra)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike):
+        """An estimator fitted with the model in ``path`` (saved by ``save`` or the CLI)."""
+        from .serialization import read_model_file
+
+        header, _ = read_model_file(path)
+        model = load_model(path)
+        extra = header.get("extra", {})
+        params = {k: v for k, v in extra.get("params", {}).items()
+                  if k in cls._get_param_names()}
+        estimator = cls(**params)
+        estimator._set_fitted(model, extra)
+        return estimator
+
+
+def _jsonable(params: dict) -> dict:
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()
+            if v is None or isinstance(v, (bool, int, float, str, list, tuple))}
+
+
+_COMMON_DOC = """
+    corruption : {"masking", "fixed_masking", "gaussian", "salt_and_pepper", "none"}
+        The corruption process q_D used while training the autoencoder(s).
+    tied : bool, default=True
+        Decoder weights W' = Wᵀ.
+    activation : {"sigmoid", "tanh", "relu"}, default="sigmoid"
+    decoder : {"sigmoid", "linear"} or None, default=None
+        None: sigmoid for data in [0, 1], linear otherwise (checked at fit).
+    loss : {"cross_entropy", "squared_error"} or None, default=None
+        None: cross-entropy with a sigmoid decoder, squared error otherwise.
+    optimizer : {"adam", "sgd"}, default="adam"
+    lr : float, default=1e-3
+    momentum : float, default=0.0
+        SGD momentum.
+    weight_decay : float, default=0.0
+        L2 penalty on the weights.
+    epochs : int, default=50
+    batch_size : int, default=32
+        Clipped to the number of samples.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the data, keep the parameters of the best
+        validation epoch and stop after ``patience`` epochs without improvement.
+    validation_fraction : float, default=0.1
+    patience : int, default=10
+    random_state : int, RandomState or None, default=None
+        Seeds the initial weights, the batch order and the noise (never the global torch
+        generator).
+    device : str, default="cpu"
+        "cpu", "cuda" or "cuda:N".
+    verbose : bool, default=False
+        Show progress bars.
+"""
+
+
+class DAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _Base):
+    __doc__ = """One denoising autoencoder layer as a transformer: ``transform`` gives its code.
+
+    Parameters
+    ----------
+    n_hidden : int, default=100
+        Code size; may exceed the number of features (the noise prevents the identity).
+    noise_level : float, default=0.25
+        q or ν for masking and salt-and-pepper, σ for Gaussian noise.""" + _COMMON_DOC + """
+    Attributes
+    ----------
+    model_ : DenoisingAutoencoder
+        The fitted PyTorch module.
+    history_ : dict
+        Per-epoch training (and validation) reconstruction error and timings.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Only when ``X`` had string column names.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> X = load_digits().data / 16
+    >>> dae = DAETransformer(n_hidden=32, epochs=5, random_state=0).fit(X)
+    >>> dae.transform(X).shape
+    (1797, 32)
+    """
+
+    def __init__(self, n_hidden=100, *, corruption="masking", noise_level=0.25, tied=True,
+                 activation="sigmoid", decoder=None, loss=None, optimizer="adam", lr=1e-3,
+                 momentum=0.0, weight_decay=0.0, epochs=50, batch_size=32,
+                 early_stopping=False, validation_fraction=0.1, patience=10,
+                 random_state=None, device="cpu", verbose=False):
+        self.n_hidden = n_hidden
+        self.corruption = corruption
+        self.noise_level = noise_level
+        self.tied = tied
+        self.activation = activation
+        self.decoder = decoder
+        self.loss = loss
+        self.optimizer = optimizer
+        self.lr = lr
+        self.momentum = momentum
+        self.weight_decay = weight_decay
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+
+    def fit(self, X, y=None):
+        X = validate_data(self, X, dtype=_DTYPES)
+        seed = self._seed()
+        x, _, x_valid, _ = self._split(X, None, seed)
+        model = DenoisingAutoencoder(
+            X.shape[1], self.n_hidden, corruption=self.corruption, noise_level=self.noise_level,
+            generator=torch.Generator().manual_seed(seed), **self._model_options(X))
+        history = train_autoencoder(
+            model, torch.tensor(x, dtype=torch.float32), self._train_config(seed, len(x)),
+            x_valid=None if x_valid is None else torch.tensor(x_valid, dtype=torch.float32),
+            keep_best=x_valid is not None, description="DAETransformer")
+        self.model_ = model.cpu().eval()
+        self.history_ = history.to_dict()
+        return self
+
+    def _set_fitted(self, model, extra: dict) -> None:
+        if not isinstance(model, DenoisingAutoencoder):
+            raise ModelFileError("this file holds a stack: load it with SDAETransformer or "
+                                 "SDAEClassifier")
+        self.model_ = model.eval()
+        self.n_hidden = model.n_hidden
+        self.n_features_in_ = model.n_visible
+        self.history_ = {}
+
+    @property
+    def _n_features_out(self) -> int:
+        return self.model_.n_hidden
+
+    def transform(self, X):
+        """The code y = s(Wx + b) of clean ``X``, shape (n_samples, n_hidden)."""
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=_DTYPES, reset=False)
+        return self._inference("encode", X)
+
+    def inverse_transform(self, X):
+        """The reconstruction z = s(W'y + b') from codes, shape (n_samples, n_features)."""
+        check_is_fitted(self)
+        Y = check_array(X, dtype=_DTYPES)
+        if Y.shape[1] != self.model_.n_hidden:
+            raise ValueError(f"X has {Y.shape[1]} features, but inverse_transform expects "
+                             f"codes of {self.model_.n_hidden} features")
+        return self._inference("decode", Y)
+
+    def score(self, X, y=None) -> float:
+        """Minus the mean reconstruction error of clean ``X`` (higher is better)."""
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=_DTYPES, reset=False)
+        model = copy.deepcopy(self.model_).double()
+        return -reconstruction_error(model, torch.tensor(X, dtype=torch.float64))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+
+class _StackBase(_Base):
+    def _build_stack(self, X: np.ndarray, n_classes: int | None, seed: int):
+        return StackedDenoisingAutoencoder(
+            X.shape[1], list(self.hidden_sizes), n_classes, corruption=self.corruption,
+            noise_levels=(list(self.noise_levels)
+                          if isinstance(self.noise_levels, (list, tuple)) else self.noise_levels),
+            generator=torch.Generator().manual_seed(seed), **self._model_options(X))
+
+    def _pretrain(self, stack, x, x_valid, seed: int) -> list[dict]:
+        histories = pretrain(
+            stack, torch.tensor(x, dtype=torch.float32), self._train_config(seed, len(x)),
+            x_valid=None if x_valid is None else torch.tensor(x_valid, dtype=torch.float32))
+        return [h.to_dict() for h in histories]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        if tags.transformer_tags is not None:
+            tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+
+_STACK_DOC = """
+    hidden_sizes : sequence of int, default=(100, 100)
+        Width of each layer, bottom first.
+    noise_levels : float or sequence of float, default=0.25
+        One level for every layer, or one per layer."""
+
+
+class SDAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _StackBase):
+    __doc__ = """A stack of DAEs pre-trained greedily, layer by layer; ``transform`` gives the
+    top layer's code.
+
+    Parameters
+    ----------""" + _STACK_DOC + _COMMON_DOC + """
+    Attributes
+    ----------
+    model_ : StackedDenoisingAutoencoder
+    history_ : list of dict
+        One pre-training history per layer.
+    n_features_in_ : int
+    """
+
+    def __init__(self, hidden_sizes=(100, 100), *, corruption="masking", noise_levels=0.25,
+                 tied=True, activation="sigmoid", decoder=None, loss=None, optimizer="adam",
+                 lr=1e-3, momentum=0.0, weight_decay=0.0, epochs=50, batch_size=32,
+                 early_stopping=False, validation_fraction=0.1, patience=10,
+                 random_state=None, device="cpu", verbose=False):
+        self.hidden_sizes = hidden_sizes
+        self.corruption = corruption
+        self.noise_levels = noise_levels
+        self.tied = tied
+        self.activation = activation
+        self.decoder = decoder
+        self.loss = loss
+        self.optimizer = optimizer
+        self.lr = lr
+        self.momentum = momentum
+        self.weight_decay = weight_decay
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+
+    def fit(self, X, y=None):
+        X = validate_data(self, X, dtype=_DTYPES)
+        seed = self._seed()
+        x, _, x_valid, _ = self._split(X, None, seed)
+        stack = self._build_stack(X, None, seed)
+        self.history_ = self._pretrain(stack, x, x_valid, seed)
+        self.model_ = stack.cpu().eval()
+        return self
+
+    def _set_fitted(self, model, extra: dict) -> None:
+        if not isinstance(model, StackedDenoisingAutoencoder):
+            model = _as_stack(model)
+        self.model_ = model.eval()
+        self.hidden_sizes = tuple(model.hidden_sizes)
+        self.n_features_in_ = model.n_visible
+        self.history_ = []
+
+    @property
+    def _n_features_out(self) -> int:
+        return self.model_.hidden_sizes[-1]
+
+    def transform(self, X):
+        """The top code of clean ``X``, shape (n_samples, hidden_sizes[-1])."""
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=_DTYPES, reset=False)
+        return self._inference("encode", X)
+
+
+class SDAEClassifier(ClassifierMixin, _StackBase):
+    __doc__ = """A stacked DAE pre-trained on ``X``, then fine-tuned end to end with a softmax
+    layer on ``y`` (Vincent et al. 2010).
+
+    Parameters
+    ----------""" + _STACK_DOC + _COMMON_DOC + """
+    finetune_epochs : int, default=50
+    finetune_lr : float or None, default=None
+        None: the same as ``lr``.
+
+    Attributes
+    ----------
+    model_ : StackedDenoisingAutoencoder
+        With its softmax layer (``model_.classifier``).
+    classes_ : ndarray
+        The class labels, any type (strings included).
+    history_ : dict
+        ``pretrain`` (one history per layer) and ``finetune``.
+    n_features_in_ : int
+    """
+
+    def __init__(self, hidden_sizes=(100, 100), *, corruption="masking", noise_levels=0.25,
+                 tied=True, activation="sigmoid", decoder=None, loss=None, optimizer="adam",
+                 lr=1e-3, momentum=0.0, weight_decay=0.0, epochs=50, batch_size=32,
+                 finetune_epochs=50, finetune_lr=None, early_stopping=False,
+                 validation_fraction=0.1, patience=10, random_state=None, device="cpu",
+                 verbose=False):
+        self.hidden_sizes = hidden_sizes
+        self.corruption = corruption
+        self.noise_levels = noise_levels
+        self.tied = tied
+        self.activation = activation
+        self.decoder = decoder
+        self.loss = loss
+        self.optimizer = optimizer
+        self.lr = lr
+        self.momentum = momentum
+        self.weight_decay = weight_decay
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.finetune_epochs = finetune_epochs
+        self.finetune_lr = finetune_lr
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+
+    def fit(self, X, y):
+        X, y = validate_data(self, X, y, dtype=_DTYPES)
+        check_classification_targets(y)
+        self.classes_, codes = np.unique(y, return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ValueError(f"SDAEClassifier needs at least 2 classes in y, got "
+                             f"{len(self.classes_)} class: {self.classes_.tolist()}")
+        seed = self._seed()
+        x, y_train, x_valid, y_valid = self._split(X, codes, seed)
+        stack = self._build_stack(X, len(self.classes_), seed)
+        pre = self._pretrain(stack, x, x_valid, seed)
+        config = self._train_config(seed, len(x), epochs=self.finetune_epochs,
+                                    lr=self.finetune_lr if self.finetune_lr is not None
+                                    else self.lr)
+        valid = {} if x_valid is None else {
+            "x_valid": torch.tensor(x_valid, dtype=torch.float32),
+            "y_valid": torch.tensor(y_valid)}
+        history = finetune(stack, torch.tensor(x, dtype=torch.float32), torch.tensor(y_train),
+                           config, **valid)
+        self.model_ = stack.cpu().eval()
+        self.history_ = {"pretrain": pre, "finetune": history.to_dict()}
+        return self
+
+    def _set_fitted(self, model, extra: dict) -> None:
+        if not isinstance(model, StackedDenoisingAutoencoder) or model.classifier is None:
+            raise ModelFileError("this file holds no classifier (no softmax layer): load it "
+                                 "with SDAETransformer or DAETransformer")
+        self.model_ = model.eval()
+        self.hidden_sizes = tuple(model.hidden_sizes)
+        self.n_features_in_ = model.n_visible
+        n_classes = model.classifier.out_features
+        self.classes_ = np.asarray(extra.get("classes", np.arange(n_classes)))
+        self.history_ = {}
+
+    def predict_proba(self, X):
+        """Class probabilities (softmax of the output layer), shape (n_samples, n_classes)."""
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=_DTYPES, reset=False)
+        return self._inference("predict_proba", X)
+
+    def predict(self, X):
+        """The most probable class of each sample."""
+        check_is_fitted(self)
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+def _as_stack(layer: DenoisingAutoencoder) -> StackedDenoisingAutoencoder:
+    """A one-layer stack holding ``layer`` (a DAE file loaded as a stack)."""
+    from .stacking import StackConfig
+
+    stack = StackedDenoisingAutoencoder.from_config(StackConfig([layer.config]))
+    stack.layers[0].load_state_dict(layer.state_dict())
+    return stack
