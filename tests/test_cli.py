@@ -121,6 +121,7 @@ def test_train_is_deterministic(small_npz, tmp_path):
         (["--batch-size", "1000"], "batch size"),
         (["--decoder", "linear", "--loss", "cross_entropy"], "cross-entropy"),
         (["--unsupervised-epochs", "-1"], "--unsupervised-epochs must be >= 0"),
+        (["--unsupervised-epochs", "2"], "two or more --hidden sizes"),
     ],
 )
 def test_bad_options_exit_2_with_one_line(small_npz, tmp_path, capsys, extra, message):
@@ -216,7 +217,8 @@ def test_info_encode_reconstruct(small_npz, tmp_path, capsys):
     capsys.readouterr()
     assert main(["info", str(model_file)]) == 0
     text = capsys.readouterr().out
-    assert "stack" in text and "layer 2: 12 -> 6" in text and "masking 0.2" in text
+    assert "stack (sdae format 1)" in text and "layer 2: 12 -> 6" in text
+    assert "masking 0.2" in text
     assert main(["info", str(model_file), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["kind"] == "stack"
 
@@ -239,6 +241,7 @@ def test_info_encode_reconstruct(small_npz, tmp_path, capsys):
         (["encode", "MODEL", "WRONG", "--out", "OUT"], "has 3 features but the model expects 16"),
         (["encode", "MODEL", "DATA", "--depth", "3", "--out", "OUT"], "the stack has 2 layers"),
         (["info", "WRONG"], "not an sdae model file"),
+        (["reconstruct", "MODEL", "DATA", "--out", "r.txt"], "name a .npy or a .csv file"),
     ],
 )
 def test_apply_bad_input(small_npz, tmp_path, capsys, args, message):

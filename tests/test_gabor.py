@@ -66,6 +66,11 @@ def test_the_criterion_follows_its_definition():
     assert not GaborFit(0.8, 1, 12.5, 5, 0, 2, 3, 0.2, 0, 0).is_localised_edge_detector(SHAPE)
 
 
-def test_bad_filter_shape():
+def test_bad_filters():
     with pytest.raises(ValueError, match="2-D"):
         fit_gabor(np.zeros(144))
+    with pytest.raises(ValueError, match="NaN"):
+        fit_gabor(np.full(SHAPE, np.nan))
+    with pytest.raises(ValueError, match="no filters"):
+        edge_statistics(np.zeros((0, 144)), SHAPE)
+    assert fit_gabor(np.zeros(SHAPE)).r2 == 0  # nothing to explain, nothing explained

@@ -93,3 +93,12 @@ def test_read_images_16_bit_and_folders(tmp_path):
     (tmp_path / "broken.png").write_bytes(b"\x89PNG not really")
     with pytest.raises(DataError, match="not a readable image"):
         read_images(tmp_path / "broken.png")
+
+
+def test_one_over_f_whitening_treats_both_axes_alike():
+    y, x = np.mgrid[:64, :128]
+    waves = np.cos(2 * np.pi * 0.125 * x) + np.cos(2 * np.pi * 0.125 * y)  # same frequency
+    out = whiten_image(waves)
+    spectrum = np.abs(np.fft.fft2(out))
+    horizontal, vertical = spectrum[0, 16], spectrum[8, 0]  # 0.125 cycles/pixel on each axis
+    assert horizontal == pytest.approx(vertical, rel=0.05)

@@ -114,3 +114,30 @@ def test_estimator_and_cli_files_load_on_either_side(digits, tmp_path):
     assert np.array_equal(back.predict(x), fitted.predict(x))
     assert np.array_equal(load_model(path).predict(torch.tensor(x, dtype=torch.float32)).numpy(),
                           fitted.predict(x) - 10)
+
+
+def test_loaded_estimator_reports_the_files_settings(digits, tmp_path):
+    x, y = digits
+    np.savez(tmp_path / "d.npz", x=x.astype(np.float32), y=y)
+    assert main(["train", "--data", str(tmp_path / "d.npz"), "--hidden", "10", "--untied",
+                 "--activation", "tanh", "--corruption", "gaussian", "--noise-level", "0.4",
+                 "--clip", "0", "1", "--epochs", "1", "--lr", "0.05",
+                 "--out", str(tmp_path / "r")]) == 0
+    loaded = DAETransformer.load(tmp_path / "r" / "model.safetensors")
+    params = loaded.get_params()
+    assert (params["tied"], params["activation"], params["corruption"],
+            params["noise_level"], params["lr"], params["n_hidden"]) == (
+        False, "tanh", "gaussian", 0.4, 0.05, 10)
+
+
+def test_parameter_values_from_numpy_and_bad_ones(digits):
+    x, _ = digits
+    dae = DAETransformer(n_hidden=np.int64(8), epochs=np.int64(1), random_state=0).fit(x)
+    assert dae.transform(x).shape == (len(x), 8)
+    stack = SDAETransformer(hidden_sizes=8, noise_levels=np.array([0.1]), epochs=1).fit(x)
+    assert stack.transform(x).shape == (len(x), 8)
+    with pytest.raises(ValueError, match="validation_fraction"):
+        DAETransformer(early_stopping=True, validation_fraction=1.5).fit(x)
+    with pytest.raises(ValueError, match="cross-entropy is only defined"):
+        dae.score(x * 3)
+

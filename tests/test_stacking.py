@@ -171,3 +171,16 @@ def test_save_load_round_trip_gives_identical_predictions(tmp_path):
     assert again.config == stack.config
     assert torch.equal(again.predict_proba(x), stack.predict_proba(x))
     assert torch.equal(again.encode(x), stack.encode(x))
+
+
+def test_pretraining_can_keep_each_layers_best_epoch():
+    from sdae.training import reconstruction_error
+
+    x, _ = blobs()
+    xv, _ = blobs(60, seed=1)
+    stack = make_stack()
+    histories = pretrain(stack, x, TrainConfig(epochs=6, batch_size=20, lr=2.0, progress=False),
+                         x_valid=xv, keep_best=True)
+    first = histories[0]
+    assert reconstruction_error(stack.layers[0], xv) == pytest.approx(min(first.valid_loss),
+                                                                      rel=1e-5)

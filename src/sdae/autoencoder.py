@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .corruption import Corruption
-from .errors import ConfigError
+from .errors import ConfigError, check_int
 
 ACTIVATIONS = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu}
 DECODERS = ("sigmoid", "linear")
@@ -44,10 +44,8 @@ class DAEConfig:
     emphasis: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
-        for name in ("n_visible", "n_hidden"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+        self.n_visible = check_int(self.n_visible, "n_visible")
+        self.n_hidden = check_int(self.n_hidden, "n_hidden")
         if self.activation not in ACTIVATIONS:
             raise ConfigError(f"activation must be one of {', '.join(ACTIVATIONS)}")
         if self.decoder not in DECODERS:

@@ -230,7 +230,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="choose each SdA layer's noise level among these instead (no values: "
                         f"{' '.join(map(str, NOISE_CANDIDATES))}), greedily, by the "
                         "validation error of a linear probe on the layer's code; costs one "
-                        "layer pre-training per candidate")
+                        "layer pre-training per candidate; the probe uses the labels of the "
+                        "first 10000 training images, even with --labels")
     e.add_argument("--labels", type=_positive_int, nargs="+", default=None,
                    help="fine-tune on only N labelled training examples, balanced over "
                         "classes (several N: one pre-training, one fine-tuning each); "
@@ -270,6 +271,9 @@ def cmd_train(args) -> None:
     for option in ("finetune_epochs", "unsupervised_epochs"):
         if getattr(args, option) < 0:
             raise ConfigError(f"--{option.replace('_', '-')} must be >= 0")
+    if args.unsupervised_epochs and len(args.hidden) < 2:
+        raise ConfigError("--unsupervised-epochs fine-tunes a deep autoencoder: give two or "
+                          "more --hidden sizes (on one layer it would only undo the denoising)")
     supervised = args.finetune_epochs > 0
     ft_config = (replace(config, epochs=args.finetune_epochs, lr=args.finetune_lr,
                          momentum=args.finetune_momentum) if supervised else None)
@@ -315,6 +319,8 @@ def cmd_train(args) -> None:
         history = finetune_unsupervised(stack, x, deep_config, x_valid=x_valid)
         metrics["unsupervised_finetune"] = deep_config.to_dict()
         metrics["unsupervised_finetune_history"] = history.to_dict()
+        print(f"unsupervised fine-tuning: train loss {history.train_loss[-1]:.3f}"
+              + (f", valid {history.valid_loss[-1]:.3f}" if history.valid_loss else ""))
     if supervised:
         y = torch.from_numpy(dataset.y_train)
         y_valid = torch.from_numpy(dataset.y_valid) if dataset.y_valid is not None else None
@@ -416,6 +422,8 @@ def cmd_apply(args) -> None:
     from .serialization import load_model
     from .training import batched
 
+    if args.out.suffix.lower() not in {".npy", ".csv"}:
+        raise ConfigError(f"--out {args.out}: name a .npy or a .csv file")
     model = load_model(args.model)
     x, _, _ = load_array(args.data)
     if x.shape[1] != model.n_visible:
@@ -483,6 +491,7 @@ def cmd_natural_patches(args) -> None:
         weight_decay=args.weight_decay)
     settings.train = replace(settings.train, epochs=args.epochs, seed=args.seed,
                              device=args.device, progress=args.progress)
+    settings.check()
     out = _prepare_out(args.out)
     results = natural_patches.run(folders, out, settings)
     print(f"\n{'model':<36}{'units':>6}{'edge detectors':>16}{'median R²':>11}{'seconds':>9}")

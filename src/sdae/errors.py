@@ -23,3 +23,14 @@ class ModelFileError(SdaeError, ValueError):
 
 class DownloadError(SdaeError, OSError):
     """A data set could not be downloaded, or what was downloaded failed its checksum."""
+
+
+def check_int(value, name: str, minimum: int = 1) -> int:
+    """``value`` as an int (numpy integers included) if it is one >= ``minimum``, else a
+    :class:`ConfigError` naming the option."""
+    import numbers
+
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        kind = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        raise ConfigError(f"{name} must be {kind}, got {value!r}")
+    return int(value)

@@ -102,6 +102,8 @@ def fit_gabor(filter2d: np.ndarray, n_starts: int = 6, seed: int = 0) -> GaborFi
     f = np.asarray(filter2d, dtype=np.float64)
     if f.ndim != 2 or min(f.shape) < 3:
         raise ValueError(f"a filter must be a 2-D array of at least 3x3, got shape {f.shape}")
+    if not np.isfinite(f).all():
+        raise ValueError("the filter holds NaN or infinite values: no Gabor fits it")
     h, w = f.shape
     side = max(h, w)
     lower = [-np.inf, -side, -side, -np.inf, 0.3, 0.3, 0.0, -np.inf, -np.inf]
@@ -140,6 +142,8 @@ def edge_statistics(
     """Per set of filters (n, h·w): the fraction of localised edge detectors, the median
     R², and how spread their orientations are (1 - the mean resultant length of 2θ: 0
     when all share one orientation, near 1 when they cover every orientation)."""
+    if not len(filters):
+        raise ValueError("no filters to measure")
     filters = np.asarray(filters, dtype=np.float64).reshape(len(filters), *shape)
     fits = [fit_gabor(f, n_starts, seed + i) for i, f in enumerate(filters)]
     edges = [fit for fit in fits if fit.is_localised_edge_detector(shape)]

@@ -84,6 +84,7 @@ def read_model_file(path: str | os.PathLike) -> tuple[dict, dict[str, torch.Tens
         )
     try:
         info = {
+            "format_version": version,
             "kind": metadata["kind"],
             "config": json.loads(metadata["config"]),
             "extra": json.loads(metadata.get("extra", "{}")),

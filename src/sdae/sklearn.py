@@ -26,7 +26,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from .autoencoder import DenoisingAutoencoder
-from .errors import ModelFileError
+from .errors import ConfigError, ModelFileError, check_int
 from .serialization import load_model, save_model
 from .stacking import StackedDenoisingAutoencoder, finetune, pretrain
 from .training import TrainConfig, batched, reconstruction_error, train_autoencoder
@@ -42,12 +42,13 @@ class _Base(BaseEstimator):
     def _seed(self) -> int:
         return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
 
-    def _train_config(self, seed: int, n: int, **overrides) -> TrainConfig:
-        options = dict(epochs=self.epochs, batch_size=min(self.batch_size, n), lr=self.lr,
+    def _train_config(self, seed: int, n: int, validated: bool, **overrides) -> TrainConfig:
+        batch_size = check_int(self.batch_size, "batch_size")
+        options = dict(epochs=self.epochs, batch_size=min(batch_size, n), lr=self.lr,
                        optimizer=self.optimizer, momentum=self.momentum,
                        weight_decay=self.weight_decay, seed=seed, device=self.device,
                        progress=bool(self.verbose),
-                       patience=self.patience if self.early_stopping else None)
+                       patience=self.patience if validated else None)
         options.update(overrides)
         return TrainConfig(**options)
 
@@ -60,7 +61,11 @@ class _Base(BaseEstimator):
         return dict(tied=self.tied, activation=self.activation, decoder=decoder, loss=self.loss)
 
     def _split(self, x: np.ndarray, y: np.ndarray | None, seed: int):
-        """Hold out ``validation_fraction`` of the data when early stopping is on."""
+        """Hold out ``validation_fraction`` of the data when early stopping is on (and there
+        are enough samples to spare some)."""
+        if self.early_stopping and not 0 < self.validation_fraction < 1:
+            raise ConfigError(f"validation_fraction must be in (0, 1), got "
+                              f"{self.validation_fraction!r}")
         if not self.early_stopping or len(x) < 4:
             return x, y, None, None
         order = np.random.default_rng(seed).permutation(len(x))
@@ -69,11 +74,11 @@ class _Base(BaseEstimator):
         return (x[train], None if y is None else y[train],
                 x[valid], None if y is None else y[valid])
 
-    def _inference(self, fn_name: str, x: np.ndarray, module=None) -> np.ndarray:
-        """Apply ``module.fn_name`` in the dtype of ``x`` (a float64 copy of the module for
+    def _inference(self, fn_name: str, x: np.ndarray) -> np.ndarray:
+        """Apply ``model_.fn_name`` in the dtype of ``x`` (a float64 copy of the model for
         float64 input), batch by batch, without gradients."""
         dtype = torch.float64 if x.dtype == np.float64 else torch.float32
-        module = copy.deepcopy(module or self.model_).to(dtype=dtype)
+        module = self.model_ if dtype == torch.float32 else copy.deepcopy(self.model_).double()
         out = batched(getattr(module, fn_name), torch.tensor(x, dtype=dtype))
         return out.numpy()
 
@@ -83,6 +88,8 @@ class _Base(BaseEstimator):
         extra = {"estimator": type(self).__name__, "params": _jsonable(self.get_params())}
         if hasattr(self, "classes_"):
             extra["classes"] = self.classes_.tolist()
+        if hasattr(self, "feature_names_in_"):
+            extra["feature_names_in"] = self.feature_names_in_.tolist()
         return save_model(self.model_, path, extra=extra)
 
     @classmethod
@@ -93,16 +100,41 @@ class _Base(BaseEstimator):
         header, _ = read_model_file(path)
         model = load_model(path)
         extra = header.get("extra", {})
-        params = {k: v for k, v in extra.get("params", {}).items()
-                  if k in cls._get_param_names()}
+        names = cls._get_param_names()
+        params = {k: v for k, v in _params_of_file(model, extra).items() if k in names}
         estimator = cls(**params)
         estimator._set_fitted(model, extra)
+        if "feature_names_in" in extra:
+            estimator.feature_names_in_ = np.asarray(extra["feature_names_in"], dtype=object)
         return estimator
 
 
+def _params_of_file(model, extra: dict) -> dict:
+    """Estimator parameters that describe a model file: the saved ones when an estimator
+    wrote it, else those its model config and (CLI) training record give."""
+    if "params" in extra:
+        return extra["params"]
+    layers = model.config.layers if hasattr(model.config, "layers") else [model.config]
+    first = layers[0]
+    params = {"tied": first.tied, "activation": first.activation, "decoder": first.decoder,
+              "loss": first.loss, "corruption": first.corruption,
+              "noise_level": first.noise_level,
+              "noise_levels": [layer.noise_level for layer in layers]}
+    train = extra.get("train", {})
+    params.update({k: train[k] for k in ("optimizer", "lr", "momentum", "weight_decay",
+                                          "epochs", "batch_size") if k in train})
+    return params
+
+
 def _jsonable(params: dict) -> dict:
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()
-            if v is None or isinstance(v, (bool, int, float, str, list, tuple))}
+    """The JSON-storable parameters (numpy scalars as Python numbers, tuples as lists)."""
+    out = {}
+    for k, v in params.items():
+        v = v.item() if isinstance(v, np.generic) else v
+        v = np.asarray(v).tolist() if isinstance(v, (tuple, np.ndarray)) else v
+        if v is None or isinstance(v, (bool, int, float, str, list)):
+            out[k] = v
+    return out
 
 
 _COMMON_DOC = """
@@ -200,7 +232,8 @@ class DAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _Base):
             X.shape[1], self.n_hidden, corruption=self.corruption, noise_level=self.noise_level,
             generator=torch.Generator().manual_seed(seed), **self._model_options(X))
         history = train_autoencoder(
-            model, torch.tensor(x, dtype=torch.float32), self._train_config(seed, len(x)),
+            model, torch.tensor(x, dtype=torch.float32),
+            self._train_config(seed, len(x), validated=x_valid is not None),
             x_valid=None if x_valid is None else torch.tensor(x_valid, dtype=torch.float32),
             keep_best=x_valid is not None, description="DAETransformer")
         self.model_ = model.cpu().eval()
@@ -239,6 +272,10 @@ class DAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _Base):
         """Minus the mean reconstruction error of clean ``X`` (higher is better)."""
         check_is_fitted(self)
         X = validate_data(self, X, dtype=_DTYPES, reset=False)
+        if self.model_.config.loss == "cross_entropy" and X.size and (X.min() < 0 or X.max() > 1):
+            raise ValueError(f"X lies in [{X.min():.3g}, {X.max():.3g}] but this model's "
+                             "cross-entropy is only defined for data in [0, 1]: scale X as "
+                             "for fit (for example with MinMaxScaler(clip=True))")
         model = copy.deepcopy(self.model_).double()
         return -reconstruction_error(model, torch.tensor(X, dtype=torch.float64))
 
@@ -250,16 +287,20 @@ class DAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _Base):
 
 class _StackBase(_Base):
     def _build_stack(self, X: np.ndarray, n_classes: int | None, seed: int):
+        sizes = np.atleast_1d(self.hidden_sizes).tolist()  # an int is one layer
+        levels = self.noise_levels
+        levels = np.asarray(levels).tolist() if np.ndim(levels) else float(levels)
         return StackedDenoisingAutoencoder(
-            X.shape[1], list(self.hidden_sizes), n_classes, corruption=self.corruption,
-            noise_levels=(list(self.noise_levels)
-                          if isinstance(self.noise_levels, (list, tuple)) else self.noise_levels),
+            X.shape[1], sizes, n_classes, corruption=self.corruption, noise_levels=levels,
             generator=torch.Generator().manual_seed(seed), **self._model_options(X))
 
     def _pretrain(self, stack, x, x_valid, seed: int) -> list[dict]:
+        validated = x_valid is not None
         histories = pretrain(
-            stack, torch.tensor(x, dtype=torch.float32), self._train_config(seed, len(x)),
-            x_valid=None if x_valid is None else torch.tensor(x_valid, dtype=torch.float32))
+            stack, torch.tensor(x, dtype=torch.float32),
+            self._train_config(seed, len(x), validated),
+            x_valid=torch.tensor(x_valid, dtype=torch.float32) if validated else None,
+            keep_best=validated)
         return [h.to_dict() for h in histories]
 
     def __sklearn_tags__(self):
@@ -403,7 +444,8 @@ class SDAEClassifier(ClassifierMixin, _StackBase):
         x, y_train, x_valid, y_valid = self._split(X, codes, seed)
         stack = self._build_stack(X, len(self.classes_), seed)
         pre = self._pretrain(stack, x, x_valid, seed)
-        config = self._train_config(seed, len(x), epochs=self.finetune_epochs,
+        config = self._train_config(seed, len(x), x_valid is not None,
+                                    epochs=self.finetune_epochs,
                                     lr=self.finetune_lr if self.finetune_lr is not None
                                     else self.lr)
         valid = {} if x_valid is None else {

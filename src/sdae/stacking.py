@@ -192,13 +192,16 @@ def pretrain(
     config: TrainConfig | Sequence[TrainConfig],
     *,
     x_valid: Tensor | None = None,
+    keep_best: bool = False,
     noise_candidates: Sequence[float] | None = None,
     score: Callable[[DenoisingAutoencoder, Tensor, Tensor | None], float] | None = None,
 ) -> list[History]:
     """Greedy layer-wise pre-training, bottom layer first.
 
     The clean codes of the trained layers are computed once per layer (not once per batch)
-    and are the next layer's training data; the next layer corrupts them itself.
+    and are the next layer's training data; the next layer corrupts them itself. With
+    ``keep_best`` and ``x_valid``, each layer ends with the parameters of its epoch of lowest
+    validation reconstruction error.
 
     With ``noise_candidates``, each layer is trained once per noise level, every time from
     the same initial weights, and the one whose code gets the lowest
@@ -216,11 +219,11 @@ def pretrain(
         description = f"pretrain layer {k + 1}"
         if noise_candidates is None:
             history = train_autoencoder(stack.layers[k], codes, layer_config, x_valid=valid,
-                                        description=description)
+                                        keep_best=keep_best, description=description)
         else:
             stack.layers[k], history = _select_noise_level(
                 stack.layers[k], codes, valid, layer_config, noise_candidates, score,
-                description)
+                keep_best, description)
         histories.append(history)
         if k + 1 < len(stack.layers):
             codes = batched(stack.layers[k].encode, codes)
@@ -229,13 +232,13 @@ def pretrain(
     return histories
 
 
-def _select_noise_level(layer, codes, valid, config, levels, score, description):
+def _select_noise_level(layer, codes, valid, config, levels, score, keep_best, description):
     initial = copy.deepcopy(layer.state_dict())
     best = None
     for level in levels:
         trial = DenoisingAutoencoder.from_config(replace(layer.config, noise_level=level))
         trial.load_state_dict(initial)
-        history = train_autoencoder(trial, codes, config, x_valid=valid,
+        history = train_autoencoder(trial, codes, config, x_valid=valid, keep_best=keep_best,
                                     description=f"{description}, noise {level:g}")
         value = score(trial, batched(trial.encode, codes),
                       batched(trial.encode, valid) if valid is not None else None)

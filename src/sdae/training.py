@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 import torch
 from torch import Tensor, nn
 
-from .errors import ConfigError, DataError, SdaeError
+from .errors import ConfigError, DataError, SdaeError, check_int
 
 # objective(model, batch, generator) -> mean loss over the batch (a scalar tensor)
 Objective = Callable[[nn.Module, Sequence[Tensor], torch.Generator], Tensor]
@@ -48,10 +48,8 @@ class TrainConfig:
     progress: bool | None = None
 
     def __post_init__(self) -> None:
-        if isinstance(self.epochs, bool) or not isinstance(self.epochs, int) or self.epochs < 1:
-            raise ConfigError(f"epochs must be a positive integer, got {self.epochs!r}")
-        if not isinstance(self.batch_size, int) or self.batch_size < 1:
-            raise ConfigError(f"batch size must be a positive integer, got {self.batch_size!r}")
+        self.epochs = check_int(self.epochs, "epochs")
+        self.batch_size = check_int(self.batch_size, "batch size")
         if not (self.lr > 0 and math.isfinite(self.lr)):
             raise ConfigError(f"learning rate must be a positive number, got {self.lr!r}")
         if self.optimizer not in OPTIMIZERS:
@@ -62,10 +60,9 @@ class TrainConfig:
             raise ConfigError(f"weight decay must be >= 0, got {self.weight_decay!r}")
         if not 0 < self.lr_decay <= 1:
             raise ConfigError(f"lr_decay must be in (0, 1], got {self.lr_decay!r}")
-        if self.patience is not None and self.patience < 1:
-            raise ConfigError(f"patience must be a positive integer, got {self.patience!r}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise ConfigError(f"seed must be a non-negative integer, got {self.seed!r}")
+        if self.patience is not None:
+            self.patience = check_int(self.patience, "patience")
+        self.seed = check_int(self.seed, "seed", minimum=0)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -47,17 +47,19 @@ def whiten_image(image: np.ndarray, cutoff: float = 0.4) -> np.ndarray:
     """Olshausen & Field's whitening filter: R(f) = f·exp(-(f/f₀)⁴) in the Fourier domain.
 
     The ramp f undoes the 1/f amplitude spectrum of natural images; the exponential
-    removes the highest frequencies, where noise and aliasing live. ``cutoff`` is f₀ as a
-    fraction of the image size in cycles per picture (0.4: 200 cycles on a 512-pixel image,
-    as in their paper). The result is scaled to unit variance.
+    removes the highest frequencies, where noise and aliasing live. ``cutoff`` is f₀ in
+    cycles per pixel (0.4: their 200 cycles on a 512-pixel image). The image is mirrored
+    at its borders first, so the FFT's wrap-around adds no false edges there. The result
+    is scaled to unit variance.
     """
     h, w = image.shape
-    fy = np.fft.fftfreq(h)[:, None] * h / max(h, w)  # cycles per pixel, on the longer side's grid
-    fx = np.fft.fftfreq(w)[None, :] * w / max(h, w)
-    f = np.hypot(fy, fx) * max(h, w)                  # cycles per picture
-    f0 = cutoff * max(h, w)
-    spectrum = np.fft.fft2(image - image.mean()) * f * np.exp(-((f / f0) ** 4))
-    out = np.real(np.fft.ifft2(spectrum))
+    pad = (h // 4, w // 4)
+    padded = np.pad(image - image.mean(), (pad[:1] * 2, pad[1:] * 2), mode="reflect")
+    fy = np.fft.fftfreq(padded.shape[0])[:, None]  # cycles per pixel, the same on both axes
+    fx = np.fft.fftfreq(padded.shape[1])[None, :]
+    f = np.hypot(fy, fx)
+    spectrum = np.fft.fft2(padded) * f * np.exp(-((f / cutoff) ** 4))
+    out = np.real(np.fft.ifft2(spectrum))[pad[0]:pad[0] + h, pad[1]:pad[1] + w]
     return (out / (out.std() + 1e-12)).astype(np.float32)
 
 
@@ -93,19 +95,23 @@ class ZCA:
     """
 
     epsilon: float = 0.01
+    mean_: np.ndarray | None = None
     matrix_: np.ndarray | None = None
 
     def fit(self, x: np.ndarray) -> ZCA:
-        cov = np.cov(x, rowvar=False)
-        eigvals, eigvecs = np.linalg.eigh(cov)
-        scale = 1.0 / np.sqrt(np.maximum(eigvals, 0) + self.epsilon * eigvals.mean())
+        if len(x) < 2:
+            raise DataError(f"ZCA needs at least 2 examples to estimate a covariance, got {len(x)}")
+        self.mean_ = x.mean(axis=0)
+        eigvals, eigvecs = np.linalg.eigh(np.cov(x, rowvar=False))
+        floor = self.epsilon * max(eigvals.mean(), 1e-12)  # constant data: no division by 0
+        scale = 1.0 / np.sqrt(np.maximum(eigvals, 0) + floor)
         self.matrix_ = (eigvecs * scale) @ eigvecs.T
         return self
 
     def transform(self, x: np.ndarray) -> np.ndarray:
         if self.matrix_ is None:
             raise ConfigError("ZCA is not fitted: call fit first")
-        return (x @ self.matrix_).astype(np.float32)
+        return ((x - self.mean_) @ self.matrix_).astype(np.float32)
 
 
 def natural_patches(

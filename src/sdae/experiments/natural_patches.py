@@ -24,6 +24,7 @@ import torch
 from ..atomic import write_json
 from ..autoencoder import DenoisingAutoencoder
 from ..data.patches import natural_patches, read_images
+from ..errors import ConfigError
 from ..gabor import edge_statistics
 from ..training import TrainConfig, reconstruction_error, train_autoencoder
 from ..visualize import plot_filter_panels
@@ -60,6 +61,18 @@ class PatchSettings:
     gabor_filters: int = 100  # filters fitted per model (all when fewer)
     gabor_starts: int = 6
 
+    def check(self) -> None:
+        """Fail before any work when an option makes no sense."""
+        if self.patch_size < 5:
+            raise ConfigError(f"patch size {self.patch_size} is too small for Gabor fits: "
+                              "use 5 or more")
+        for name in ("gaussian_sigma", "weight_decay"):
+            if not getattr(self, name) >= 0:
+                raise ConfigError(f"{name.replace('_', ' ')} must be >= 0, "
+                                  f"got {getattr(self, name)}")
+        if not self.hidden_sizes or min(self.hidden_sizes) < 1:
+            raise ConfigError("hidden sizes must be positive integers")
+
     def models(self) -> list[PatchModel]:
         kind, level = self.other_noise
         return [
@@ -86,6 +99,7 @@ def run(
     Writes ``filters.png`` and ``results.json`` under ``out`` and returns the results.
     """
     settings = settings or PatchSettings()
+    settings.check()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
