@@ -1,5 +1,5 @@
 """Grid search over a stacked DAE's noise level and width, with logistic regression on its
-code, on the digits bundled with scikit-learn (offline; a few minutes on 2 cores).
+code, on the digits bundled with scikit-learn (offline; about a minute on 2 cores).
 
     python examples/grid_search_digits.py
 """
