@@ -8,13 +8,16 @@ synchronisation: losses are summed on the device and read once per epoch.
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import torch
 from torch import Tensor, nn
 
+from .checkpoint import load_checkpoint, save_checkpoint
 from .errors import ConfigError, DataError, SdaeError, check_int
 
 # objective(model, batch, generator) -> mean loss over the batch (a scalar tensor)
@@ -115,6 +118,8 @@ def train(
     *,
     evaluate: Evaluate | None = None,
     keep_best: bool = False,
+    checkpoint: str | os.PathLike | None = None,
+    checkpoint_every: int = 1,
     description: str = "train",
 ) -> History:
     """Minimise ``objective`` over mini-batches of ``data`` for ``config.epochs`` epochs.
@@ -135,6 +140,10 @@ def train(
     keep_best : bool
         Model selection: end with the parameters of the epoch with the lowest ``evaluate``
         score rather than those of the last epoch.
+    checkpoint : path, optional
+        Save the whole state of the run there every ``checkpoint_every`` epochs and at the
+        end (atomically). When the file exists, the run continues from it: the result is
+        bitwise the same as a run never interrupted (on the CPU).
 
     Returns
     -------
@@ -168,8 +177,30 @@ def train(
     n_batches = n // config.batch_size  # the last partial batch is dropped, as in the papers
     history = History()
     best_score, best_state = math.inf, None
+    first_epoch = 0
+    checkpoint_every = check_int(checkpoint_every, "checkpoint_every")
+    if checkpoint is not None and Path(checkpoint).exists():
+        state = load_checkpoint(checkpoint)
+        if state["config"] != _resumable(config):
+            raise ConfigError(f"{checkpoint} was made with other training settings: resume "
+                              "with the same ones, or delete it to start again")
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        generator.set_state(state["generator"])
+        history = History(**state["history"])
+        best_score, best_state = state["best_score"], state["best_state"]
+        first_epoch = state["epoch"]
+
+    def save(epoch: int) -> None:
+        save_checkpoint(checkpoint, {
+            "config": _resumable(config), "epoch": epoch, "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+            "generator": generator.get_state(), "history": asdict(history),
+            "best_score": best_score, "best_state": best_state})
     bar = tqdm(
         total=config.epochs * n_batches,
+        initial=first_epoch * n_batches,
         desc=description,
         unit="batch",
         disable=not config.progress if config.progress is not None else None,
@@ -177,7 +208,7 @@ def train(
         dynamic_ncols=True,
     )
     with bar:
-        for epoch in range(config.epochs):
+        for epoch in range(first_epoch, config.epochs):
             start = time.perf_counter()
             model.train()
             order = torch.randperm(n, generator=generator, device=device)
@@ -214,13 +245,22 @@ def train(
                         best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
             history.epoch_seconds.append(time.perf_counter() - start)
             bar.set_postfix(postfix, refresh=False)
-            if (config.patience is not None and history.best_epoch is not None
-                    and epoch + 1 - history.best_epoch >= config.patience):
+            stop = (config.patience is not None and history.best_epoch is not None
+                    and epoch + 1 - history.best_epoch >= config.patience)
+            if checkpoint is not None and (stop or (epoch + 1) % checkpoint_every == 0
+                                           or epoch + 1 == config.epochs):
+                save(epoch + 1 if not stop else config.epochs)
+            if stop:
                 break
     if best_state is not None:
         model.load_state_dict(best_state)
     model.eval()
     return history
+
+
+def _resumable(config: TrainConfig) -> dict:
+    """The settings a checkpoint must share with the run that continues it."""
+    return {k: v for k, v in config.to_dict().items() if k not in ("progress", "device")}
 
 
 def batched(fn: Callable[[Tensor], Tensor], x: Tensor, batch_size: int = 4096) -> Tensor:
@@ -268,6 +308,8 @@ def train_autoencoder(
     *,
     x_valid: Tensor | None = None,
     keep_best: bool = False,
+    checkpoint: str | os.PathLike | None = None,
+    checkpoint_every: int = 1,
     description: str = "dae",
 ) -> History:
     """Train a :class:`~sdae.autoencoder.DenoisingAutoencoder` on ``x`` with the denoising
@@ -283,4 +325,5 @@ def train_autoencoder(
             return reconstruction_error(m, x_valid)
 
     return train(model, autoencoder_objective, x, config, evaluate=evaluate,
-                 keep_best=keep_best and evaluate is not None, description=description)
+                 keep_best=keep_best and evaluate is not None, checkpoint=checkpoint,
+                 checkpoint_every=checkpoint_every, description=description)
