@@ -58,7 +58,9 @@ def test_train_writes_a_run_folder(small_npz, tmp_path, capsys):
                  "--epochs", "3", "--batch-size", "10", "--out", str(out)])
     assert code == 0
     assert {p.name for p in out.iterdir()} == {"model.safetensors", "metrics.json",
-                                               "filters.png", "reconstructions.png"}
+                                               "filters.png", "reconstructions.png",
+                                               "command.json", "checkpoints"}
+    assert [p.name for p in (out / "checkpoints").iterdir()] == ["pretrain-layer1.ckpt"]
     metrics = json.loads((out / "metrics.json").read_text())
     assert len(metrics["pretrain_history"][0]["train_loss"]) == 3
     layer = metrics["model"]["layers"][0]
@@ -257,3 +259,58 @@ def test_apply_bad_input(small_npz, tmp_path, capsys, args, message):
     assert message in err
     assert err.count("\n") == 1
     assert not (tmp_path / "o.npy").exists()
+
+
+def test_a_killed_stack_run_resumes_to_the_same_model(small_npz, tmp_path, capsys):
+    options = ["train", "--data", str(small_npz), "--hidden", "12", "6", "--epochs", "3",
+               "--batch-size", "10", "--momentum", "0.5", "--finetune-epochs", "3"]
+    assert main([*options, "--out", str(tmp_path / "whole")]) == 0
+    killed = tmp_path / "killed"
+    # SIGKILL right after the 5th checkpoint: layer 2 of pre-training, epoch 2 of 3
+    script = (
+        "import os, signal, sys\n"
+        "import sdae.training as t\n"
+        "saves = []\n"
+        "def save_then_die(path, state, save=t.save_checkpoint):\n"
+        "    save(path, state); saves.append(1)\n"
+        "    if len(saves) == 5: os.kill(os.getpid(), signal.SIGKILL)\n"
+        "t.save_checkpoint = save_then_die\n"
+        "from sdae.cli import main\n"
+        f"main({[*options, '--out', str(killed)]!r})\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.returncode == -9, result.stderr
+    assert not (killed / "model.safetensors").exists()
+    assert main(["train", "--resume", str(killed)]) == 0
+    a = load_model(tmp_path / "whole" / "model.safetensors").state_dict()
+    b = load_model(killed / "model.safetensors").state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    whole = json.loads((tmp_path / "whole" / "metrics.json").read_text())
+    resumed = json.loads((killed / "metrics.json").read_text())
+    assert resumed["finetune_history"]["valid_loss"] == whole["finetune_history"]["valid_loss"]
+
+
+def test_resume_needs_a_run_folder(tmp_path, capsys):
+    assert main(["train", "--resume", str(tmp_path)]) == 2
+    assert "not a run folder" in capsys.readouterr().err
+
+
+def test_sigterm_stops_cleanly_with_how_to_resume(small_npz, tmp_path):
+    out = tmp_path / "run"
+    options = ["train", "--data", str(small_npz), "--hidden", "8", "--epochs", "4",
+               "--batch-size", "10", "--out", str(out)]
+    script = (
+        "import os, signal, sys\n"
+        "import sdae.training as t\n"
+        "saves = []\n"
+        "def save_then_term(path, state, save=t.save_checkpoint):\n"
+        "    save(path, state); saves.append(1)\n"
+        "    if len(saves) == 2: os.kill(os.getpid(), signal.SIGTERM)\n"
+        "t.save_checkpoint = save_then_term\n"
+        "from sdae.cli import main\n"
+        f"sys.exit(main({options!r}))\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.returncode == 130
+    assert f"sdae train --resume {out}" in result.stderr and "Traceback" not in result.stderr
+    assert main(["train", "--resume", str(out)]) == 0
+    assert len(json.loads((out / "metrics.json").read_text())
+               ["pretrain_history"][0]["train_loss"]) == 4

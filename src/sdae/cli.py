@@ -117,7 +117,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--finetune-lr", type=float, default=0.1, help="(default: 0.1)")
     g.add_argument("--finetune-momentum", type=float, default=0.9, help="(default: 0.9)")
     p.add_argument("--out", type=Path, default=Path("runs/train"),
-                   help="run folder (default: runs/train)")
+                   help="run folder (default: runs/train); every phase checkpoints there "
+                        "after each epoch")
+    p.add_argument("--resume", type=Path, metavar="RUN_DIR", default=None,
+                   help="continue a stopped or killed run exactly where it stopped, with the "
+                        "options it was started with (any others given are ignored)")
     p.set_defaults(handler=cmd_train)
 
     p = sub.add_parser("filters", help="draw the filters W_i/‖W_i‖ of a saved model",
@@ -249,6 +253,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_train(args) -> None:
+    import json
+    import shutil
     from dataclasses import replace
 
     import torch
@@ -265,9 +271,19 @@ def cmd_train(args) -> None:
         finetune_unsupervised,
         pretrain,
     )
-    from .training import check_inputs, reconstruction_error
+    from .training import check_inputs, reconstruction_error, resolve_device
 
+    if args.resume is not None:
+        run = args.resume
+        try:
+            argv = json.loads((run / "command.json").read_text())["argv"]
+        except (OSError, ValueError, KeyError):
+            raise ConfigError(f"{run} is not a run folder of sdae train (no readable "
+                              "command.json): give the --out folder of the run") from None
+        args = build_parser().parse_args(argv)
+        args.argv, args.out, args.resume = argv, run, run
     config = _train_config(args)
+    resolve_device(config.device)  # before anything is written
     for option in ("finetune_epochs", "unsupervised_epochs"):
         if getattr(args, option) < 0:
             raise ConfigError(f"--{option.replace('_', '-')} must be >= 0")
@@ -296,11 +312,16 @@ def cmd_train(args) -> None:
         raise ConfigError(f"batch size {args.batch_size} is larger than the {len(x)} training "
                           "examples: use a smaller --batch-size")
     out = _prepare_out(args.out)
+    checkpoints = out / "checkpoints"
+    if args.resume is None:  # a fresh run: start from scratch, and record how to resume it
+        shutil.rmtree(checkpoints, ignore_errors=True)
+        write_json(out / "command.json", {"argv": args.argv})
+    _interrupted_hint[0] = f"continue with: sdae train --resume {out}"
     print(f"data: {dataset.describe()}")
     for k, layer in enumerate(stack.layers):
         print(f"layer {k + 1}: {layer.extra_repr()}")
     x_valid = torch.from_numpy(dataset.x_valid) if dataset.x_valid is not None else None
-    histories = pretrain(stack, x, config, x_valid=x_valid)
+    histories = pretrain(stack, x, config, x_valid=x_valid, checkpoint_dir=checkpoints)
     metrics = {
         "data": dataset.describe(),
         "model": stack.config.to_dict(),
@@ -316,7 +337,8 @@ def cmd_train(args) -> None:
                 stack.layers[0], torch.from_numpy(xs))
     if args.unsupervised_epochs:
         deep_config = replace(config, epochs=args.unsupervised_epochs)
-        history = finetune_unsupervised(stack, x, deep_config, x_valid=x_valid)
+        history = finetune_unsupervised(stack, x, deep_config, x_valid=x_valid,
+                                        checkpoint=checkpoints / "unsupervised.ckpt")
         metrics["unsupervised_finetune"] = deep_config.to_dict()
         metrics["unsupervised_finetune_history"] = history.to_dict()
         print(f"unsupervised fine-tuning: train loss {history.train_loss[-1]:.3f}"
@@ -324,7 +346,8 @@ def cmd_train(args) -> None:
     if supervised:
         y = torch.from_numpy(dataset.y_train)
         y_valid = torch.from_numpy(dataset.y_valid) if dataset.y_valid is not None else None
-        history = finetune(stack, x, y, ft_config, x_valid=x_valid, y_valid=y_valid)
+        history = finetune(stack, x, y, ft_config, x_valid=x_valid, y_valid=y_valid,
+                           checkpoint=checkpoints / "finetune.ckpt")
         metrics["finetune"] = ft_config.to_dict()
         metrics["finetune_history"] = history.to_dict()
     stack.cpu()
@@ -557,22 +580,42 @@ def _prepare_out(path: Path) -> Path:
     return path
 
 
+_interrupted_hint = [""]  # set by commands that can be resumed
+
+
+def _terminate(signum, frame):
+    raise KeyboardInterrupt  # SIGTERM ends a run like Ctrl-C: checkpoints stay, files whole
+
+
 def main(argv: list[str] | None = None) -> int:
+    import signal
+
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
+    args.argv = argv
+    _interrupted_hint[0] = ""
     from .errors import SdaeError
 
     if hasattr(sys.stdout, "reconfigure"):  # progress lines appear at once in logs and pipes
         sys.stdout.reconfigure(line_buffering=True)
 
+    import threading
+
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
     try:
         args.handler(args)
     except SdaeError as err:
         print(f"sdae {args.command}: error: {err}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        print(f"sdae {args.command}: interrupted", file=sys.stderr)
+        hint = f"; {_interrupted_hint[0]}" if _interrupted_hint[0] else ""
+        print(f"sdae {args.command}: interrupted{hint}", file=sys.stderr)
         return 130
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
     return 0
 
 

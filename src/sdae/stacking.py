@@ -10,9 +10,11 @@ mirrored decoder (unsupervised).
 from __future__ import annotations
 
 import copy
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import pairwise
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -195,6 +197,7 @@ def pretrain(
     keep_best: bool = False,
     noise_candidates: Sequence[float] | None = None,
     score: Callable[[DenoisingAutoencoder, Tensor, Tensor | None], float] | None = None,
+    checkpoint_dir: str | os.PathLike | None = None,
 ) -> list[History]:
     """Greedy layer-wise pre-training, bottom layer first.
 
@@ -207,6 +210,10 @@ def pretrain(
     the same initial weights, and the one whose code gets the lowest
     ``score(layer, train_code, valid_code)`` is kept (for example the validation error of a
     linear probe): noise levels chosen greedily, layer by layer, on held-out data.
+
+    With ``checkpoint_dir``, each layer checkpoints its training there
+    (``pretrain-layerK.ckpt``); calling again with the same directory continues where a
+    killed run stopped: finished layers are restored, the interrupted one resumes.
     """
     if (noise_candidates is None) != (score is None):
         raise ConfigError("noise_candidates and score go together: give both or neither")
@@ -218,8 +225,11 @@ def pretrain(
     for k, layer_config in enumerate(configs):
         description = f"pretrain layer {k + 1}"
         if noise_candidates is None:
+            checkpoint = (Path(checkpoint_dir) / f"pretrain-layer{k + 1}.ckpt"
+                          if checkpoint_dir is not None else None)
             history = train_autoencoder(stack.layers[k], codes, layer_config, x_valid=valid,
-                                        keep_best=keep_best, description=description)
+                                        keep_best=keep_best, checkpoint=checkpoint,
+                                        description=description)
         else:
             stack.layers[k], history = _select_noise_level(
                 stack.layers[k], codes, valid, layer_config, noise_candidates, score,
@@ -268,11 +278,13 @@ def finetune(
     *,
     x_valid: Tensor | None = None,
     y_valid: Tensor | None = None,
+    checkpoint: str | os.PathLike | None = None,
 ) -> History:
     """Supervised fine-tuning of every layer on the negative log-likelihood.
 
     With validation data, the parameters of the epoch with the lowest validation error are
     kept (and ``config.patience`` stops early), as in the paper and the classic tutorial.
+    ``checkpoint``: a file to checkpoint to and resume from (see :func:`sdae.training.train`).
     """
     if stack.classifier is None:
         raise ConfigError("fine-tuning needs an output layer: build the stack with n_classes")
@@ -292,7 +304,7 @@ def finetune(
             return classification_error(model, xv, yv)
 
     return train(stack, _supervised_objective, (x, y), config, evaluate=evaluate,
-                 keep_best=evaluate is not None, description="fine-tune")
+                 keep_best=evaluate is not None, checkpoint=checkpoint, description="fine-tune")
 
 
 def _deep_reconstruction_objective(model, batch, generator):
@@ -307,6 +319,7 @@ def finetune_unsupervised(
     config: TrainConfig,
     *,
     x_valid: Tensor | None = None,
+    checkpoint: str | os.PathLike | None = None,
 ) -> History:
     """Fine-tune the deep autoencoder (encoders, then mirrored decoders) on reconstruction."""
     evaluate = None
@@ -318,4 +331,5 @@ def finetune_unsupervised(
             return float(reconstruction_loss(logits, xv, model.layers[0].config.loss).mean())
 
     return train(stack, _deep_reconstruction_objective, x, config, evaluate=evaluate,
-                 keep_best=evaluate is not None, description="fine-tune (unsupervised)")
+                 keep_best=evaluate is not None, checkpoint=checkpoint,
+                 description="fine-tune (unsupervised)")
