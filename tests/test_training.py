@@ -2,6 +2,7 @@ import pytest
 import torch
 
 from sdae.autoencoder import DenoisingAutoencoder
+from sdae.checkpoint import load_checkpoint
 from sdae.errors import ConfigError, DataError, SdaeError
 from sdae.training import (
     TrainConfig,
@@ -96,9 +97,26 @@ def test_generic_objective_with_targets():
 def test_divergence_is_reported():
     x = bars()
     model = DenoisingAutoencoder(16, 8, decoder="linear")
-    with pytest.raises(SdaeError, match="diverged.*lower learning rate"):
+    with pytest.raises(SdaeError, match=r"diverged.*at batch \d+ of epoch 1.*lower learning"):
         train_autoencoder(model, x * 1e3, TrainConfig(epochs=3, batch_size=16, lr=10.0,
                                                       progress=False))
+
+
+def test_divergence_names_the_first_bad_batch_and_keeps_the_checkpoint(tmp_path):
+    x = bars()
+    calls = []
+
+    def objective(model, batch, generator):  # finite for 1.5 epochs, then NaN
+        calls.append(1)
+        loss = model.loss(batch[0], generator)
+        return loss * float("nan") if len(calls) > 1.5 * (len(x) // 16) else loss
+
+    model = DenoisingAutoencoder(16, 8)
+    ckpt = tmp_path / "run.ckpt"
+    with pytest.raises(SdaeError, match=f"at batch {len(x) // 32 + 1} of epoch 2.*checkpoint"):
+        train(model, objective, x, TrainConfig(epochs=3, batch_size=16, progress=False),
+              checkpoint=ckpt)
+    assert load_checkpoint(ckpt)["epoch"] == 1
 
 
 @pytest.mark.parametrize(

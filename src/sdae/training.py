@@ -212,12 +212,12 @@ def train(
             start = time.perf_counter()
             model.train()
             order = torch.randperm(n, generator=generator, device=device)
-            total = torch.zeros((), device=device)
+            losses = torch.empty(n_batches, device=device)  # read once, at the end of the epoch
             for i in range(n_batches):
                 index = order[i * config.batch_size : (i + 1) * config.batch_size]
                 batch = tuple(t[index] for t in tensors)
                 loss = objective(model, batch, generator)
-                total += loss.detach()
+                losses[i] = loss.detach()
                 if config.weight_decay:
                     loss = loss + config.weight_decay * sum(w.square().sum() for w in decayed)
                 optimizer.zero_grad(set_to_none=True)
@@ -225,11 +225,13 @@ def train(
                 optimizer.step()
                 bar.update()
             scheduler.step()
-            train_loss = (total / n_batches).item()  # the one synchronisation of the epoch
+            train_loss = losses.mean().item()  # the one synchronisation of the epoch
             if not math.isfinite(train_loss):
+                batch = int((~torch.isfinite(losses)).nonzero()[0]) + 1
+                kept = " (the last checkpoint is kept)" if checkpoint is not None else ""
                 raise SdaeError(
-                    f"training diverged (loss is {train_loss}) in epoch {epoch + 1}: "
-                    "use a lower learning rate"
+                    f"training diverged: the loss became {losses[batch - 1].item()} at batch "
+                    f"{batch} of epoch {epoch + 1}: use a lower learning rate{kept}"
                 )
             history.train_loss.append(train_loss)
             postfix = {"loss": f"{train_loss:.4g}"}
