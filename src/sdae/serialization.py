@@ -94,8 +94,14 @@ def read_model_file(path: str | os.PathLike) -> tuple[dict, dict[str, torch.Tens
     return info, tensors
 
 
-def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> nn.Module:
-    """Rebuild the model saved in ``path`` (a DAE layer or a stack), in eval mode."""
+def load_model(
+    path: str | os.PathLike, device: str | torch.device = "cpu", *, with_header: bool = False
+):
+    """Rebuild the model saved in ``path`` (a DAE layer or a stack), in eval mode.
+
+    ``with_header=True`` returns ``(model, header)``, the header as :func:`read_model_file`
+    gives it (kind, config, extra), from the one read of the file.
+    """
     info, tensors = read_model_file(path)
     cls = KINDS.get(info["kind"])
     if cls is None:
@@ -105,4 +111,5 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> n
         model.load_state_dict(tensors)
     except (TypeError, KeyError, ValueError, RuntimeError) as err:
         raise ModelFileError(f"{path}: weights do not match the stored config ({err})") from None
-    return model.to(device).eval()
+    model = model.to(device).eval()
+    return (model, info) if with_header else model

@@ -95,10 +95,7 @@ class _Base(BaseEstimator):
     @classmethod
     def load(cls, path: str | os.PathLike):
         """An estimator fitted with the model in ``path`` (saved by ``save`` or the CLI)."""
-        from .serialization import read_model_file
-
-        header, _ = read_model_file(path)
-        model = load_model(path)
+        model, header = load_model(path, with_header=True)
         extra = header.get("extra", {})
         names = cls._get_param_names()
         params = {k: v for k, v in _params_of_file(model, extra).items() if k in names}
