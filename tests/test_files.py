@@ -135,3 +135,16 @@ def test_usps_missing(tmp_path, monkeypatch):
     monkeypatch.delenv("SDAE_DATA_DIR", raising=False)
     with pytest.raises(DataError, match=r"usps\.h5 not found"):
         load_dataset("usps", tmp_path)
+
+
+def test_truncated_npy_and_broken_image_in_a_folder(tmp_path):
+    np.save(tmp_path / "a.npy", np.random.default_rng(0).random((50, 4)).astype(np.float32))
+    (tmp_path / "cut.npy").write_bytes((tmp_path / "a.npy").read_bytes()[:100])
+    with pytest.raises(DataError, match="not a readable .npy"):
+        load_array(tmp_path / "cut.npy")
+    folder = tmp_path / "images"
+    folder.mkdir()
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(folder / "a.png")
+    (folder / "b.png").write_bytes((folder / "a.png").read_bytes()[:40])
+    with pytest.raises(DataError, match="b.png: not a readable image"):
+        load_array(folder)
