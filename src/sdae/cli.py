@@ -8,6 +8,7 @@ and exit with status 2.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -316,58 +317,58 @@ def cmd_train(args) -> None:
     if args.resume is None:  # a fresh run: start from scratch, and record how to resume it
         shutil.rmtree(checkpoints, ignore_errors=True)
         write_json(out / "command.json", {"argv": args.argv})
-    _interrupted_hint[0] = f"continue with: sdae train --resume {out}"
-    print(f"data: {dataset.describe()}")
-    for k, layer in enumerate(stack.layers):
-        print(f"layer {k + 1}: {layer.extra_repr()}")
-    x_valid = torch.from_numpy(dataset.x_valid) if dataset.x_valid is not None else None
-    histories = pretrain(stack, x, config, x_valid=x_valid, checkpoint_dir=checkpoints)
-    metrics = {
-        "data": dataset.describe(),
-        "model": stack.config.to_dict(),
-        "train": config.to_dict(),
-        "pretrain_history": [h.to_dict() for h in histories],
-        "machine": machine_description(args.device),
-    }
-    # the reconstruction error of the pre-trained first layer, before fine-tuning changes W
-    for split in ("valid", "test"):
-        xs = getattr(dataset, f"x_{split}")
-        if xs is not None:
-            metrics[f"reconstruction_error_{split}_layer1"] = reconstruction_error(
-                stack.layers[0], torch.from_numpy(xs))
-    if args.unsupervised_epochs:
-        deep_config = replace(config, epochs=args.unsupervised_epochs)
-        history = finetune_unsupervised(stack, x, deep_config, x_valid=x_valid,
-                                        checkpoint=checkpoints / "unsupervised.ckpt")
-        metrics["unsupervised_finetune"] = deep_config.to_dict()
-        metrics["unsupervised_finetune_history"] = history.to_dict()
-        print(f"unsupervised fine-tuning: train loss {history.train_loss[-1]:.3f}"
-              + (f", valid {history.valid_loss[-1]:.3f}" if history.valid_loss else ""))
-    if supervised:
-        y = torch.from_numpy(dataset.y_train)
-        y_valid = torch.from_numpy(dataset.y_valid) if dataset.y_valid is not None else None
-        history = finetune(stack, x, y, ft_config, x_valid=x_valid, y_valid=y_valid,
-                           checkpoint=checkpoints / "finetune.ckpt")
-        metrics["finetune"] = ft_config.to_dict()
-        metrics["finetune_history"] = history.to_dict()
-    stack.cpu()
-    # one layer without fine-tuning is saved as a plain DAE; anything else as the stack
-    model = stack.layers[0] if len(stack.layers) == 1 and not supervised else stack
-    for split in ("valid", "test"):
-        xs, ys = getattr(dataset, f"x_{split}"), getattr(dataset, f"y_{split}")
-        if supervised and xs is not None and ys is not None:
-            metrics[f"{split}_error"] = classification_error(
-                stack, torch.from_numpy(xs), torch.from_numpy(ys))
-    save_model(model, out / "model.safetensors", extra={"train": config.to_dict()})
-    write_json(out / "metrics.json", metrics)
-    if dataset.image_shape is not None:
-        _draw_run_figures(stack.layers[0], dataset, out, args.seed)
-    summary = [f"layer {k + 1}: train loss {h.train_loss[-1]:.3f}"
-               + (f", valid {h.valid_loss[-1]:.3f}" if h.valid_loss else "")
-               for k, h in enumerate(histories)]
-    summary += [f"{split} error {metrics[f'{split}_error']:.2%}" for split in ("valid", "test")
-                if f"{split}_error" in metrics]
-    print("; ".join(summary) + f"\nwrote {out}/")
+    with _resume_hint(f"continue with: sdae train --resume {out}"):
+        print(f"data: {dataset.describe()}")
+        for k, layer in enumerate(stack.layers):
+            print(f"layer {k + 1}: {layer.extra_repr()}")
+        x_valid = torch.from_numpy(dataset.x_valid) if dataset.x_valid is not None else None
+        histories = pretrain(stack, x, config, x_valid=x_valid, checkpoint_dir=checkpoints)
+        metrics = {
+            "data": dataset.describe(),
+            "model": stack.config.to_dict(),
+            "train": config.to_dict(),
+            "pretrain_history": [h.to_dict() for h in histories],
+            "machine": machine_description(args.device),
+        }
+        # the reconstruction error of the pre-trained first layer, before fine-tuning changes W
+        for split in ("valid", "test"):
+            xs = getattr(dataset, f"x_{split}")
+            if xs is not None:
+                metrics[f"reconstruction_error_{split}_layer1"] = reconstruction_error(
+                    stack.layers[0], torch.from_numpy(xs))
+        if args.unsupervised_epochs:
+            deep_config = replace(config, epochs=args.unsupervised_epochs)
+            history = finetune_unsupervised(stack, x, deep_config, x_valid=x_valid,
+                                            checkpoint=checkpoints / "unsupervised.ckpt")
+            metrics["unsupervised_finetune"] = deep_config.to_dict()
+            metrics["unsupervised_finetune_history"] = history.to_dict()
+            print(f"unsupervised fine-tuning: train loss {history.train_loss[-1]:.3f}"
+                  + (f", valid {history.valid_loss[-1]:.3f}" if history.valid_loss else ""))
+        if supervised:
+            y = torch.from_numpy(dataset.y_train)
+            y_valid = torch.from_numpy(dataset.y_valid) if dataset.y_valid is not None else None
+            history = finetune(stack, x, y, ft_config, x_valid=x_valid, y_valid=y_valid,
+                               checkpoint=checkpoints / "finetune.ckpt")
+            metrics["finetune"] = ft_config.to_dict()
+            metrics["finetune_history"] = history.to_dict()
+        stack.cpu()
+        # one layer without fine-tuning is saved as a plain DAE; anything else as the stack
+        model = stack.layers[0] if len(stack.layers) == 1 and not supervised else stack
+        for split in ("valid", "test"):
+            xs, ys = getattr(dataset, f"x_{split}"), getattr(dataset, f"y_{split}")
+            if supervised and xs is not None and ys is not None:
+                metrics[f"{split}_error"] = classification_error(
+                    stack, torch.from_numpy(xs), torch.from_numpy(ys))
+        save_model(model, out / "model.safetensors", extra={"train": config.to_dict()})
+        write_json(out / "metrics.json", metrics)
+        if dataset.image_shape is not None:
+            _draw_run_figures(stack.layers[0], dataset, out, args.seed)
+        summary = [f"layer {k + 1}: train loss {h.train_loss[-1]:.3f}"
+                   + (f", valid {h.valid_loss[-1]:.3f}" if h.valid_loss else "")
+                   for k, h in enumerate(histories)]
+        summary += [f"{split} error {metrics[f'{split}_error']:.2%}" for split in ("valid", "test")
+                    if f"{split}_error" in metrics]
+        print("; ".join(summary) + f"\nwrote {out}/")
 
 
 def _draw_run_figures(layer, dataset, out: Path, seed: int) -> None:
@@ -580,7 +581,13 @@ def _prepare_out(path: Path) -> Path:
     return path
 
 
-_interrupted_hint = [""]  # set by commands that can be resumed
+@contextlib.contextmanager
+def _resume_hint(hint: str):
+    """An interruption inside this block tells the user how to continue the run."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        raise KeyboardInterrupt(hint) from None
 
 
 def _terminate(signum, frame):
@@ -594,7 +601,6 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     args.argv = argv
-    _interrupted_hint[0] = ""
     from .errors import SdaeError
 
     if hasattr(sys.stdout, "reconfigure"):  # progress lines appear at once in logs and pipes
@@ -609,8 +615,8 @@ def main(argv: list[str] | None = None) -> int:
     except SdaeError as err:
         print(f"sdae {args.command}: error: {err}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        hint = f"; {_interrupted_hint[0]}" if _interrupted_hint[0] else ""
+    except KeyboardInterrupt as interrupt:
+        hint = f"; {interrupt}" if str(interrupt) else ""
         print(f"sdae {args.command}: interrupted{hint}", file=sys.stderr)
         return 130
     finally:
