@@ -1,4 +1,7 @@
+import functools
+import http.server
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -24,3 +27,20 @@ def mnist_dir():
     if not (SHARED_DATA / "mnist" / "t10k-images-idx3-ubyte.gz").exists():
         pytest.skip("MNIST not found: set SDAE_DATA_DIR to the shared data folder")
     return SHARED_DATA
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def server(tmp_path_factory):
+    """A local HTTP server on 127.0.0.1: ``(folder it serves, its URL)``."""
+    root = tmp_path_factory.mktemp("served")
+    handler = functools.partial(_QuietHandler, directory=str(root))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield root, f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()
+    httpd.server_close()

@@ -2,11 +2,11 @@ import os
 import pickle
 import subprocess
 import sys
-import textwrap
 
 import pytest
 import torch
 
+from sdae import training
 from sdae.autoencoder import DenoisingAutoencoder
 from sdae.checkpoint import load_checkpoint, save_checkpoint
 from sdae.errors import ConfigError, ModelFileError
@@ -26,33 +26,75 @@ def model():
                                 generator=torch.Generator().manual_seed(1))
 
 
-def test_a_run_killed_with_sigkill_resumes_bitwise_identical(tmp_path):
+# how the child process dies: a hook patched into the library, and when it fires
+KILLS = {
+    # the 41st batch is batch 5 of epoch 4 (12 batches an epoch)
+    "during an epoch": "training.autoencoder_objective = die_on_call(41, "
+                       "training.autoencoder_objective)",
+    # the 3rd checkpoint is half on disk (in its temporary file) when the process dies
+    "during a checkpoint write": "os.fsync = die_on_call(3, os.fsync, is_file, cut_in_half)",
+    "right after a checkpoint": "training.save_checkpoint = die_after_call(2, "
+                                "training.save_checkpoint)",
+}
+CHILD = """
+import os, signal, stat, sys
+sys.path.insert(0, {tests!r})
+from test_checkpoint import CONFIG, data, model
+import sdae.training as training
+
+def is_file(fd, *args):  # not the folder's fsync
+    return stat.S_ISREG(os.fstat(fd).st_mode)
+
+def cut_in_half(fd, *args):
+    os.ftruncate(fd, os.fstat(fd).st_size // 2)
+
+def die_on_call(n, fn, counts=lambda *args: True, last_words=lambda *args: None):
+    calls = []
+    def hook(*args):
+        if counts(*args):
+            calls.append(1)
+            if len(calls) == n:
+                last_words(*args)
+                os.kill(os.getpid(), signal.SIGKILL)
+        return fn(*args)
+    return hook
+
+def die_after_call(n, fn):
+    calls = []
+    def hook(*args):
+        result = fn(*args)
+        calls.append(1)
+        if len(calls) == n:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return result
+    return hook
+
+{kill}
+x, xv = data()
+training.train_autoencoder(model(), x, training.TrainConfig(**CONFIG, checkpoint_every={every}),
+                           x_valid=xv, keep_best=True, checkpoint={checkpoint!r})
+"""
+
+
+@pytest.mark.parametrize(("kill", "every", "saved_epoch"), [
+    ("during an epoch", 1, 3),
+    ("during an epoch", 2, 2),
+    ("during a checkpoint write", 1, 2),
+    ("right after a checkpoint", 2, 4),
+])
+def test_a_run_killed_with_sigkill_resumes_bitwise_identical(tmp_path, kill, every, saved_epoch):
     x, xv = data()
     reference = model()
     expected = train_autoencoder(reference, x, TrainConfig(**CONFIG), x_valid=xv,
                                  keep_best=True)
     ckpt = tmp_path / "run.ckpt"
-    # a separate process trains with checkpoints and is SIGKILLed during epoch 4
-    script = textwrap.dedent(f"""
-        import os, signal, sys
-        sys.path.insert(0, {os.path.dirname(__file__)!r})
-        from test_checkpoint import CONFIG, data, model
-        from sdae.training import TrainConfig, train_autoencoder, reconstruction_error
-        import sdae.training as training
-        x, xv = data()
-        calls = []
-        def evaluate_then_die(m, xv=xv):
-            calls.append(1)
-            if len(calls) == 4:
-                os.kill(os.getpid(), signal.SIGKILL)
-            return reconstruction_error(m, xv)
-        training.reconstruction_error = evaluate_then_die
-        train_autoencoder(model(), x, TrainConfig(**CONFIG), x_valid=xv, keep_best=True,
-                          checkpoint={str(ckpt)!r})
-    """)
+    script = CHILD.format(tests=os.path.dirname(__file__), kill=KILLS[kill], every=every,
+                          checkpoint=str(ckpt))
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert result.returncode == -9, result.stderr
-    assert load_checkpoint(ckpt)["epoch"] == 3
+    assert load_checkpoint(ckpt)["epoch"] == saved_epoch  # whole, whatever the kill cut short
+    half_written = list(tmp_path.glob(".run.ckpt.*.part"))
+    assert len(half_written) == (kill == "during a checkpoint write")
     resumed = model()
     history = train_autoencoder(resumed, x, TrainConfig(**CONFIG), x_valid=xv, keep_best=True,
                                 checkpoint=ckpt)
@@ -61,6 +103,31 @@ def test_a_run_killed_with_sigkill_resumes_bitwise_identical(tmp_path):
     assert history.train_loss == expected.train_loss
     assert history.valid_loss == expected.valid_loss
     assert history.best_epoch == expected.best_epoch
+
+
+def test_ctrl_c_saves_the_last_finished_epoch(tmp_path, monkeypatch):
+    x, xv = data()
+    reference = model()
+    train_autoencoder(reference, x, TrainConfig(**CONFIG), x_valid=xv)
+    calls = []
+
+    def interrupt_in_epoch_4(model, batch, generator, objective=training.autoencoder_objective):
+        calls.append(1)
+        if len(calls) == 3 * 12 + 5:
+            raise KeyboardInterrupt
+        return objective(model, batch, generator)
+
+    ckpt = tmp_path / "run.ckpt"
+    config = TrainConfig(**CONFIG, checkpoint_every=10)  # only the Ctrl-C writes one
+    with monkeypatch.context() as patch:
+        patch.setattr(training, "autoencoder_objective", interrupt_in_epoch_4)
+        with pytest.raises(KeyboardInterrupt):
+            train_autoencoder(model(), x, config, x_valid=xv, checkpoint=ckpt)
+    assert load_checkpoint(ckpt)["epoch"] == 3
+    resumed = model()
+    train_autoencoder(resumed, x, config, x_valid=xv, checkpoint=ckpt)
+    assert all(torch.equal(a, b) for a, b in zip(reference.parameters(), resumed.parameters(),
+                                                     strict=True))
 
 
 def test_resuming_with_other_settings_is_refused(tmp_path):
@@ -81,7 +148,7 @@ def test_a_pickle_posing_as_checkpoint_is_refused_without_running(tmp_path, monk
     monkeypatch.setenv("SDAE_TEST_TARGET", str(target))
     evil = tmp_path / "run.ckpt"
     evil.write_bytes(pickle.dumps({"sdae_checkpoint": 1, "x": CreatesAFile()}))
-    with pytest.raises(ModelFileError, match="not a readable sdae checkpoint"):
+    with pytest.raises(ModelFileError, match="not a torch zip file"):
         load_checkpoint(evil)
     torch.save({"sdae_checkpoint": 1, "x": CreatesAFile()}, evil)  # the torch zip format too
     with pytest.raises(ModelFileError, match="not a readable sdae checkpoint"):

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from sdae.checkpoint import load_checkpoint
 from sdae.cli import main
 from sdae.data import mnist
 from sdae.data.idx import write_idx
@@ -297,20 +298,24 @@ def test_resume_needs_a_run_folder(tmp_path, capsys):
 def test_sigterm_stops_cleanly_with_how_to_resume(small_npz, tmp_path):
     out = tmp_path / "run"
     options = ["train", "--data", str(small_npz), "--hidden", "8", "--epochs", "4",
-               "--batch-size", "10", "--out", str(out)]
+               "--batch-size", "10", "--checkpoint-every", "4", "--out", str(out)]
+    # SIGTERM in the middle of epoch 3 (10 batches an epoch); no checkpoint is due until
+    # the end, so the one of epoch 2 is written on the way out
     script = (
         "import os, signal, sys\n"
         "import sdae.training as t\n"
-        "saves = []\n"
-        "def save_then_term(path, state, save=t.save_checkpoint):\n"
-        "    save(path, state); saves.append(1)\n"
-        "    if len(saves) == 2: os.kill(os.getpid(), signal.SIGTERM)\n"
-        "t.save_checkpoint = save_then_term\n"
+        "calls = []\n"
+        "def term_in_epoch_3(*args, objective=t.autoencoder_objective):\n"
+        "    calls.append(1)\n"
+        "    if len(calls) == 25: os.kill(os.getpid(), signal.SIGTERM)\n"
+        "    return objective(*args)\n"
+        "t.autoencoder_objective = term_in_epoch_3\n"
         "from sdae.cli import main\n"
         f"sys.exit(main({options!r}))\n")
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert result.returncode == 130
     assert f"sdae train --resume {out}" in result.stderr and "Traceback" not in result.stderr
+    assert load_checkpoint(out / "checkpoints" / "pretrain-layer1.ckpt")["epoch"] == 2
     assert main(["train", "--resume", str(out)]) == 0
     assert len(json.loads((out / "metrics.json").read_text())
                ["pretrain_history"][0]["train_loss"]) == 4

@@ -1,10 +1,7 @@
 """The download code, tested against a local HTTP server on 127.0.0.1 with data made here."""
 
-import functools
 import gzip
 import hashlib
-import http.server
-import threading
 
 import numpy as np
 import pytest
@@ -13,20 +10,6 @@ from sdae.data import mnist
 from sdae.data.download import content_sha256, download_verified
 from sdae.data.idx import write_idx
 from sdae.errors import DataError, DownloadError
-
-
-@pytest.fixture
-def server(tmp_path):
-    root = tmp_path / "served"
-    root.mkdir()
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
-    handler.log_message = lambda *args: None
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield root, f"http://127.0.0.1:{httpd.server_address[1]}/"
-    httpd.shutdown()
-    httpd.server_close()
 
 
 def test_checksum_is_of_uncompressed_content():

@@ -82,6 +82,13 @@ def test_nan_rejected(tmp_path):
         load_array(tmp_path / "n.npy")
 
 
+def test_csv_field_beyond_the_csv_modules_limit(tmp_path):
+    path = tmp_path / "long.csv"
+    path.write_text('"' + "1" * 200_000 + '"\n')
+    with pytest.raises(DataError, match="not a readable CSV table"):
+        load_array(path)
+
+
 def test_pickled_npy_refused(tmp_path):
     np.save(tmp_path / "o.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
     with pytest.raises(DataError, match="numeric|readable"):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import os
-import pickle
 import warnings
 from pathlib import Path
 
@@ -33,12 +32,18 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
     """Read a checkpoint written by :func:`save_checkpoint`; refuse anything else."""
     path = Path(path)
     try:
+        with open(path, "rb") as f:
+            is_zip = f.read(2) == b"PK"
+        if not is_zip:  # torch.save's zip format; a bare pickle is never opened
+            raise ModelFileError(f"{path}: not an sdae checkpoint (not a torch zip file)")
         with warnings.catch_warnings():  # torch warns about foreign pickle protocols
             warnings.simplefilter("ignore", UserWarning)
             state = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise ModelFileError(f"{path}: no such checkpoint") from None
-    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError) as err:
+    except ModelFileError:
+        raise
+    except Exception as err:  # anything torch's restricted unpickler meets in a bad file
         first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise ModelFileError(f"{path}: not a readable sdae checkpoint ({first_line})") from None
     if not isinstance(state, dict) or state.get("sdae_checkpoint") != FORMAT_VERSION:

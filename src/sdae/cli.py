@@ -17,6 +17,13 @@ EXIT_USAGE = 2
 NOISE_CANDIDATES = (0.1, 0.25, 0.4)  # sda-mnist --noise-search without values
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line error (what is wrong, where to read more), no usage dump."""
+
+    def error(self, message: str):
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -69,7 +76,7 @@ def _train_config(args):
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="sdae",
         description="Denoising and stacked denoising autoencoders (Vincent et al. 2008, 2010).",
         epilog="Run 'sdae COMMAND --help' for the options of a command.",
@@ -118,8 +125,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--finetune-lr", type=float, default=0.1, help="(default: 0.1)")
     g.add_argument("--finetune-momentum", type=float, default=0.9, help="(default: 0.9)")
     p.add_argument("--out", type=Path, default=Path("runs/train"),
-                   help="run folder (default: runs/train); every phase checkpoints there "
-                        "after each epoch")
+                   help="run folder (default: runs/train); every phase checkpoints there")
+    p.add_argument("--checkpoint-every", type=_positive_int, default=1, metavar="N",
+                   help="write the checkpoint every N epochs, at the end of each phase, and "
+                        "on Ctrl-C or SIGTERM (default: 1)")
     p.add_argument("--resume", type=Path, metavar="RUN_DIR", default=None,
                    help="continue a stopped or killed run exactly where it stopped, with the "
                         "options it was started with (any others given are ignored)")
@@ -283,7 +292,7 @@ def cmd_train(args) -> None:
                               "command.json): give the --out folder of the run") from None
         args = build_parser().parse_args(argv)
         args.argv, args.out, args.resume = argv, run, run
-    config = _train_config(args)
+    config = replace(_train_config(args), checkpoint_every=args.checkpoint_every)
     resolve_device(config.device)  # before anything is written
     for option in ("finetune_epochs", "unsupervised_epochs"):
         if getattr(args, option) < 0:
@@ -299,6 +308,9 @@ def cmd_train(args) -> None:
     if supervised and dataset.y_train is None:
         raise DataError(f"--finetune-epochs needs labels, and {args.data} has none: "
                         "give an .npz with arrays x and y")
+    if supervised and len(set(dataset.y_train.tolist())) < 2:
+        raise DataError(f"--finetune-epochs needs labels of two or more classes, and the "
+                        f"training labels of {args.data} are all {dataset.y_train[0]}")
     n_classes = int(dataset.y_train.max()) + 1 if supervised else None
     levels = args.noise_level if args.corruption != "none" else [0.0]
     stack = StackedDenoisingAutoencoder(

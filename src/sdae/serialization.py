@@ -107,9 +107,14 @@ def load_model(
     if cls is None:
         raise ModelFileError(f"{path}: unknown model kind {info['kind']!r}")
     try:
-        model = cls.from_config(info["config"])
-        model.load_state_dict(tensors)
-    except (TypeError, KeyError, ValueError, RuntimeError) as err:
-        raise ModelFileError(f"{path}: weights do not match the stored config ({err})") from None
+        with torch.device("meta"):  # the sizes are checked before any memory is taken
+            expected = {k: tuple(v.shape) for k, v in cls.from_config(info["config"])
+                        .state_dict().items()}
+    except (TypeError, KeyError, ValueError, AttributeError, RuntimeError) as err:
+        raise ModelFileError(f"{path}: corrupt model config ({err})") from None
+    if expected != {k: tuple(v.shape) for k, v in tensors.items()}:
+        raise ModelFileError(f"{path}: the weights do not match the stored config")
+    model = cls.from_config(info["config"])
+    model.load_state_dict(tensors)
     model = model.to(device).eval()
     return (model, info) if with_header else model

@@ -7,6 +7,8 @@ synchronisation: losses are summed on the device and read once per epoch.
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import math
 import os
 import time
@@ -36,6 +38,8 @@ class TrainConfig:
     ``lr_decay`` multiplies the learning rate after every epoch. ``patience`` stops
     training after that many epochs without a better validation score (needs ``evaluate``).
     ``progress=None`` shows a progress bar only when stderr is a terminal.
+    ``checkpoint_every``: with a checkpoint file, save it every that many epochs (and at
+    the end, and when the run is interrupted); it may differ between a run and its resume.
     """
 
     epochs: int = 15
@@ -49,6 +53,7 @@ class TrainConfig:
     seed: int = 0
     device: str = "cpu"
     progress: bool | None = None
+    checkpoint_every: int = 1
 
     def __post_init__(self) -> None:
         self.epochs = check_int(self.epochs, "epochs")
@@ -66,6 +71,7 @@ class TrainConfig:
         if self.patience is not None:
             self.patience = check_int(self.patience, "patience")
         self.seed = check_int(self.seed, "seed", minimum=0)
+        self.checkpoint_every = check_int(self.checkpoint_every, "checkpoint_every")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -119,7 +125,6 @@ def train(
     evaluate: Evaluate | None = None,
     keep_best: bool = False,
     checkpoint: str | os.PathLike | None = None,
-    checkpoint_every: int = 1,
     description: str = "train",
 ) -> History:
     """Minimise ``objective`` over mini-batches of ``data`` for ``config.epochs`` epochs.
@@ -141,9 +146,10 @@ def train(
         Model selection: end with the parameters of the epoch with the lowest ``evaluate``
         score rather than those of the last epoch.
     checkpoint : path, optional
-        Save the whole state of the run there every ``checkpoint_every`` epochs and at the
-        end (atomically). When the file exists, the run continues from it: the result is
-        bitwise the same as a run never interrupted (on the CPU).
+        Save the whole state of the run there every ``config.checkpoint_every`` epochs, at
+        the end, and on KeyboardInterrupt (the last finished epoch), atomically. When the
+        file exists, the run continues from it: the result is bitwise the same as a run
+        never interrupted (on the CPU).
 
     Returns
     -------
@@ -178,7 +184,6 @@ def train(
     history = History()
     best_score, best_state = math.inf, None
     first_epoch = 0
-    checkpoint_every = check_int(checkpoint_every, "checkpoint_every")
     if checkpoint is not None and Path(checkpoint).exists():
         state = load_checkpoint(checkpoint)
         if state["config"] != _resumable(config):
@@ -192,12 +197,13 @@ def train(
         best_score, best_state = state["best_score"], state["best_state"]
         first_epoch = state["epoch"]
 
-    def save(epoch: int) -> None:
-        save_checkpoint(checkpoint, {
-            "config": _resumable(config), "epoch": epoch, "model": model.state_dict(),
-            "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-            "generator": generator.get_state(), "history": asdict(history),
-            "best_score": best_score, "best_state": best_state})
+    def state(epoch: int) -> dict:
+        return {"config": _resumable(config), "epoch": epoch, "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                "generator": generator.get_state(), "history": asdict(history),
+                "best_score": best_score, "best_state": best_state}
+
+    unsaved = None  # a copy of the state after the last epoch not yet written
     bar = tqdm(
         total=config.epochs * n_batches,
         initial=first_epoch * n_batches,
@@ -207,7 +213,7 @@ def train(
         leave=False,
         dynamic_ncols=True,
     )
-    with bar:
+    with bar, _save_on_interrupt(checkpoint, lambda: unsaved):
         for epoch in range(first_epoch, config.epochs):
             start = time.perf_counter()
             model.train()
@@ -249,9 +255,13 @@ def train(
             bar.set_postfix(postfix, refresh=False)
             stop = (config.patience is not None and history.best_epoch is not None
                     and epoch + 1 - history.best_epoch >= config.patience)
-            if checkpoint is not None and (stop or (epoch + 1) % checkpoint_every == 0
-                                           or epoch + 1 == config.epochs):
-                save(epoch + 1 if not stop else config.epochs)
+            if checkpoint is not None:
+                done = config.epochs if stop else epoch + 1
+                if stop or done % config.checkpoint_every == 0 or done == config.epochs:
+                    save_checkpoint(checkpoint, state(done))
+                    unsaved = None
+                else:
+                    unsaved = copy.deepcopy(state(done))
             if stop:
                 break
     if best_state is not None:
@@ -262,7 +272,19 @@ def train(
 
 def _resumable(config: TrainConfig) -> dict:
     """The settings a checkpoint must share with the run that continues it."""
-    return {k: v for k, v in config.to_dict().items() if k not in ("progress", "device")}
+    return {k: v for k, v in config.to_dict().items()
+            if k not in ("progress", "device", "checkpoint_every")}
+
+
+@contextlib.contextmanager
+def _save_on_interrupt(checkpoint, unsaved: Callable[[], dict | None]):
+    """On Ctrl-C (or SIGTERM turned into one), write the last finished epoch not yet saved."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        if checkpoint is not None and unsaved() is not None:
+            save_checkpoint(checkpoint, unsaved())
+        raise
 
 
 def batched(fn: Callable[[Tensor], Tensor], x: Tensor, batch_size: int = 4096) -> Tensor:
@@ -311,7 +333,6 @@ def train_autoencoder(
     x_valid: Tensor | None = None,
     keep_best: bool = False,
     checkpoint: str | os.PathLike | None = None,
-    checkpoint_every: int = 1,
     description: str = "dae",
 ) -> History:
     """Train a :class:`~sdae.autoencoder.DenoisingAutoencoder` on ``x`` with the denoising
@@ -328,4 +349,4 @@ def train_autoencoder(
 
     return train(model, autoencoder_objective, x, config, evaluate=evaluate,
                  keep_best=keep_best and evaluate is not None, checkpoint=checkpoint,
-                 checkpoint_every=checkpoint_every, description=description)
+                 description=description)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import os
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -63,18 +62,30 @@ def check_features(x: np.ndarray, name: str) -> np.ndarray:
     return x
 
 
+def _first_bytes(path: Path, n: int) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read(n)
+    except OSError as err:
+        raise DataError(f"{path}: cannot read it ({err.strerror})") from None
+
+
 def _read_npy(path: Path) -> np.ndarray:
+    if _first_bytes(path, 6) != b"\x93NUMPY":
+        raise DataError(f"{path}: not a .npy file (no NumPy header): save it with numpy.save")
     try:
         return np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as err:
+    except Exception as err:  # numpy's header parser can raise anything on a bad file
         raise DataError(f"{path}: not a readable .npy array ({err})") from err
 
 
 def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
+    if _first_bytes(path, 2) != b"PK":
+        raise DataError(f"{path}: not an .npz archive (not a zip file): save it with numpy.savez")
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {k: archive[k] for k in archive.files}
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
+    except Exception as err:  # zipfile and numpy's header parser can raise anything
         raise DataError(f"{path}: not a readable .npz archive ({err})") from err
     x_key = next((k for k in _X_KEYS if k in arrays), None)
     if x_key is None:
@@ -123,8 +134,10 @@ def read_csv(path: str | os.PathLike) -> np.ndarray:
                     ) from None
     except UnicodeDecodeError as err:
         raise DataError(f"{path}: not a text CSV file ({err.reason})") from err
+    except csv.Error as err:
+        raise DataError(f"{path}: not a readable CSV table ({err})") from err
     if not rows:
-        raise DataError(f"{path}: no data rows")
+        raise DataError(f"{path}: no data rows: the table holds no examples")
     if len({len(r) for r in rows}) != 1:
         raise DataError(f"{path}: rows have different numbers of columns")
     return np.asarray(rows, dtype=np.float32)
@@ -157,12 +170,12 @@ def read_gray_image(path: str | os.PathLike, log_16bit: bool = False) -> np.ndar
     images): map them through log(1 + v) / log(65536), a perceptual scale like the gamma
     of 8-bit photographs.
     """
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
     try:
         with Image.open(path) as im:
             return image_to_gray(im, log_16bit)
-    except (UnidentifiedImageError, OSError) as err:
+    except Exception as err:  # PIL's decoders raise many kinds of error on a bad file
         raise DataError(f"{path}: not a readable image ({err})") from err
 
 

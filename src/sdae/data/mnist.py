@@ -68,8 +68,13 @@ def find_mnist(data_dir: str | os.PathLike | None = None) -> dict[str, Path] | N
 def download_mnist(
     destination: str | os.PathLike | None = None, mirrors: Sequence[str] | None = None
 ) -> dict[str, Path]:
-    """Download the missing MNIST files into ``destination`` (default: the user cache)."""
-    mirrors = MIRRORS if mirrors is None else mirrors
+    """Download the missing MNIST files into ``destination`` (default: the user cache).
+
+    ``mirrors`` default to ``$SDAE_MNIST_MIRRORS`` (URLs separated by spaces: a mirror of
+    your own), then the public ones. Every file is checked against its SHA-256.
+    """
+    if mirrors is None:
+        mirrors = os.environ.get("SDAE_MNIST_MIRRORS", "").split() or MIRRORS
     destination = Path(destination) if destination is not None else cache_dir() / "mnist"
     paths = {}
     for stem, sha256 in FILES.items():
