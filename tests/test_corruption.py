@@ -110,3 +110,14 @@ def test_bad_noise_level_is_a_config_error(kind, level):
 def test_unknown_corruption_lists_choices():
     with pytest.raises(ConfigError, match="masking"):
         Corruption("dropout", 0.1)
+
+
+@pytest.mark.parametrize("name", ["masking", "fixed_masking", "gaussian", "salt_and_pepper"])
+def test_the_fast_path_and_the_mask_path_draw_the_same_corruption(name):
+    corruption = Corruption(name, 0.3)
+    x = torch.rand(50, 40) - 0.2
+    fast = corruption(x, torch.Generator().manual_seed(5))
+    x_tilde, mask = corruption.with_mask(x, torch.Generator().manual_seed(5))
+    assert torch.equal(fast, x_tilde)
+    if name != "gaussian":  # x has no 0 or 1: every corrupted component changed
+        assert torch.equal(mask, x_tilde != x)

@@ -140,7 +140,8 @@ def test_batch_larger_than_data():
 
 @pytest.mark.parametrize(
     "options", [{"epochs": 0}, {"batch_size": -1}, {"lr": 0.0}, {"optimizer": "lbfgs"},
-                {"momentum": 1.0}, {"weight_decay": -1.0}])
+                {"momentum": 1.0}, {"weight_decay": -1.0}, {"precision": "fp16"},
+                {"checkpoint_every": 0}])
 def test_bad_train_config(options):
     with pytest.raises(ConfigError):
         TrainConfig(**options)
@@ -151,3 +152,16 @@ def test_unavailable_cuda_is_a_clear_error():
         pytest.skip("a GPU is present")
     with pytest.raises(ConfigError, match="no CUDA GPU"):
         fit(device="cuda")
+
+
+def test_bf16_autocast_trains_close_to_fp32():
+    _, full = fit(epochs=10)
+    model, half = fit(epochs=10, precision="bf16")
+    assert model.weight.dtype == torch.float32  # parameters and optimiser stay in fp32
+    assert half.train_loss != full.train_loss  # the products really ran in bfloat16
+    assert half.valid_loss[-1] == pytest.approx(full.valid_loss[-1], rel=0.05)
+
+
+def test_tf32_is_for_cuda_only():
+    with pytest.raises(ConfigError, match="CUDA GPUs only"):
+        fit(precision="tf32")

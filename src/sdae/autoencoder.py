@@ -17,6 +17,7 @@ from torch import Tensor, nn
 
 from .corruption import Corruption
 from .errors import ConfigError, check_int
+from .fused import tied_sigmoid_cross_entropy
 
 ACTIVATIONS = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu}
 DECODERS = ("sigmoid", "linear")
@@ -121,6 +122,9 @@ class DenoisingAutoencoder(nn.Module):
         )  # W': (d, d')
         self.decoder_bias = nn.Parameter(torch.zeros(n_visible))  # b': (d,)
         self.reset_parameters(generator)
+        c = self.config
+        self._fused = (c.tied, c.activation, c.decoder, c.loss) == (
+            True, "sigmoid", "sigmoid", "cross_entropy")  # see sdae.fused
 
     @classmethod
     def from_config(cls, config: DAEConfig | dict) -> DenoisingAutoencoder:
@@ -181,6 +185,10 @@ class DenoisingAutoencoder(nn.Module):
             x_tilde = x
         elif self.config.emphasis is None:
             x_tilde = self.corrupt(x, generator)
+            if (self._fused and not x.requires_grad  # same value and gradients, faster
+                    and not torch.is_autocast_enabled(x.device.type)):
+                return tied_sigmoid_cross_entropy(x_tilde, x, self.weight, self.bias,
+                                                  self.decoder_bias)
         else:
             x_tilde, mask = self.corruption.with_mask(x, generator)
             alpha, beta = self.config.emphasis

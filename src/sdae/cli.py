@@ -60,8 +60,15 @@ def _add_train_options(p: argparse.ArgumentParser, *, epochs: int, batch_size: i
     g.add_argument("--seed", type=int, default=0,
                    help="seed of initialisation, shuffling and noise")
     g.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default: cpu)")
+    _add_precision_option(g)
     g.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="show progress bars (default: only on a terminal)")
+
+
+def _add_precision_option(p) -> None:
+    p.add_argument("--precision", choices=("fp32", "bf16", "tf32"), default="fp32",
+                   help="matrix products in float32, bfloat16 (autocast) or TF32 (CUDA); "
+                        "'sdae bench' shows which is fastest here (default: fp32)")
 
 
 def _train_config(args):
@@ -70,7 +77,7 @@ def _train_config(args):
     return TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                        optimizer=args.optimizer, momentum=args.momentum,
                        weight_decay=args.weight_decay, seed=args.seed, device=args.device,
-                       progress=args.progress)
+                       precision=args.precision, progress=args.progress)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -176,6 +183,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
     p.set_defaults(handler=cmd_demo)
 
+    p = sub.add_parser("bench", help="training speed against this machine's matmul ceiling",
+                       description="Measure examples/s and GFLOP/s of DAE layers at several "
+                                   "batch sizes beside the time of their bare matrix products "
+                                   "and beside a plain DataLoader loop; epoch time against data "
+                                   "size and width; each precision. Writes OUT/results.json "
+                                   "and OUT/results.md.")
+    p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default: cpu)")
+    p.add_argument("--quick", action="store_true",
+                   help="one tiny layer and batch: a check that the benchmark runs (seconds)")
+    p.add_argument("--sda-mnist", action="store_true",
+                   help="also time the default 'sdae experiment sda-mnist', phase by phase "
+                        "(about 25 minutes on 2 CPU cores)")
+    p.add_argument("--data-dir", type=Path, default=None, help="folder with MNIST (--sda-mnist)")
+    p.add_argument("--out", type=Path, default=Path("runs/bench"),
+                   help="output folder (default: runs/bench)")
+    p.set_defaults(handler=cmd_bench)
+
     p = sub.add_parser("experiment", help="reproduce an experiment of the papers")
     exp = p.add_subparsers(dest="experiment", metavar="EXPERIMENT", required=True)
     e = exp.add_parser("mnist-filters", help="AE vs 25%% and 50%% masking DAE filters on MNIST",
@@ -257,6 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--pretrain-epochs", type=_positive_int, default=None)
     e.add_argument("--finetune-epochs", type=_positive_int, default=None)
     e.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default: cpu)")
+    _add_precision_option(e)
     e.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
     e.set_defaults(handler=cmd_sda)
     return parser
@@ -556,7 +581,7 @@ def cmd_sda(args) -> None:
     for level in [*settings.noise_levels, *(settings.noise_candidates or [])]:
         if not 0 <= level <= 1:
             raise ConfigError(f"masking noise level {level} is outside [0, 1]")
-    common = {"device": args.device, "progress": args.progress}
+    common = {"device": args.device, "precision": args.precision, "progress": args.progress}
     settings.pretrain = replace(settings.pretrain, **common,
                                 epochs=args.pretrain_epochs or settings.pretrain.epochs)
     settings.finetune = replace(settings.finetune, **common,
@@ -567,6 +592,34 @@ def cmd_sda(args) -> None:
             models=args.models)
     print()
     print((out / "results.md").read_text())
+
+
+def cmd_bench(args) -> None:
+    from dataclasses import replace
+
+    from . import bench
+    from .atomic import atomic_write, write_json
+    from .data import load_mnist
+    from .training import resolve_device
+
+    resolve_device(args.device)
+    dataset = load_mnist(args.data_dir, download=False) if args.sda_mnist else None
+    out = _prepare_out(args.out)
+    results = bench.run(args.device, quick=args.quick)
+    if dataset is not None:
+        from .experiments import sda
+
+        settings = sda.SdaSettings()
+        for phase in ("pretrain", "finetune"):
+            setattr(settings, phase, replace(getattr(settings, phase), device=args.device))
+        runs = sda.run(dataset, out / "sda-mnist", settings)["runs"]
+        results["sda_mnist"] = [{k: r[k] for k in ("name", "pretrain_seconds", "finetune_seconds",
+                                                   "seconds_to_best", "test_error") if k in r}
+                                for r in runs]
+    write_json(out / "results.json", results)
+    atomic_write(out / "results.md", bench.markdown(results).encode())
+    print(f"\n{bench.markdown(results)}\nwrote {out}/results.json, results.md "
+          f"({results['seconds']:.0f} s)")
 
 
 def _print_summary(results: dict, out: Path) -> None:

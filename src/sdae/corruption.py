@@ -47,7 +47,8 @@ def no_noise(x: Tensor, noise_level: float = 0.0, generator: Generator = None) -
 
 def masking(x: Tensor, noise_level: float, generator: Generator = None) -> Tensor:
     """Set each component to 0 independently with probability ``noise_level`` (q)."""
-    return x.masked_fill(_rand(x, generator) < noise_level, 0.0)
+    # multiplying by the kept components is several times faster than masked_fill on CPU
+    return x * (_rand(x, generator) >= noise_level)
 
 
 def fixed_masking(x: Tensor, noise_level: float, generator: Generator = None) -> Tensor:
@@ -145,6 +146,8 @@ class Corruption:
 
     def __call__(self, x: Tensor, generator: Generator = None) -> Tensor:
         """x̃ ~ q_D(x̃ | x); for the identity this is ``x`` itself (no copy is made)."""
+        if self.kind == "masking" and not self.is_identity:  # the hot path of training
+            return masking(x, self.noise_level, generator)
         return self.with_mask(x, generator)[0]
 
     def with_mask(self, x: Tensor, generator: Generator = None) -> tuple[Tensor, Tensor]:

@@ -28,6 +28,7 @@ Objective = Callable[[nn.Module, Sequence[Tensor], torch.Generator], Tensor]
 Evaluate = Callable[[nn.Module], float]
 
 OPTIMIZERS = ("sgd", "adam")
+PRECISIONS = ("fp32", "bf16", "tf32")
 
 
 @dataclass
@@ -38,6 +39,10 @@ class TrainConfig:
     ``lr_decay`` multiplies the learning rate after every epoch. ``patience`` stops
     training after that many epochs without a better validation score (needs ``evaluate``).
     ``progress=None`` shows a progress bar only when stderr is a terminal.
+    ``precision``: ``fp32``; ``bf16`` (autocast: matrix products in bfloat16, the rest in
+    float32), or ``tf32`` (TensorFloat-32 matrix products, CUDA only). ``sdae bench``
+    measures which one pays on a machine; fp32 is the default because on CPUs without
+    bfloat16 units it is the fastest.
     ``checkpoint_every``: with a checkpoint file, save it every that many epochs (and at
     the end, and when the run is interrupted); it may differ between a run and its resume.
     """
@@ -53,6 +58,7 @@ class TrainConfig:
     seed: int = 0
     device: str = "cpu"
     progress: bool | None = None
+    precision: str = "fp32"
     checkpoint_every: int = 1
 
     def __post_init__(self) -> None:
@@ -71,6 +77,9 @@ class TrainConfig:
         if self.patience is not None:
             self.patience = check_int(self.patience, "patience")
         self.seed = check_int(self.seed, "seed", minimum=0)
+        if self.precision not in PRECISIONS:
+            raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, "
+                              f"got {self.precision!r}")
         self.checkpoint_every = check_int(self.checkpoint_every, "checkpoint_every")
 
     def to_dict(self) -> dict:
@@ -107,6 +116,23 @@ def resolve_device(device: str | torch.device) -> torch.device:
     if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
         raise ConfigError(f"no GPU {dev.index}: this machine has {torch.cuda.device_count()}")
     return dev
+
+
+@contextlib.contextmanager
+def precision_context(precision: str, device: torch.device):
+    """Matrix products at ``precision`` inside the block (see :class:`TrainConfig`)."""
+    if precision == "bf16":
+        with torch.autocast(device.type, dtype=torch.bfloat16):
+            yield
+    elif precision == "tf32":
+        before = torch.backends.cuda.matmul.allow_tf32
+        torch.backends.cuda.matmul.allow_tf32 = True
+        try:
+            yield
+        finally:
+            torch.backends.cuda.matmul.allow_tf32 = before
+    else:
+        yield
 
 
 def make_optimizer(params, config: TrainConfig) -> torch.optim.Optimizer:
@@ -158,6 +184,8 @@ def train(
     from tqdm.auto import tqdm
 
     device = resolve_device(config.device)
+    if config.precision == "tf32" and device.type != "cuda":
+        raise ConfigError("precision tf32 exists on CUDA GPUs only: use fp32 or bf16")
     if config.patience is not None and evaluate is None:
         raise ConfigError("early stopping (patience) needs validation data")
     tensors = (data,) if isinstance(data, Tensor) else tuple(data)
@@ -219,17 +247,18 @@ def train(
             model.train()
             order = torch.randperm(n, generator=generator, device=device)
             losses = torch.empty(n_batches, device=device)  # read once, at the end of the epoch
-            for i in range(n_batches):
-                index = order[i * config.batch_size : (i + 1) * config.batch_size]
-                batch = tuple(t[index] for t in tensors)
-                loss = objective(model, batch, generator)
-                losses[i] = loss.detach()
-                if config.weight_decay:
-                    loss = loss + config.weight_decay * sum(w.square().sum() for w in decayed)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                bar.update()
+            with precision_context(config.precision, device):
+                for i in range(n_batches):
+                    index = order[i * config.batch_size : (i + 1) * config.batch_size]
+                    batch = tuple(t.index_select(0, index) for t in tensors)  # a fast gather
+                    loss = objective(model, batch, generator)
+                    losses[i] = loss.detach()
+                    if config.weight_decay:
+                        loss = loss + config.weight_decay * sum(w.square().sum() for w in decayed)
+                    optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    optimizer.step()
+                    bar.update()
             scheduler.step()
             train_loss = losses.mean().item()  # the one synchronisation of the epoch
             if not math.isfinite(train_loss):

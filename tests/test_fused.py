@@ -1,0 +1,55 @@
+import pytest
+import torch
+
+from sdae.autoencoder import DenoisingAutoencoder, reconstruction_loss
+from sdae.fused import tied_sigmoid_cross_entropy
+
+
+def autograd_loss(x_tilde, x, weight, bias, decoder_bias):
+    y = torch.sigmoid(x_tilde @ weight.t() + bias)
+    return reconstruction_loss(y @ weight + decoder_bias, x).mean()
+
+
+def inputs(dtype=torch.float64):
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(5, 7, generator=g, dtype=dtype)
+    x_tilde = x * (torch.rand(5, 7, generator=g, dtype=dtype) > 0.3)
+    params = [torch.randn(4, 7, generator=g, dtype=dtype), torch.randn(4, generator=g, dtype=dtype),
+              torch.randn(7, generator=g, dtype=dtype)]
+    return x_tilde, x, [p.requires_grad_() for p in params]
+
+
+def test_gradients_pass_gradcheck():
+    x_tilde, x, params = inputs()
+    assert torch.autograd.gradcheck(lambda *p: tied_sigmoid_cross_entropy(x_tilde, x, *p),
+                                    params)
+
+
+def test_value_and_gradients_equal_autograd():
+    x_tilde, x, params = inputs(torch.float32)
+    fused = tied_sigmoid_cross_entropy(x_tilde, x, *params)
+    fused_grads = torch.autograd.grad(fused, params)
+    plain = autograd_loss(x_tilde, x, *params)
+    plain_grads = torch.autograd.grad(plain, params)
+    assert fused.item() == pytest.approx(plain.item(), rel=1e-6)
+    for a, b in zip(fused_grads, plain_grads, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(("options", "fused"), [
+    ({}, True),
+    ({"tied": False}, False),
+    ({"activation": "tanh"}, False),
+    ({"decoder": "linear"}, False),
+    ({"emphasis": (1.0, 0.5)}, False),
+])
+def test_the_dae_uses_the_fused_loss_only_where_it_applies(options, fused, monkeypatch):
+    calls = []
+    import sdae.autoencoder as module
+
+    monkeypatch.setattr(module, "tied_sigmoid_cross_entropy",
+                        lambda *a: calls.append(1) or autograd_loss(*a))
+    dae = DenoisingAutoencoder(7, 4, noise_level=0.3, **options)
+    x = torch.rand(5, 7)
+    dae.loss(x, torch.Generator().manual_seed(0)).backward()
+    assert bool(calls) == fused
