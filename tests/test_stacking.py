@@ -36,10 +36,10 @@ def test_layer_k_is_pretrained_on_clean_codes_of_the_layers_below(monkeypatch):
     seen = {}
     original = DenoisingAutoencoder.loss
 
-    def spy(self, batch, generator=None, *, corrupt=True):
+    def spy(self, batch, generator=None, *, corrupt=True, **options):
         if corrupt and self.training:
             seen.setdefault(id(self), []).append(batch.detach().clone())
-        return original(self, batch, generator, corrupt=corrupt)
+        return original(self, batch, generator, corrupt=corrupt, **options)
 
     monkeypatch.setattr(DenoisingAutoencoder, "loss", spy)
     first_layer_before = stack.layers[0].weight.detach().clone()

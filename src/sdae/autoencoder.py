@@ -177,20 +177,27 @@ class DenoisingAutoencoder(nn.Module):
         return self.decode(self.encode(x))
 
     def loss(
-        self, x: Tensor, generator: torch.Generator | None = None, *, corrupt: bool = True
+        self, x: Tensor, generator: torch.Generator | None = None, *, corrupt: bool = True,
+        rows: slice | None = None,
     ) -> Tensor:
-        """Mean over the batch of L(x, z(x̃)), with x̃ drawn from q_D and x the clean input."""
+        """Mean over the batch of L(x, z(x̃)), with x̃ drawn from q_D and x the clean input.
+
+        ``rows``: the loss of these rows only, the corruption still drawn for all of ``x``
+        (how several processes share a batch and keep the noise of one).
+        """
         weights = None
+        rows = slice(None) if rows is None else rows
         if not corrupt:
-            x_tilde = x
+            x_tilde = x = x[rows]
         elif self.config.emphasis is None:
-            x_tilde = self.corrupt(x, generator)
+            x_tilde, x = self.corrupt(x, generator)[rows], x[rows]
             if (self._fused and not x.requires_grad  # same value and gradients, faster
                     and not torch.is_autocast_enabled(x.device.type)):
                 return tied_sigmoid_cross_entropy(x_tilde, x, self.weight, self.bias,
                                                   self.decoder_bias)
         else:
             x_tilde, mask = self.corruption.with_mask(x, generator)
+            x_tilde, mask, x = x_tilde[rows], mask[rows], x[rows]
             alpha, beta = self.config.emphasis
             weights = torch.where(mask, alpha, beta).to(x.dtype)
         logits = self.decode_logits(self.encode(x_tilde))

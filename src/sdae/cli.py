@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import os
 import sys
 from pathlib import Path
@@ -319,6 +320,7 @@ def cmd_train(args) -> None:
         args.argv, args.out, args.resume = argv, run, run
     config = replace(_train_config(args), checkpoint_every=args.checkpoint_every)
     resolve_device(config.device)  # before anything is written
+    writes = _join_process_group(config.device) == 0  # under torchrun, rank 0 writes
     for option in ("finetune_epochs", "unsupervised_epochs"):
         if getattr(args, option) < 0:
             raise ConfigError(f"--{option.replace('_', '-')} must be >= 0")
@@ -351,10 +353,11 @@ def cmd_train(args) -> None:
                           "examples: use a smaller --batch-size")
     out = _prepare_out(args.out)
     checkpoints = out / "checkpoints"
-    if args.resume is None:  # a fresh run: start from scratch, and record how to resume it
+    if args.resume is None and writes:  # a fresh run: start from scratch, record how to resume
         shutil.rmtree(checkpoints, ignore_errors=True)
         write_json(out / "command.json", {"argv": args.argv})
-    with _resume_hint(f"continue with: sdae train --resume {out}"):
+    quiet = contextlib.nullcontext() if writes else contextlib.redirect_stdout(io.StringIO())
+    with _resume_hint(f"continue with: sdae train --resume {out}"), quiet:
         print(f"data: {dataset.describe()}")
         for k, layer in enumerate(stack.layers):
             print(f"layer {k + 1}: {layer.extra_repr()}")
@@ -396,6 +399,8 @@ def cmd_train(args) -> None:
             if supervised and xs is not None and ys is not None:
                 metrics[f"{split}_error"] = classification_error(
                     stack, torch.from_numpy(xs), torch.from_numpy(ys))
+        if not writes:
+            return
         save_model(model, out / "model.safetensors", extra={"train": config.to_dict()})
         write_json(out / "metrics.json", metrics)
         if dataset.image_shape is not None:
@@ -631,6 +636,22 @@ def _print_summary(results: dict, out: Path) -> None:
               f"{m['train_seconds']:>9.0f}")
     print(f"\nwrote {out}/filters.png, reconstructions.png, results.json "
           f"({results['seconds']:.0f} s in all)")
+
+
+def _join_process_group(device: str) -> int:
+    """Under torchrun (WORLD_SIZE > 1) join the group of processes, NCCL for GPUs and gloo
+    for CPUs, and return this process's rank; else 0."""
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return 0
+    import torch
+    import torch.distributed as dist
+
+    if not dist.is_initialized():
+        gpu = device.startswith("cuda")
+        if gpu:
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+        dist.init_process_group("nccl" if gpu else "gloo")
+    return dist.get_rank()
 
 
 def _prepare_out(path: Path) -> Path:

@@ -265,8 +265,8 @@ def classification_error(model: nn.Module, x: Tensor, y: Tensor, batch_size: int
     return wrong / len(x)
 
 
-def _supervised_objective(model, batch, generator):
-    x, y = batch
+def _supervised_objective(model, batch, generator, rows=slice(None)):
+    x, y = (t[rows] for t in batch)
     return F.cross_entropy(model(x), y)
 
 
@@ -307,8 +307,8 @@ def finetune(
                  keep_best=evaluate is not None, checkpoint=checkpoint, description="fine-tune")
 
 
-def _deep_reconstruction_objective(model, batch, generator):
-    (x,) = batch
+def _deep_reconstruction_objective(model, batch, generator, rows=slice(None)):
+    x = batch[0][rows]
     first = model.layers[0].config
     return reconstruction_loss(model.reconstruction_logits(x), x, first.loss).mean()
 

@@ -13,7 +13,7 @@ import math
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -22,8 +22,10 @@ from torch import Tensor, nn
 from .checkpoint import load_checkpoint, save_checkpoint
 from .errors import ConfigError, DataError, SdaeError, check_int
 
-# objective(model, batch, generator) -> mean loss over the batch (a scalar tensor)
-Objective = Callable[[nn.Module, Sequence[Tensor], torch.Generator], Tensor]
+# objective(model, batch, generator) -> mean loss over the batch (a scalar tensor). To train
+# with several processes it also takes ``rows=``: the slice of the batch this process
+# computes the loss of, after drawing the corruption of the whole batch (see train).
+Objective = Callable[..., Tensor]
 # evaluate(model) -> a number to record each epoch (lower is better), e.g. validation error
 Evaluate = Callable[[nn.Module], float]
 
@@ -199,8 +201,13 @@ def train(
             f"batch size {config.batch_size} is larger than the {n} training examples: "
             "use a smaller --batch-size"
         )
+    world, rank = process_group()
+    if config.batch_size % world:
+        raise ConfigError(f"batch size {config.batch_size} does not split over {world} "
+                          f"processes: use a multiple of {world}")
     tensors = tuple(t.to(device) for t in tensors)
     model.to(device)
+    step = _data_parallel_step(model, objective, device, world, rank, config.batch_size)
     params = list(model.parameters())
     decayed = [p for p in params if p.dim() >= 2]
     optimizer = make_optimizer(params, config)
@@ -225,6 +232,10 @@ def train(
         best_score, best_state = state["best_score"], state["best_state"]
         first_epoch = state["epoch"]
 
+    writes = rank == 0  # one process writes the checkpoints and shows progress
+    if not writes:
+        config = replace(config, progress=False)
+
     def state(epoch: int) -> dict:
         return {"config": _resumable(config), "epoch": epoch, "model": model.state_dict(),
                 "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
@@ -241,7 +252,7 @@ def train(
         leave=False,
         dynamic_ncols=True,
     )
-    with bar, _save_on_interrupt(checkpoint, lambda: unsaved):
+    with bar, _save_on_interrupt(checkpoint if writes else None, lambda: unsaved):
         for epoch in range(first_epoch, config.epochs):
             start = time.perf_counter()
             model.train()
@@ -251,7 +262,7 @@ def train(
                 for i in range(n_batches):
                     index = order[i * config.batch_size : (i + 1) * config.batch_size]
                     batch = tuple(t.index_select(0, index) for t in tensors)  # a fast gather
-                    loss = objective(model, batch, generator)
+                    loss = step(batch, generator)
                     losses[i] = loss.detach()
                     if config.weight_decay:
                         loss = loss + config.weight_decay * sum(w.square().sum() for w in decayed)
@@ -260,6 +271,9 @@ def train(
                     optimizer.step()
                     bar.update()
             scheduler.step()
+            if world > 1:  # every process's share, once per epoch
+                torch.distributed.all_reduce(losses)
+                losses /= world
             train_loss = losses.mean().item()  # the one synchronisation of the epoch
             if not math.isfinite(train_loss):
                 batch = int((~torch.isfinite(losses)).nonzero()[0]) + 1
@@ -284,7 +298,7 @@ def train(
             bar.set_postfix(postfix, refresh=False)
             stop = (config.patience is not None and history.best_epoch is not None
                     and epoch + 1 - history.best_epoch >= config.patience)
-            if checkpoint is not None:
+            if checkpoint is not None and writes:
                 done = config.epochs if stop else epoch + 1
                 if stop or done % config.checkpoint_every == 0 or done == config.epochs:
                     save_checkpoint(checkpoint, state(done))
@@ -297,6 +311,48 @@ def train(
         model.load_state_dict(best_state)
     model.eval()
     return history
+
+
+def process_group() -> tuple[int, int]:
+    """(number of processes, this one's rank) when torch.distributed is set up (torchrun),
+    else (1, 0)."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_world_size(), dist.get_rank()
+    return 1, 0
+
+
+class _Share(nn.Module):
+    """This process's share of the objective of a batch, as a module DDP can wrap."""
+
+    def __init__(self, model: nn.Module, objective: Objective, rows: slice):
+        super().__init__()
+        self.model, self.objective, self.rows = model, objective, rows
+
+    def forward(self, batch: Sequence[Tensor], generator: torch.Generator) -> Tensor:
+        return self.objective(self.model, batch, generator, rows=self.rows)
+
+
+def _data_parallel_step(model, objective, device, world: int, rank: int, batch_size: int):
+    """``step(batch, generator) -> loss``: the objective itself on one process; on several,
+    every process draws the corruption of the whole batch from the same generator (so the
+    noise is that of a single-process run) and computes the loss of its own rows, and
+    DistributedDataParallel averages the gradients: the update is that of the whole batch.
+    """
+    if world == 1:
+        return lambda batch, generator: objective(model, batch, generator)
+    from torch.nn.parallel import DistributedDataParallel
+
+    share = batch_size // world
+    rows = slice(rank * share, (rank + 1) * share)
+    gpus = None
+    if device.type == "cuda":
+        gpus = [torch.cuda.current_device() if device.index is None else device.index]
+    # static graph: the same parameters take part every step (a stack's decoders never do
+    # in fine-tuning), which DDP learns from the first step instead of checking every step
+    return DistributedDataParallel(_Share(model, objective, rows), device_ids=gpus,
+                                   static_graph=True)
 
 
 def _resumable(config: TrainConfig) -> dict:
@@ -322,9 +378,10 @@ def batched(fn: Callable[[Tensor], Tensor], x: Tensor, batch_size: int = 4096) -
         return torch.cat([fn(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
 
 
-def autoencoder_objective(model, batch: Sequence[Tensor], generator: torch.Generator) -> Tensor:
+def autoencoder_objective(model, batch: Sequence[Tensor], generator: torch.Generator,
+                          rows: slice | None = None) -> Tensor:
     """Denoising criterion: corrupt the batch, reconstruct, compare with the clean batch."""
-    return model.loss(batch[0], generator)
+    return model.loss(batch[0], generator, rows=rows)
 
 
 def reconstruction_error(model, x: Tensor, batch_size: int = 4096) -> float:
