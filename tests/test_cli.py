@@ -319,3 +319,36 @@ def test_sigterm_stops_cleanly_with_how_to_resume(small_npz, tmp_path):
     assert main(["train", "--resume", str(out)]) == 0
     assert len(json.loads((out / "metrics.json").read_text())
                ["pretrain_history"][0]["train_loss"]) == 4
+
+
+def test_impute_fills_missing_cells_and_keeps_the_rest_verbatim(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    t = rng.random(200)
+    lines = ["size,double,side"]
+    for i, v in enumerate(t):
+        size = "" if i % 9 == 0 else f"{v:.3f}"
+        double = "NA" if i % 7 == 0 else f"{2 * v:.3f}"
+        side = "?" if i % 11 == 0 else ("big" if v > 0.5 else "small")
+        lines.append(f"{size},{double},{side}")
+    (tmp_path / "t.csv").write_text("\n".join(lines) + "\n")
+    assert main(["impute", str(tmp_path / "t.csv"), "--out", str(tmp_path / "o.csv"),
+                 "--hidden", "16", "--epochs", "2000"]) == 0
+    assert "1 categorical" in capsys.readouterr().out
+    out = (tmp_path / "o.csv").read_text().splitlines()
+    assert out[0] == lines[0] and len(out) == len(lines)
+    for before, after in zip(lines[1:], out[1:], strict=True):
+        for a, b in zip(before.split(","), after.split(","), strict=True):
+            assert b == a if a not in ("", "NA", "?") else b not in ("", "NA", "?")
+    filled_double = [float(o.split(",")[1]) for r, o in zip(lines[1:], out[1:], strict=True)
+                     if r.split(",")[1] == "NA" and r.split(",")[0]]
+    sizes = [float(r.split(",")[0]) for r in lines[1:] if r.split(",")[1] == "NA"
+             and r.split(",")[0]]
+    assert np.mean(np.abs(np.array(filled_double) - 2 * np.array(sizes))) < 0.15
+    assert {o.split(",")[2] for o in out[1:]} == {"big", "small"}
+
+
+def test_impute_bad_input(tmp_path, capsys):
+    (tmp_path / "ragged.csv").write_text("a,b\n1,2\n3\n")
+    assert main(["impute", str(tmp_path / "ragged.csv"), "--out", str(tmp_path / "o.csv")]) == 2
+    assert "row 2" in capsys.readouterr().err
+    assert not (tmp_path / "o.csv").exists()

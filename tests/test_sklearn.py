@@ -13,7 +13,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sdae.cli import main
 from sdae.serialization import load_model
-from sdae.sklearn import DAETransformer, SDAEClassifier, SDAETransformer
+from sdae.sklearn import DAEImputer, DAETransformer, SDAEClassifier, SDAETransformer
 
 # small and quick, but enough for the checks' accuracy thresholds
 QUICK = {"epochs": 10, "random_state": 0}
@@ -21,7 +21,8 @@ QUICK = {"epochs": 10, "random_state": 0}
 
 @parametrize_with_checks(
     [DAETransformer(n_hidden=8, **QUICK), SDAETransformer(hidden_sizes=(8, 6), **QUICK),
-     SDAEClassifier(hidden_sizes=(16,), finetune_epochs=40, finetune_lr=1e-2, **QUICK)],
+     SDAEClassifier(hidden_sizes=(16,), finetune_epochs=40, finetune_lr=1e-2, **QUICK),
+     DAEImputer(hidden_sizes=(8,), **QUICK)],
     legacy=True,
 )
 def test_sklearn_compatible(estimator, check):

@@ -143,6 +143,56 @@ def read_csv(path: str | os.PathLike) -> np.ndarray:
     return np.asarray(rows, dtype=np.float32)
 
 
+MISSING_CELLS = {"", "na", "n/a", "nan", "null", "none", "?"}
+
+
+def read_typed_csv(path: str | os.PathLike) -> tuple[list[str] | None, np.ndarray, list[int]]:
+    """A CSV table with missing cells, for imputation: ``(header, X, categorical)``.
+
+    A cell that is empty or reads NA, N/A, NaN, null, None or ? (any case) is missing. A
+    column whose present cells are all numbers is numeric (float, NaN for missing); any
+    other column is categorical (its strings, None for missing). ``X`` is an object array
+    when there are categorical columns, else float64. The first row is a header when none
+    of its cells is a number.
+    """
+    path = Path(path)
+    try:
+        with open(path, newline="") as f:
+            rows = [row for row in csv.reader(f) if row and any(c.strip() for c in row)]
+    except UnicodeDecodeError as err:
+        raise DataError(f"{path}: not a text CSV file ({err.reason})") from err
+    except csv.Error as err:
+        raise DataError(f"{path}: not a readable CSV table ({err})") from err
+    except OSError as err:
+        raise DataError(f"{path}: cannot read it ({err.strerror})") from err
+    header = None
+    if rows and not any(_is_number(c) for c in rows[0]):
+        header, rows = rows[0], rows[1:]
+    if not rows:
+        raise DataError(f"{path}: no data rows: the table holds no examples")
+    width = len(header) if header is not None else len(rows[0])
+    for i, row in enumerate(rows):
+        if len(row) != width:
+            raise DataError(f"{path}, row {i + 1}: {len(row)} cells where the table has "
+                            f"{width} columns")
+    cells = np.array(rows, dtype=object)
+    missing = np.vectorize(lambda c: c.strip().lower() in MISSING_CELLS, otypes=[bool])(cells)
+    categorical = [j for j in range(width)
+                   if not all(_is_number(c) for c in cells[~missing[:, j], j])]
+    X = np.empty(cells.shape, dtype=object if categorical else np.float64)
+    for j in range(width):
+        if j in categorical:
+            X[:, j] = [None if m else c.strip() for c, m in zip(cells[:, j], missing[:, j],
+                                                                strict=True)]
+        else:
+            X[:, j] = [np.nan if m else float(c) for c, m in zip(cells[:, j], missing[:, j],
+                                                                 strict=True)]
+    numeric = [j for j in range(width) if j not in categorical]
+    if np.isinf(X[:, numeric].astype(np.float64)).any():
+        raise DataError(f"{path}: the table holds infinite values: remove them")
+    return header, X, categorical
+
+
 def _is_number(text: str) -> bool:
     try:
         float(text)

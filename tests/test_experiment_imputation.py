@@ -1,0 +1,46 @@
+import json
+
+import numpy as np
+
+from sdae.cli import main
+from sdae.experiments import imputation
+
+
+def correlated(n=300, seed=0):
+    t = np.random.default_rng(seed).random(n)
+    return np.column_stack([t, 1 - t, t ** 2, np.cos(2 * t), 3 * t + 1])
+
+
+def test_every_method_on_the_same_holes(tmp_path):
+    results = imputation.run(tmp_path, tables=["toy"], rates=[0.2], seeds=[0, 1],
+                             dae_options={"hidden_sizes": (32,), "epochs": 300},
+                             loaded={"toy": correlated()}, log=lambda _: None)
+    rows = {r["method"]: r for r in results["results"]}
+    assert set(rows) == set(imputation.METHODS)
+    for row in rows.values():
+        assert len(row["rmse"]) == 2 and row["rmse_mean"] == np.mean(row["rmse"])
+        assert row["seconds"] > 0
+    assert rows["DAEImputer"]["rmse_mean"] < rows["mean"]["rmse_mean"]
+    table = (tmp_path / "results.md").read_text()
+    assert "| toy | 20% |" in table and "**" in table
+
+
+def test_cli_reads_the_tabular_folder(tmp_path):
+    folder = tmp_path / "tabular"
+    folder.mkdir()
+    x = correlated(120)
+    rows = [f"{i},{'M' if i % 2 else 'B'}," + ",".join(f"{v:.5f}" for v in row)
+            for i, row in enumerate(np.tile(x, (1, 6)))]  # id, diagnosis, 30 features
+    (folder / "wdbc.data").write_text("\n".join(rows) + "\n")
+    out = tmp_path / "out"
+    assert main(["experiment", "imputation", "--data-dir", str(tmp_path), "--out", str(out),
+                 "--tables", "breast", "--rates", "0.5", "--seeds", "0",
+                 "--methods", "mean", "DAEImputer", "--dae-epochs", "20"]) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert [(r["table"], r["method"]) for r in results["results"]] == [
+        ("breast", "mean"), ("breast", "DAEImputer")]
+
+
+def test_cli_rejects_a_rate_outside_0_1(tmp_path, capsys):
+    assert main(["experiment", "imputation", "--rates", "1.2", "--out", str(tmp_path)]) == 2
+    assert "--rates" in capsys.readouterr().err
