@@ -194,6 +194,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
     p.set_defaults(handler=cmd_impute)
 
+    p = sub.add_parser("sample", help="draw samples from a trained DAE (a Markov chain)",
+                       description="Run Markov chains that alternate the model's training "
+                                   "corruption and a draw from its reconstruction "
+                                   "distribution (Bernoulli for a cross-entropy model, "
+                                   "Gaussian otherwise), from noise or from data (Bengio et "
+                                   "al. 2013). Writes the chains as a grid image (a row per "
+                                   "chain, a column every --every steps) and as a .npy array.")
+    p.add_argument("model", type=Path, help="a .safetensors model file (a DAE or a stack)")
+    p.add_argument("--n", type=_positive_int, default=100, help="number of chains (default: 100)")
+    p.add_argument("--steps", type=_positive_int, default=200, help="steps of each chain "
+                                                                    "(default: 200)")
+    p.add_argument("--every", type=_positive_int, default=20,
+                   help="record the chains every this many steps (default: 20)")
+    p.add_argument("--start", type=Path, default=None, metavar="DATA",
+                   help="start the chains from the first --n rows of this .npy/.npz/.csv "
+                        "(default: uniform noise)")
+    p.add_argument("--sigma", type=float, default=None,
+                   help="standard deviation of a squared-error model's Gaussian "
+                        "reconstructions (default: its noise level)")
+    p.add_argument("--out", type=Path, default=Path("samples.png"),
+                   help="grid image to write; the array goes beside it as .npy")
+    p.add_argument("--image-shape", type=_positive_int, nargs=2, metavar=("H", "W"),
+                   default=None, help="(default: square images)")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(handler=cmd_sample)
+
     p = sub.add_parser("demo", help="the main job: a one-minute version of mnist-filters",
                        description="Train a plain AE and 25%% / 50%% masking DAEs and compare "
                                    "their filters and features: on MNIST when it is on disk, "
@@ -326,6 +352,23 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--dae-epochs", type=_positive_int, default=None,
                    help="DAEImputer epochs (default: enough for about 20 000 updates)")
     e.set_defaults(handler=cmd_imputation)
+
+    e = exp.add_parser("sampling", help="samples of a walkback DAE trained on MNIST, judged "
+                                        "by a classifier",
+                       description="Train a DAE with walkback on MNIST, run chains from "
+                                   "noise, and measure the samples: the share a classifier "
+                                   "labels with confidence >= 0.9, the class histogram, and "
+                                   "the distance to the nearest training image.")
+    e.add_argument("--data-dir", type=Path, default=None, help="folder with MNIST")
+    e.add_argument("--out", type=Path, default=Path("runs/sampling"),
+                   help="output folder (default: runs/sampling)")
+    e.add_argument("--epochs", type=_positive_int, default=5, help="(default: 5)")
+    e.add_argument("--walkback", type=float, default=0.5,
+                   help="probability of one more walkback step (default: 0.5; 0: none)")
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default: cpu)")
+    e.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
+    e.set_defaults(handler=cmd_sampling)
     return parser
 
 
@@ -605,6 +648,66 @@ def _is_missing_cell(text: str) -> bool:
 
 def _cell(value) -> str:
     return f"{value:.6g}" if isinstance(value, float) else str(value)
+
+
+def cmd_sample(args) -> None:
+    import numpy as np
+    import torch
+
+    from .atomic import atomic_write
+    from .data.files import load_array
+    from .errors import ConfigError, DataError
+    from .sampling import _first_layer, sample_chain
+    from .serialization import load_model
+    from .visualize import plot_image_grid
+
+    if args.every > args.steps:
+        raise ConfigError(f"--every {args.every} is more than --steps {args.steps}")
+    if args.out.suffix.lower() != ".png":
+        raise ConfigError(f"--out {args.out}: name a .png file")
+    model = load_model(args.model)
+    d = model.n_visible
+    generator = torch.Generator().manual_seed(args.seed)
+    if args.start is None:
+        start = torch.rand(args.n, d, generator=generator)
+    else:
+        x, _, _ = load_array(args.start)
+        if x.shape[1] != d:
+            raise DataError(f"{args.start} has {x.shape[1]} features but the model expects {d}")
+        start = torch.from_numpy(x[:args.n])
+    layer = _first_layer(model)
+    sigma = args.sigma if args.sigma is not None else max(layer.config.noise_level, 1e-3)
+    chains = sample_chain(model, start, args.steps, generator, every=args.every,
+                          sigma=sigma).numpy()  # (steps // every, n, d)
+    shown = chains[:, :10].transpose(1, 0, 2).reshape(-1, d)
+    if layer.config.loss != "cross_entropy":  # real-valued data: stretch to [0, 1] to show
+        shown = (shown - shown.min()) / max(shown.max() - shown.min(), 1e-12)
+    plot_image_grid(shown, args.out, tuple(args.image_shape) if args.image_shape else None,
+                    n_cols=len(chains), title=f"{min(args.n, 10)} chains, a column every "
+                                              f"{args.every} steps")
+    buffer = io.BytesIO()
+    np.save(buffer, chains)
+    atomic_write(args.out.with_suffix(".npy"), buffer.getvalue())
+    print(f"wrote {args.out} and {args.out.with_suffix('.npy')} "
+          f"({chains.shape[0]} records × {chains.shape[1]} chains × {d})")
+
+
+def cmd_sampling(args) -> None:
+    from dataclasses import replace
+
+    from .data import load_mnist
+    from .errors import ConfigError
+    from .experiments import sampling
+
+    if not 0 <= args.walkback < 1:
+        raise ConfigError(f"--walkback is a probability below 1, got {args.walkback}")
+    settings = sampling.SamplingSettings(walkback=args.walkback, seed=args.seed)
+    settings.train = replace(settings.train, epochs=args.epochs, seed=args.seed,
+                             device=args.device, progress=args.progress)
+    dataset = load_mnist(args.data_dir)
+    out = _prepare_out(args.out)
+    sampling.run(dataset, out, settings)
+    print(f"wrote {out}/chains.png, samples.png, samples.npy, results.json")
 
 
 def cmd_demo(args) -> None:

@@ -119,6 +119,25 @@ def plot_filter_panels(
     return save_figure(fig, path)
 
 
+def plot_image_grid(
+    images: np.ndarray,
+    path: str | os.PathLike,
+    image_shape: tuple[int, int] | None = None,
+    n_cols: int | None = None,
+    title: str | None = None,
+) -> Path:
+    """Images in [0, 1], given as rows (n, h*w), in one grid (``n_cols`` to a row)."""
+    grid = tile_images(images, image_shape, n_cols=n_cols, scale_each=False)
+    scale = 0.03  # inches per pixel
+    fig, ax = _pyplot().subplots(figsize=(grid.shape[1] * scale + 0.4,
+                                          grid.shape[0] * scale + (0.6 if title else 0.2)))
+    ax.imshow(grid, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    ax.axis("off")
+    if title:
+        ax.set_title(title, fontsize=10)
+    return save_figure(fig, path)
+
+
 def plot_reconstructions(
     rows: Sequence[tuple[str, np.ndarray]],
     path: str | os.PathLike,
