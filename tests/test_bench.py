@@ -59,6 +59,8 @@ def test_bench_quick_writes_results(tmp_path, capsys):
     assert 0 < row["efficiency"] and row["examples_per_second"] > 0
     assert row["gflops"] == pytest.approx(row["examples_per_second"] * 12 * 64 * 32 / 1e9, abs=0.05)
     assert set(results["precision"]) == {"fp32", "bf16"}
-    assert results["scaling"]["examples"]["fit"]["slope"] > 0
+    scaling = results["scaling"]
+    assert len(scaling["examples"]["seconds"]) == 2 and len(scaling["width"]["seconds"]) == 2
+    assert scaling["examples"]["fit"]["r2"] == pytest.approx(1.0)  # two points: exact fit
     assert "| 64->32 | 32 |" in (tmp_path / "b" / "results.md").read_text()
     assert "wrote" in capsys.readouterr().out
