@@ -186,7 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--noise-level", type=float, default=0.25,
                    help="share of observed columns masked in training (default: 0.25)")
     p.add_argument("--epochs", type=_positive_int, default=None,
-                   help="(default: enough for about 20 000 updates)")
+                   help="(default: about 20 000 updates, at most 600 epochs)")
     p.add_argument("--n-imputations", type=_positive_int, default=1,
                    help="average this many random draws instead of one deterministic pass")
     p.add_argument("--seed", type=int, default=0)
@@ -350,7 +350,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--methods", nargs="+", default=None,
                    choices=("DAEImputer", "mean", "KNN", "Iterative", "Iterative-ExtraTrees"))
     e.add_argument("--dae-epochs", type=_positive_int, default=None,
-                   help="DAEImputer epochs (default: enough for about 20 000 updates)")
+                   help="DAEImputer epochs (default: about 20 000 updates, at most 600 epochs)")
     e.set_defaults(handler=cmd_imputation)
 
     e = exp.add_parser("sampling", help="samples of a walkback DAE trained on MNIST, judged "

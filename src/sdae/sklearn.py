@@ -516,7 +516,7 @@ class DAEImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     optimizer : {"adam", "sgd"}, default="adam"
     lr : float, default=1e-2
     epochs : int or None, default=None
-        None: enough epochs for about 20 000 updates (at least 20).
+        None: enough epochs for about 20 000 updates (at least 20, at most 600).
     batch_size : int, default=128
         Clipped to the number of samples.
     random_state : int, RandomState or None, default=None
@@ -595,7 +595,8 @@ class DAEImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self.encoding_ = TableEncoding.fit(X, categorical)
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         batch_size = min(check_int(self.batch_size, "batch_size"), len(X))
-        epochs = self.epochs or max(20, math.ceil(20_000 / (len(X) // batch_size)))
+        # about 20 000 updates, but no more than 600 epochs: small tables overfit beyond
+        epochs = self.epochs or min(600, max(20, math.ceil(20_000 / (len(X) // batch_size))))
         config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=self.lr,
                              optimizer=self.optimizer, seed=seed, device=self.device,
                              progress=bool(self.verbose))
