@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -91,46 +92,27 @@ def test_idx_reader(data):
         parse_idx(data)
 
 
+# each reader, the valid files its mutations start from, and the suffix it dispatches on
+READERS = {
+    "gzipped IDX": (read_idx, ["a.idx.gz"], ".gz"),
+    ".npy": (load_array, ["a.npy"], ".npy"),
+    ".npz": (load_array, ["a.npz"], ".npz"),
+    "CSV": (load_array, ["a.csv"], ".csv"),
+    "image": (read_gray_image, ["a.png"], ".png"),
+    "model": (load_model, ["dae.safetensors", "stack.safetensors"], ".safetensors"),
+    "checkpoint": (load_checkpoint, ["a.ckpt"], ".ckpt"),
+}
+
+
+@pytest.mark.parametrize("kind", READERS)
 @FUZZ
-@given(files_like("a.idx.gz"))
-def test_gzipped_idx_reader(data):
-    only_own_errors(read_idx, data, ".gz")
-
-
-@FUZZ
-@given(files_like("a.npy"))
-def test_npy_reader(data):
-    only_own_errors(load_array, data, ".npy")
-
-
-@FUZZ
-@given(files_like("a.npz"))
-def test_npz_reader(data):
-    only_own_errors(load_array, data, ".npz")
-
-
-@FUZZ
-@given(st.one_of(files_like("a.csv"), st.text(max_size=200).map(str.encode)))
-def test_csv_reader(data):
-    only_own_errors(load_array, data, ".csv")
-
-
-@FUZZ
-@given(files_like("a.png"))
-def test_image_reader(data):
-    only_own_errors(read_gray_image, data, ".png")
-
-
-@FUZZ
-@given(files_like("dae.safetensors", "stack.safetensors"))
-def test_model_reader(data):
-    only_own_errors(load_model, data, ".safetensors")
-
-
-@FUZZ
-@given(files_like("a.ckpt"))
-def test_checkpoint_reader(data):
-    only_own_errors(load_checkpoint, data, ".ckpt")
+@given(data=st.data())
+def test_reader_raises_only_its_own_errors(kind, data):
+    read, valid, suffix = READERS[kind]
+    files = files_like(*valid)
+    if kind == "CSV":
+        files = st.one_of(files, st.text(max_size=200).map(str.encode))
+    only_own_errors(read, data.draw(files), suffix)
 
 
 def test_the_valid_files_are_read():

@@ -66,6 +66,13 @@ def _add_train_options(p: argparse.ArgumentParser, *, epochs: int, batch_size: i
                    help="show progress bars (default: only on a terminal)")
 
 
+def _add_run_options(p: argparse.ArgumentParser) -> None:
+    """--seed, --device and --progress, as every training command has them."""
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default: cpu)")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
+
+
 def _add_precision_option(p) -> None:
     p.add_argument("--precision", choices=("fp32", "bf16", "tf32"), default="fp32",
                    help="matrix products in float32, bfloat16 (autocast) or TF32 (CUDA); "
@@ -189,9 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="(default: about 20 000 updates, at most 600 epochs)")
     p.add_argument("--n-imputations", type=_positive_int, default=1,
                    help="average this many random draws instead of one deterministic pass")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default: cpu)")
-    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
+    _add_run_options(p)
     p.set_defaults(handler=cmd_impute)
 
     p = sub.add_parser("sample", help="draw samples from a trained DAE (a Markov chain)",
@@ -294,9 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--weight-decay", type=float, default=1e-3,
                    help="λ of the weight-decay AE (default: 0.001)")
     e.add_argument("--epochs", type=_positive_int, default=50, help="(default: 50)")
-    e.add_argument("--seed", type=int, default=0)
-    e.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default: cpu)")
-    e.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
+    _add_run_options(e)
     e.set_defaults(handler=cmd_natural_patches)
 
     e = exp.add_parser("sda-mnist", help="SdA-3 vs SAE-3 vs MLP-3 vs logistic regression",
@@ -365,9 +368,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--epochs", type=_positive_int, default=5, help="(default: 5)")
     e.add_argument("--walkback", type=float, default=0.5,
                    help="probability of one more walkback step (default: 0.5; 0: none)")
-    e.add_argument("--seed", type=int, default=0)
-    e.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default: cpu)")
-    e.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
+    _add_run_options(e)
     e.set_defaults(handler=cmd_sampling)
     return parser
 
