@@ -605,8 +605,6 @@ def cmd_apply(args) -> None:
 def cmd_impute(args) -> None:
     import csv
 
-    import numpy as np
-
     from .atomic import atomic_write
     from .data.files import read_typed_csv
     from .errors import ConfigError
@@ -614,37 +612,28 @@ def cmd_impute(args) -> None:
 
     if args.out.suffix.lower() != ".csv":
         raise ConfigError(f"--out {args.out}: name a .csv file")
-    header, X, categorical = read_typed_csv(args.data)
+    table = read_typed_csv(args.data)
     imputer = DAEImputer(hidden_sizes=tuple(args.hidden), noise_level=args.noise_level,
-                         categorical_features=categorical, n_imputations=args.n_imputations,
+                         categorical_features=table.categorical, n_imputations=args.n_imputations,
                          epochs=args.epochs, random_state=args.seed, device=args.device,
                          verbose=bool(args.progress))
     try:
-        filled = imputer.fit_transform(X)
+        filled = imputer.fit_transform(table.values)
     except ValueError as err:  # scikit-learn's validation, as one line
         raise ConfigError(str(err).splitlines()[0]) from None
-    with open(args.data, newline="") as f:  # observed cells are written back verbatim
-        original = [row for row in csv.reader(f) if row and any(c.strip() for c in row)]
-    body = original[1:] if header is not None else original
-    missing = np.array([[_is_missing_cell(c) for c in row] for row in body])
+    missing = table.missing
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
-    if header is not None:
-        writer.writerow(header)
-    for i, row in enumerate(body):
+    if table.header is not None:
+        writer.writerow(table.header)
+    for i, row in enumerate(table.cells):  # observed cells are written back verbatim
         writer.writerow([_cell(filled[i, j]) if missing[i, j] else c for j, c in enumerate(row)])
     try:
         atomic_write(args.out, text.getvalue().encode())
     except OSError as err:
         raise ConfigError(f"cannot write {args.out}: {err.strerror}") from None
     print(f"filled {int(missing.sum())} missing cells of {missing.size} "
-          f"({len(categorical)} categorical columns); wrote {args.out}")
-
-
-def _is_missing_cell(text: str) -> bool:
-    from .data.files import MISSING_CELLS
-
-    return text.strip().lower() in MISSING_CELLS
+          f"({len(table.categorical)} categorical columns); wrote {args.out}")
 
 
 def _cell(value) -> str:

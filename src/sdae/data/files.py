@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import os
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -146,14 +147,22 @@ def read_csv(path: str | os.PathLike) -> np.ndarray:
 MISSING_CELLS = {"", "na", "n/a", "nan", "null", "none", "?"}
 
 
-def read_typed_csv(path: str | os.PathLike) -> tuple[list[str] | None, np.ndarray, list[int]]:
-    """A CSV table with missing cells, for imputation: ``(header, X, categorical)``.
+class TypedTable(NamedTuple):
+    header: list[str] | None
+    cells: np.ndarray  # (n, p) the cells as written, str
+    missing: np.ndarray  # (n, p) bool
+    values: np.ndarray  # (n, p) float64 with NaN, or object with categorical strings
+    categorical: list[int]
+
+
+def read_typed_csv(path: str | os.PathLike) -> TypedTable:
+    """A CSV table with missing cells, for imputation.
 
     A cell that is empty or reads NA, N/A, NaN, null, None or ? (any case) is missing. A
     column whose present cells are all numbers is numeric (float, NaN for missing); any
     other column is categorical (its strings, None for missing). ``X`` is an object array
     when there are categorical columns, else float64. The first row is a header when none
-    of its cells is a number.
+    of its cells is a number. The cells as written come back too, to be written back.
     """
     path = Path(path)
     try:
@@ -190,7 +199,7 @@ def read_typed_csv(path: str | os.PathLike) -> tuple[list[str] | None, np.ndarra
     numeric = [j for j in range(width) if j not in categorical]
     if np.isinf(X[:, numeric].astype(np.float64)).any():
         raise DataError(f"{path}: the table holds infinite values: remove them")
-    return header, X, categorical
+    return TypedTable(header, cells, missing, X, categorical)
 
 
 def _is_number(text: str) -> bool:
