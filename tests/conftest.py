@@ -44,3 +44,19 @@ def server(tmp_path_factory):
     yield root, f"http://127.0.0.1:{httpd.server_address[1]}/"
     httpd.shutdown()
     httpd.server_close()
+
+
+def png_16bit_rgb(width: int = 2, height: int = 2) -> bytes:
+    """A black 16-bit RGB PNG, written by hand (Pillow cannot write one)."""
+    import struct
+    import zlib
+
+    rows = b"".join(b"\0" + bytes(2 * 3 * width) for _ in range(height))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data)))
+
+    header = struct.pack(">IIBBBBB", width, height, 16, 2, 0, 0, 0)  # 16 bits, RGB
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))

@@ -352,3 +352,68 @@ def test_impute_bad_input(tmp_path, capsys):
     assert main(["impute", str(tmp_path / "ragged.csv"), "--out", str(tmp_path / "o.csv")]) == 2
     assert "row 2" in capsys.readouterr().err
     assert not (tmp_path / "o.csv").exists()
+
+
+@pytest.fixture
+def photo_folder(tmp_path):
+    """Twelve small smooth 8-bit grayscale 'photographs'."""
+    from sdae.data.files import write_image
+
+    folder = tmp_path / "photos"
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:24, 0:24] / 24
+    for i in range(12):
+        image = 0.2 + 0.4 * rng.random() * yy + 0.3 * xx
+        image[6:14, 5 + i % 6:15 + i % 6] += 0.3
+        write_image(folder / f"{i:02d}.png", np.clip(image, 0, 1))
+    return folder
+
+
+@pytest.mark.parametrize("model", ["conv", "patch"])
+def test_denoise_train_and_apply(photo_folder, tmp_path, capsys, model):
+    from sdae.data.files import read_image, write_image
+
+    out = tmp_path / "model.safetensors"
+    assert main(["denoise", "train", "--images", str(photo_folder), "--model", model,
+                 "--sigma", "10", "--sigma-max", "30", "--depth", "3", "--width", "8",
+                 "--patch-size", "6", "--hidden", "32", "--crop", "12", "--stride", "6",
+                 "--epochs", "2", "--batch-size", "16", "--out", str(out)]) == 0
+    assert "wrote" in capsys.readouterr().out and out.exists()
+    assert main(["info", str(out)]) == 0
+    assert "grayscale images" in capsys.readouterr().out
+    noisy = np.random.default_rng(1).random((30, 41, 3))
+    cases = [(noisy[..., 0], 8, "gray.png"), (noisy, 8, "colour.png"),
+             (noisy[..., 0], 16, "gray16.png"), (noisy, 16, "colour16.tif")]
+    for image, bits, name in cases:
+        write_image(tmp_path / f"in-{name}", image, bits)
+        assert main(["denoise", "apply", str(out), str(tmp_path / f"in-{name}"),
+                     "--out", str(tmp_path / name)]) == 0
+        restored, read_bits = read_image(tmp_path / name)
+        assert restored.shape == image.shape and read_bits == bits
+    assert main(["denoise", "apply", str(out), str(tmp_path / "in-gray.png"), "--bits", "16",
+                 "--out", str(tmp_path / "deep.png")]) == 0
+    assert read_image(tmp_path / "deep.png")[1] == 16
+
+
+def test_denoise_bad_input(photo_folder, small_npz, tmp_path, capsys):
+    from sdae.data.files import write_image
+
+    assert main(["train", "--data", str(small_npz), "--hidden", "4", "--epochs", "1",
+                 "--out", str(tmp_path / "run"), "--no-progress"]) == 0
+    write_image(tmp_path / "in.png", np.zeros((8, 8, 3)))
+    capsys.readouterr()
+    cases = [
+        (["denoise", "apply", str(tmp_path / "run" / "model.safetensors"),
+          str(tmp_path / "in.png"), "--out", str(tmp_path / "o.png")], "not a denoiser"),
+        (["denoise", "train", "--images", str(tmp_path / "nowhere"), "--out",
+          str(tmp_path / "m.safetensors")], "no such file or folder"),
+        (["denoise", "train", "--images", str(photo_folder), "--sigma", "30", "--sigma-max",
+          "10", "--out", str(tmp_path / "m.safetensors")], "sigma_max must be >= sigma"),
+        (["denoise", "train", "--images", str(photo_folder), "--out",
+          str(tmp_path / "m.pt")], "name a .safetensors file"),
+    ]
+    for argv, message in cases:
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1
+    assert not (tmp_path / "o.png").exists() and not (tmp_path / "m.safetensors").exists()

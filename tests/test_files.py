@@ -1,8 +1,10 @@
 import numpy as np
 import pytest
+from conftest import png_16bit_rgb
 from PIL import Image
 
 from sdae.data import load_array, load_dataset
+from sdae.data.files import read_image, read_image_set, write_image
 from sdae.errors import DataError
 
 
@@ -155,3 +157,50 @@ def test_truncated_npy_and_broken_image_in_a_folder(tmp_path):
     (folder / "b.png").write_bytes((folder / "a.png").read_bytes()[:40])
     with pytest.raises(DataError, match="b.png: not a readable image"):
         load_array(folder)
+
+
+@pytest.mark.parametrize(("shape", "bits", "suffix"), [
+    ((5, 6), 8, ".png"), ((5, 6), 16, ".png"), ((5, 6, 3), 8, ".png"), ((5, 6, 3), 8, ".bmp"),
+    ((5, 6), 16, ".tif"), ((5, 6, 3), 16, ".tif"), ((5, 6, 3), 8, ".tiff"),
+])
+def test_images_keep_their_channels_and_bit_depth(tmp_path, shape, bits, suffix):
+    image = np.random.default_rng(0).random(shape).astype(np.float32)
+    path = write_image(tmp_path / f"im{suffix}", image, bits)
+    back, read_bits = read_image(path)
+    assert back.shape == shape and back.dtype == np.float32 and read_bits == bits
+    np.testing.assert_allclose(back, image, atol=0.5 / (2**bits - 1) + 1e-7)
+
+
+def test_alpha_is_dropped_and_gray_palettes_stay_gray(tmp_path):
+    rgba = np.zeros((4, 4, 4), np.uint8)
+    rgba[..., 0], rgba[..., 3] = 200, 255
+    Image.fromarray(rgba).save(tmp_path / "a.png")
+    image, bits = read_image(tmp_path / "a.png")
+    assert image.shape == (4, 4, 3) and bits == 8 and image[0, 0, 0] == pytest.approx(200 / 255)
+    Image.fromarray(np.full((4, 4), 9, np.uint8)).convert("P").save(tmp_path / "p.png")
+    assert read_image(tmp_path / "p.png")[0].shape == (4, 4)
+
+
+def test_image_files_that_cannot_be_read_or_written(tmp_path):
+    with pytest.raises(DataError, match="no such image file"):
+        read_image(tmp_path / "missing.png")
+    (tmp_path / "bad.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 30)
+    with pytest.raises(DataError, match="not a readable image"):
+        read_image(tmp_path / "bad.png")
+    with pytest.raises(DataError, match="16-bit colour image can only be written as TIFF"):
+        write_image(tmp_path / "c.png", np.zeros((3, 3, 3)), 16)
+    assert not (tmp_path / "c.png").exists()
+
+
+def test_16_bit_colour_png_is_refused_with_a_way_out(tmp_path):
+    (tmp_path / "c16.png").write_bytes(png_16bit_rgb())
+    with pytest.raises(DataError, match="save it as a 16-bit TIFF"):
+        read_image(tmp_path / "c16.png")
+
+
+def test_image_sets_are_all_gray_or_all_colour(tmp_path):
+    write_image(tmp_path / "a.png", np.zeros((3, 3)))
+    write_image(tmp_path / "b.png", np.zeros((3, 3, 3)))
+    with pytest.raises(DataError, match="some images are grayscale and some colour"):
+        read_image_set(tmp_path)
+    assert len(read_image_set(tmp_path / "a.png")) == 1

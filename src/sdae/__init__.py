@@ -22,6 +22,11 @@ _EXPORTS = {
     "load_model": "sdae.serialization",
     "load_dataset": "sdae.data",
     "SdaeError": "sdae.errors",
+    "ConvDenoiser": "sdae.denoising",
+    "PatchDenoiser": "sdae.denoising",
+    "ImageNoise": "sdae.denoising",
+    "train_denoiser": "sdae.denoising",
+    "denoise": "sdae.denoising",
 }
 
 __all__ = ["__version__", *_EXPORTS]

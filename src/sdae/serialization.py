@@ -14,10 +14,12 @@ from torch import nn
 
 from .atomic import atomic_write
 from .autoencoder import DenoisingAutoencoder
+from .denoising import ConvDenoiser, PatchDenoiser
 from .errors import ModelFileError
 from .stacking import StackedDenoisingAutoencoder
 
-KINDS = {"dae": DenoisingAutoencoder, "stack": StackedDenoisingAutoencoder}
+KINDS = {"dae": DenoisingAutoencoder, "stack": StackedDenoisingAutoencoder,
+         "conv-denoiser": ConvDenoiser, "patch-denoiser": PatchDenoiser}
 
 FORMAT = "sdae"
 FORMAT_VERSION = 1
@@ -38,14 +40,16 @@ def save_model(model: nn.Module, path: str | os.PathLike, extra: dict | None = N
     """
     from safetensors.torch import save
 
+    kind = model_kind(model)
     config = model.config.to_dict()
-    layers = config["layers"] if "layers" in config else [config]
+    layers = {"dae": [config], "stack": config.get("layers"),
+              "patch-denoiser": (config.get("stack") or {}).get("layers")}.get(kind) or []
     if not all(isinstance(layer["corruption"], str) for layer in layers):
         raise ModelFileError("a model with a custom corruption callable cannot be saved to a file")
     metadata = {
         "format": FORMAT,
         "format_version": str(FORMAT_VERSION),
-        "kind": model_kind(model),
+        "kind": kind,
         "config": json.dumps(config),
         "extra": json.dumps(extra or {}),
     }
@@ -97,7 +101,8 @@ def read_model_file(path: str | os.PathLike) -> tuple[dict, dict[str, torch.Tens
 def load_model(
     path: str | os.PathLike, device: str | torch.device = "cpu", *, with_header: bool = False
 ):
-    """Rebuild the model saved in ``path`` (a DAE layer or a stack), in eval mode.
+    """Rebuild the model saved in ``path`` (a DAE layer, a stack or a denoiser), in eval
+    mode.
 
     ``with_header=True`` returns ``(model, header)``, the header as :func:`read_model_file`
     gives it (kind, config, extra), from the one read of the file.

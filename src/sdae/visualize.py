@@ -156,6 +156,26 @@ def plot_reconstructions(
     return save_figure(fig, path)
 
 
+def plot_denoising_crops(
+    panels: Sequence[tuple[str, np.ndarray]],
+    path: str | os.PathLike,
+    title: str | None = None,
+    columns: int = 4,
+) -> Path:
+    """Labelled grayscale images in [0, 1] side by side (clean, noisy, each denoiser)."""
+    rows = -(-len(panels) // columns)
+    fig, axes = _pyplot().subplots(rows, columns, figsize=(3.2 * columns, 3.45 * rows),
+                                   squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, (label, image) in zip(axes.flat, panels, strict=False):
+        ax.imshow(image, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+        ax.set_title(label, fontsize=10)
+    if title:
+        fig.suptitle(title, fontsize=11)
+    return save_figure(fig, path)
+
+
 def plot_curves(
     curves: Sequence[tuple[str, Sequence[float]]],
     path: str | os.PathLike,

@@ -247,3 +247,111 @@ def image_to_gray(im, log_16bit: bool = False) -> np.ndarray:
             return (np.log1p(a) / np.log(65536.0)).astype(np.float32)
         return a / (65535.0 if sixteen else 255.0)
     return np.asarray(im.convert("L"), dtype=np.float32) / 255.0
+
+
+def image_files(*paths: str | os.PathLike) -> list[Path]:
+    """The image files named by ``paths``: files as given, folders' images sorted by name."""
+    files = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+            if not found:
+                raise DataError(f"{path}: no images found (looked for "
+                                f"{', '.join(sorted(IMAGE_SUFFIXES))})")
+            files += found
+        elif path.exists():
+            files.append(path)
+        else:
+            raise DataError(f"{path}: no such file or folder")
+    return files
+
+
+def read_image_set(*paths: str | os.PathLike) -> list[np.ndarray]:
+    """Every image under ``paths`` (see :func:`read_image`); all grayscale or all colour."""
+    images = [read_image(f)[0] for f in image_files(*paths)]
+    if len({im.ndim for im in images}) > 1:
+        raise DataError(f"{', '.join(map(str, paths))}: some images are grayscale and some "
+                        "colour: give images of one kind")
+    return images
+
+
+def read_image(path: str | os.PathLike) -> tuple[np.ndarray, int]:
+    """An image as float32 in [0, 1] and its bit depth (8 or 16), for denoising.
+
+    Grayscale images come as (h, w), colour ones as (h, w, 3) (an alpha channel is
+    dropped). TIFF files are read with tifffile (8- or 16-bit, grayscale or RGB), all else
+    with Pillow, which reads 16-bit grayscale PNG but not 16-bit colour PNG.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such image file")
+    if _first_bytes(path, 26)[:8] == b"\x89PNG\r\n\x1a\n":
+        header = _first_bytes(path, 26)
+        if header[24] == 16 and header[25] in (2, 6):  # bit depth, colour type: RGB(A)
+            raise DataError(f"{path}: 16-bit colour PNG cannot be read here: save it as a "
+                            "16-bit TIFF (or as 8-bit PNG) first")
+    try:
+        if path.suffix.lower() in {".tif", ".tiff"}:
+            import tifffile
+
+            a = np.asarray(tifffile.imread(path))
+        else:
+            from PIL import Image
+
+            with Image.open(path) as im:
+                if im.mode.startswith("I"):  # 16-bit (or 32-bit integer) grayscale
+                    a = np.asarray(im)
+                    a = a.astype(np.uint16 if im.mode.startswith("I;16") or a.max() > 255
+                                 else np.uint8)
+                else:
+                    keep = "L" if im.mode in {"1", "L", "LA", "P"} and _is_gray(im) else "RGB"
+                    a = np.asarray(im.convert(keep))
+    except Exception as err:  # the decoders raise many kinds of error on a bad file
+        raise DataError(f"{path}: not a readable image ({err})") from err
+    if a.ndim == 3 and a.shape[-1] in (2, 4):  # gray or colour with alpha
+        a = a[..., :-1] if a.shape[-1] == 4 else a[..., 0]
+    if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[-1] != 3) or a.dtype.kind not in "ui":
+        raise DataError(f"{path}: expected a grayscale or RGB image of 8 or 16 bits, got an "
+                        f"array of shape {a.shape} and type {a.dtype}")
+    bits = 16 if a.dtype.itemsize > 1 else 8
+    return (a / (2.0**bits - 1)).astype(np.float32), bits
+
+
+def _is_gray(im) -> bool:
+    if im.mode != "P":
+        return True
+    palette = np.asarray(im.convert("RGB"))
+    return bool((palette == palette[..., :1]).all())
+
+
+def write_image(path: str | os.PathLike, image: np.ndarray, bits: int = 8) -> Path:
+    """Write a float image in [0, 1] ((h, w) or (h, w, 3)) with ``bits`` per channel,
+    atomically; TIFF for 16-bit colour (Pillow writes 16-bit grayscale PNG only)."""
+    import io
+
+    from ..atomic import atomic_write
+
+    path = Path(path)
+    if bits not in (8, 16):
+        raise DataError(f"images have 8 or 16 bits per channel, not {bits}")
+    tiff = path.suffix.lower() in {".tif", ".tiff"}
+    if bits == 16 and image.ndim == 3 and not tiff:
+        raise DataError(f"{path}: a 16-bit colour image can only be written as TIFF: "
+                        "name the output .tif")
+    top = 2**bits - 1
+    a = np.rint(np.clip(image, 0.0, 1.0) * top).astype(np.uint16 if bits == 16 else np.uint8)
+    buffer = io.BytesIO()
+    if tiff:
+        import tifffile
+
+        tifffile.imwrite(buffer, a, photometric="rgb" if a.ndim == 3 else "minisblack")
+    else:
+        from PIL import Image
+
+        try:
+            Image.fromarray(a).save(buffer, format=Image.registered_extensions()
+                                    .get(path.suffix.lower(), "PNG"))
+        except (OSError, KeyError, ValueError) as err:
+            raise DataError(f"{path}: cannot write this image format ({err}): use .png "
+                            "or .tif") from None
+    return atomic_write(path, buffer.getvalue())

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from ..errors import ConfigError, DataError
-from .files import IMAGE_SUFFIXES, read_gray_image
+from .files import image_files, read_gray_image
 
 WHITENING = ("none", "zca", "1/f")
 
@@ -28,19 +27,7 @@ def read_images(*paths: str | os.PathLike, log_16bit: bool = True) -> list[np.nd
     Images may differ in size; 8- and 16-bit files alike (PNG, JPEG, TIFF...). 16-bit
     images are taken as linear luminance and log-transformed (see ``read_gray_image``).
     """
-    images = []
-    for path in map(Path, paths):
-        if path.is_dir():
-            files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-            if not files:
-                raise DataError(f"{path}: no images found (looked for "
-                                f"{', '.join(sorted(IMAGE_SUFFIXES))})")
-        elif path.exists():
-            files = [path]
-        else:
-            raise DataError(f"{path}: no such file or folder")
-        images += [read_gray_image(f, log_16bit) for f in files]
-    return images
+    return [read_gray_image(f, log_16bit) for f in image_files(*paths)]
 
 
 def whiten_image(image: np.ndarray, cutoff: float = 0.4) -> np.ndarray:
