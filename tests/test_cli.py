@@ -383,7 +383,8 @@ def test_denoise_train_and_apply(photo_folder, tmp_path, capsys, model):
     assert "grayscale images" in capsys.readouterr().out
     noisy = np.random.default_rng(1).random((30, 41, 3))
     cases = [(noisy[..., 0], 8, "gray.png"), (noisy, 8, "colour.png"),
-             (noisy[..., 0], 16, "gray16.png"), (noisy, 16, "colour16.tif")]
+             (noisy[..., 0], 16, "gray16.png"), (noisy, 16, "colour16.tif"),
+             (noisy, 16, "colour16.png")]
     for image, bits, name in cases:
         write_image(tmp_path / f"in-{name}", image, bits)
         assert main(["denoise", "apply", str(out), str(tmp_path / f"in-{name}"),

@@ -12,14 +12,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import png_16bit_rgb
 from safetensors.torch import save_file
 
 from sdae import DenoisingAutoencoder
 from sdae.cli import main
 from sdae.data.files import write_image
 from sdae.data.idx import write_idx
-from sdae.denoising import ConvDenoiser
 from sdae.serialization import save_model
 
 DOC = Path(__file__).parents[1] / "docs" / "bad-input.md"
@@ -89,8 +87,6 @@ def make_bad_files(root: Path, served: Path) -> None:
         "train", "--data", "data.npz", "--hidden", "8", "--epochs", "2", "--out", str(run)]}))
     torch.save({"sdae_checkpoint": 1, "model": CreatesAFile()},
                run / "checkpoints" / "pretrain-layer1.ckpt")
-    save_model(ConvDenoiser(1, 2, 4), root / "denoiser.safetensors")
-    (root / "colour16.png").write_bytes(png_16bit_rgb())
     write_image(root / "photos" / "gray.png", np.zeros((20, 20)))
     (root / "a-file").write_text("a file, not a folder")
     (root / "empty").mkdir()

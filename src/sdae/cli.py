@@ -259,7 +259,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("model", type=Path, help="a denoiser .safetensors file")
     d.add_argument("image", type=Path, help="the noisy image (PNG, TIFF, JPEG...)")
     d.add_argument("--out", type=Path, required=True,
-                   help="the image to write (.png, or .tif for 16-bit colour)")
+                   help="the image to write (.png, .tif, ...)")
     d.add_argument("--bits", type=int, choices=(8, 16), default=None,
                    help="bits per channel of the output (default: those of the input)")
     d.add_argument("--stride", type=_positive_int, default=None,

@@ -279,19 +279,23 @@ def read_image(path: str | os.PathLike) -> tuple[np.ndarray, int]:
     """An image as float32 in [0, 1] and its bit depth (8 or 16), for denoising.
 
     Grayscale images come as (h, w), colour ones as (h, w, 3) (an alpha channel is
-    dropped). TIFF files are read with tifffile (8- or 16-bit, grayscale or RGB), all else
-    with Pillow, which reads 16-bit grayscale PNG but not 16-bit colour PNG.
+    dropped). TIFF files are read with tifffile, 16-bit colour PNG with pypng, all else
+    with Pillow.
     """
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: no such image file")
-    if _first_bytes(path, 26)[:8] == b"\x89PNG\r\n\x1a\n":
-        header = _first_bytes(path, 26)
-        if header[24] == 16 and header[25] in (2, 6):  # bit depth, colour type: RGB(A)
-            raise DataError(f"{path}: 16-bit colour PNG cannot be read here: save it as a "
-                            "16-bit TIFF (or as 8-bit PNG) first")
+    header = _first_bytes(path, 26)
+    # bit depth 16, colour type RGB(A): Pillow would silently cut such a PNG to 8 bits
+    colour16_png = header[:8] == b"\x89PNG\r\n\x1a\n" and header[24:26] in (b"\x10\x02",
+                                                                         b"\x10\x06")
     try:
-        if path.suffix.lower() in {".tif", ".tiff"}:
+        if colour16_png:
+            import png
+
+            width, height, rows, info = png.Reader(filename=str(path)).asDirect()
+            a = np.vstack(list(rows)).astype(np.uint16).reshape(height, width, info["planes"])
+        elif path.suffix.lower() in {".tif", ".tiff"}:
             import tifffile
 
             a = np.asarray(tifffile.imread(path))
@@ -326,7 +330,7 @@ def _is_gray(im) -> bool:
 
 def write_image(path: str | os.PathLike, image: np.ndarray, bits: int = 8) -> Path:
     """Write a float image in [0, 1] ((h, w) or (h, w, 3)) with ``bits`` per channel,
-    atomically; TIFF for 16-bit colour (Pillow writes 16-bit grayscale PNG only)."""
+    atomically (16-bit colour as PNG or TIFF only)."""
     import io
 
     from ..atomic import atomic_write
@@ -335,13 +339,19 @@ def write_image(path: str | os.PathLike, image: np.ndarray, bits: int = 8) -> Pa
     if bits not in (8, 16):
         raise DataError(f"images have 8 or 16 bits per channel, not {bits}")
     tiff = path.suffix.lower() in {".tif", ".tiff"}
-    if bits == 16 and image.ndim == 3 and not tiff:
-        raise DataError(f"{path}: a 16-bit colour image can only be written as TIFF: "
-                        "name the output .tif")
+    colour16_png = bits == 16 and image.ndim == 3 and path.suffix.lower() == ".png"
+    if bits == 16 and image.ndim == 3 and not (tiff or colour16_png):
+        raise DataError(f"{path}: a 16-bit colour image can only be written as PNG or TIFF: "
+                        "name the output .png or .tif")
     top = 2**bits - 1
     a = np.rint(np.clip(image, 0.0, 1.0) * top).astype(np.uint16 if bits == 16 else np.uint8)
     buffer = io.BytesIO()
-    if tiff:
+    if colour16_png:  # Pillow cannot write one
+        import png
+
+        png.Writer(a.shape[1], a.shape[0], greyscale=False, bitdepth=16).write(
+            buffer, a.reshape(a.shape[0], -1))
+    elif tiff:
         import tifffile
 
         tifffile.imwrite(buffer, a, photometric="rgb" if a.ndim == 3 else "minisblack")

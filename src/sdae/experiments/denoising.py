@@ -119,6 +119,8 @@ def noisy_copy(image: np.ndarray, sigma: float, seed: int) -> np.ndarray:
 def tune_classic(method: Callable, grid: Sequence, images: list[np.ndarray], sigma: float,
                  seed: int) -> tuple[object, dict]:
     """The parameter of ``grid`` with the best mean PSNR on ``images`` at ``sigma``."""
+    if len(grid) == 1:  # nothing to choose (BM3D)
+        return grid[0], {}
     noisy = [noisy_copy(x, sigma, seed + i) for i, x in enumerate(images)]
     scores = {}
     for value in grid:
