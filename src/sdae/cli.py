@@ -642,11 +642,10 @@ def cmd_info(args) -> None:
     print(f"{args.model}: {header['kind']} (sdae format {header.get('format_version', '?')}), "
           f"{n_params:,} parameters")
     if header["kind"].endswith("denoiser"):
-        from .denoising import ImageNoise
+        from .denoising import ImageNoise, channel_kind
 
         noise = ImageNoise(**config["noise"]).describe()
-        colour = {1: "grayscale", 3: "colour"}.get(config["channels"],
-                                                   f"{config['channels']}-channel")
+        colour = channel_kind(config["channels"])
         if header["kind"] == "conv-denoiser":
             shape = f"{config['depth']} 3×3 convolutions of {config['width']} feature maps"
         else:

@@ -84,9 +84,6 @@ class ImageNoise:
             return f"gaussian σ={self.sigma:g}"
         return f"gaussian σ∈[{self.sigma:g}, {self.sigma_max:g}]"
 
-    def to_dict(self) -> dict:
-        return asdict(self)
-
 
 # -- patches ------------------------------------------------------------------------------
 
@@ -133,6 +130,11 @@ def assemble_patches(patches: Tensor, channels: int, h: int, w: int, size: int,
 
 
 # -- models -------------------------------------------------------------------------------
+
+def channel_kind(channels: int) -> str:
+    """'grayscale', 'colour' or 'N-channel', for messages."""
+    return {1: "grayscale", 3: "colour"}.get(channels, f"{channels}-channel")
+
 
 def _check_target(target: str) -> str:
     if target not in TARGETS:
@@ -216,6 +218,11 @@ class ConvDenoiser(ImageDenoiser):
         c = config if isinstance(config, ConvDenoiserConfig) else ConvDenoiserConfig(**config)
         return cls(c.channels, c.depth, c.width, target=c.target, noise=c.noise)
 
+    @property
+    def reach(self) -> int:
+        """How far (in pixels) an output pixel sees: one per 3×3 convolution."""
+        return self.config.depth
+
     def forward(self, noisy: Tensor) -> Tensor:
         """The clean image estimated from ``noisy``; (n, c, h, w) -> (n, c, h, w)."""
         return self._clean(noisy, self.net(noisy))
@@ -296,6 +303,11 @@ class PatchDenoiser(ImageDenoiser):
             model.stack = StackedDenoisingAutoencoder.from_config(c.stack)
         return model
 
+    @property
+    def reach(self) -> int:
+        """How far (in pixels) an output pixel sees: across the patches covering it."""
+        return self.config.patch_size
+
     def restore(self, noisy: Tensor) -> Tensor:
         """Clean patches estimated from noisy ones; (n, c·p·p) -> (n, c·p·p)."""
         # a linear output layer: its logits are the output
@@ -363,10 +375,9 @@ def denoise(model: ImageDenoiser, image: np.ndarray, tile: int = 1024) -> np.nda
     if model.channels == 1 and c > 1:
         x = x.transpose(0, 1)  # the channels as a batch of grayscale images
     elif model.channels != c:
-        kinds = {1: "grayscale", 3: "colour"}
-        raise DataError(f"the image is {kinds.get(c, f'{c}-channel')} but the model was "
-                        f"trained on {kinds.get(model.channels, f'{model.channels}-channel')} "
-                        "images: use a model trained on images like this one")
+        raise DataError(f"the image is {channel_kind(c)} but the model was trained on "
+                        f"{channel_kind(model.channels)} images: use a model trained on "
+                        "images like this one")
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
@@ -382,7 +393,7 @@ def _restore_tiled(model: ImageDenoiser, x: Tensor, tile: int) -> Tensor:
     h, w = x.shape[-2:]
     if h * w <= tile * tile:
         return model(x)
-    margin = model.config.depth if isinstance(model, ConvDenoiser) else model.config.patch_size
+    margin = model.reach
     y = torch.empty_like(x)
     for top in range(0, h, tile):
         for left in range(0, w, tile):
