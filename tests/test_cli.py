@@ -101,6 +101,25 @@ def test_train_with_unsupervised_fine_tuning(small_npz, tmp_path):
     assert load_model(out / "model.safetensors").hidden_sizes == [20, 10]
 
 
+def test_train_streams_a_npy_file_from_disk(tmp_path, capsys):
+    x = np.random.default_rng(0).random((200, 6, 6)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    out = tmp_path / "run"
+    assert main(["train", "--data", str(tmp_path / "x.npy"), "--stream", "--hidden", "12", "6",
+                 "--epochs", "2", "--batch-size", "10", "--unsupervised-epochs", "1",
+                 "--out", str(out)]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert "180 train, 20 valid" in metrics["data"]  # the last 10 % of the rows
+    assert len(metrics["pretrain_history"][1]["valid_loss"]) == 2
+    assert (out / "filters.png").exists()
+    for data, message in [("mnist", "named data set"), ("x.csv", "only a .npy file")]:
+        (tmp_path / "x.csv").write_text("0.1,0.2\n0.3,0.4\n")
+        capsys.readouterr()
+        name = data if data == "mnist" else str(tmp_path / data)
+        assert main(["train", "--data", name, "--stream", "--out", str(tmp_path / "r")]) == 2
+        assert message in capsys.readouterr().err
+
+
 def test_fine_tuning_without_labels(tmp_path, capsys):
     np.save(tmp_path / "x.npy", np.random.default_rng(0).random((40, 4)))
     assert main(["train", "--data", str(tmp_path / "x.npy"), "--batch-size", "5",

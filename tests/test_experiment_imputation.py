@@ -25,6 +25,17 @@ def test_every_method_on_the_same_holes(tmp_path):
     assert "| toy | 20% |" in table and "**" in table
 
 
+def test_jobs_in_parallel_processes_give_the_same_results(tmp_path):
+    options = dict(tables=["toy"], rates=[0.3], seeds=[0, 1], methods=["mean", "DAEImputer"],
+                   dae_options={"hidden_sizes": (8,), "epochs": 5},
+                   loaded={"toy": correlated()}, log=lambda _: None)
+    alone = imputation.run(tmp_path / "one", **options)
+    pooled = imputation.run(tmp_path / "two", jobs=2, **options)
+    for a, b in zip(alone["results"], pooled["results"], strict=True):
+        assert (a["table"], a["method"]) == (b["table"], b["method"])
+        np.testing.assert_allclose(a["rmse"], b["rmse"], rtol=1e-5)
+
+
 def test_cli_reads_the_tabular_folder(tmp_path):
     folder = tmp_path / "tabular"
     folder.mkdir()

@@ -3,8 +3,10 @@ import pandas as pd
 import pytest
 import torch
 
-from sdae.imputation import TableEncoding, category_targets, imputation_objective
+from sdae import imputation
+from sdae.imputation import TableEncoding, category_targets, fit_imputer, imputation_objective
 from sdae.sklearn import DAEImputer
+from sdae.training import TrainConfig
 
 
 def mixed_table():
@@ -75,6 +77,46 @@ def test_training_noise_masks_whole_columns_at_the_noise_level():
     assert (shown[:, 0] == 0).float().mean().item() == pytest.approx(0.3, abs=0.03)
     assert (shown[:, 1:].sum(1) == 0).float().mean().item() == pytest.approx(0.3, abs=0.03)
     assert set(shown[:, 1:].sum(1).tolist()) <= {0.0, 3.0}  # a block is kept or dropped whole
+
+
+def test_emphasis_weighs_dropped_entries_against_seen_ones():
+    rng = np.random.default_rng(0)
+    X = rng.random((500, 4))
+    enc = TableEncoding.fit(X)
+    x, observed = enc.encode(X)
+    batch = (torch.from_numpy(x), torch.from_numpy(observed),
+             torch.from_numpy(category_targets(enc, x)))
+    for emphasis in [(1.0, 0.0), (0.0, 1.0)]:
+        probe = Probe(500, 8)
+        imputation_objective(enc, 0.3, emphasis)(probe, batch,
+                                                 torch.Generator().manual_seed(0)).backward()
+        shown = probe.seen[:, 4:].bool()
+        has_grad = probe.logits.grad[:, :4] != 0
+        # (1, 0): only the dropped entries count; (0, 1): only those the network saw
+        assert torch.equal(has_grad, ~shown if emphasis[0] else shown)
+
+
+def test_held_out_entries_choose_the_epoch_and_are_left_out_of_training(monkeypatch):
+    _, Xm, _ = correlated()
+    enc = TableEncoding.fit(Xm)
+    config = TrainConfig(epochs=6, batch_size=50, optimizer="adam", lr=1e-2, progress=False)
+    trained_on = []
+    original = imputation.imputation_objective
+
+    def spy(*args):
+        objective = original(*args)
+
+        def recorded(model, batch, generator, rows=slice(None)):
+            trained_on.append(batch[1].sum().item())  # the observed mask training gets
+            return objective(model, batch, generator, rows)
+        return recorded
+
+    monkeypatch.setattr(imputation, "imputation_objective", spy)
+    _, history = fit_imputer(enc, Xm, [16], 0.25, config, torch.Generator().manual_seed(0),
+                             validation_fraction=0.2)
+    assert len(history.valid_loss) == 6 and history.best_epoch is not None
+    first_epoch = sum(trained_on[: len(Xm) // 50])  # 600 rows: every row once
+    assert first_epoch == pytest.approx(0.8 * (~np.isnan(Xm)).sum(), rel=0.05)
 
 
 def correlated(n=600, seed=0):

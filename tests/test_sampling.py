@@ -73,6 +73,33 @@ def test_cli_sample_writes_the_grid_and_the_array(tmp_path, capsys):
     assert "--every 10 is more than --steps 5" in capsys.readouterr().err
 
 
+def test_cli_trains_with_walkback_for_sampling(tmp_path, monkeypatch, capsys):
+    from sdae import sampling
+
+    walks = []
+    original = sampling.walkback_objective
+
+    def spy(p, **kw):
+        objective = original(p, **kw)
+
+        def walked(model, batch, generator, rows=slice(None)):
+            walks.append(p)  # a training step took the walkback criterion
+            return objective(model, batch, generator, rows)
+        return walked
+
+    monkeypatch.setattr(sampling, "walkback_objective", spy)
+    np.save(tmp_path / "x.npy", bars(200).numpy())
+    assert main(["train", "--data", str(tmp_path / "x.npy"), "--hidden", "8", "--epochs", "2",
+                 "--batch-size", "10", "--corruption", "salt_and_pepper", "--walkback", "0.5",
+                 "--out", str(tmp_path / "run")]) == 0
+    assert walks and set(walks) == {0.5}
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["walkback"] == 0.5
+    capsys.readouterr()
+    assert main(["train", "--data", str(tmp_path / "x.npy"), "--walkback", "1",
+                 "--out", str(tmp_path / "bad")]) == 2
+    assert "--walkback is a probability below 1" in capsys.readouterr().err
+
+
 def test_the_experiment_measures_its_samples(tmp_path):
     x = bars(400, d=16).numpy()
     y = (x.reshape(-1, 4, 4)[:, :, 0].sum(1) == 4).astype(np.int64)  # a bar in column 0

@@ -184,3 +184,19 @@ def test_pretraining_can_keep_each_layers_best_epoch():
     first = histories[0]
     assert reconstruction_error(stack.layers[0], xv) == pytest.approx(min(first.valid_loss),
                                                                       rel=1e-5)
+
+
+def test_pretraining_streams_data_and_codes_from_disk(tmp_path):
+    import numpy as np
+
+    x, _ = blobs()
+    np.save(tmp_path / "x.npy", x.numpy())
+    in_memory, streamed = make_stack(), make_stack()
+    pretrain(in_memory, x, QUICK, x_valid=x[:50])
+    histories = pretrain(streamed, np.load(tmp_path / "x.npy", mmap_mode="r"), QUICK,
+                         x_valid=np.load(tmp_path / "x.npy", mmap_mode="r")[:50])
+    for p, q in zip(in_memory.parameters(), streamed.parameters(), strict=True):
+        torch.testing.assert_close(p, q)
+    assert len(histories[1].valid_loss) == QUICK.epochs
+    finetune_unsupervised(streamed, np.load(tmp_path / "x.npy", mmap_mode="r"), QUICK,
+                          x_valid=x[:50])

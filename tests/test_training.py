@@ -1,6 +1,8 @@
+import numpy as np
 import pytest
 import torch
 
+from sdae import training
 from sdae.autoencoder import DenoisingAutoencoder
 from sdae.checkpoint import load_checkpoint
 from sdae.errors import ConfigError, DataError, SdaeError
@@ -165,3 +167,48 @@ def test_bf16_autocast_trains_close_to_fp32():
 def test_tf32_is_for_cuda_only():
     with pytest.raises(ConfigError, match="CUDA GPUs only"):
         fit(precision="tf32")
+
+
+def on_disk(x, path):
+    """``x`` saved as .npy and memory-mapped back: an array train() streams from disk."""
+    np.save(path, x.numpy())
+    return np.load(path, mmap_mode="r")
+
+
+def test_an_array_on_disk_in_one_chunk_trains_like_the_tensor(tmp_path):
+    resident, _ = fit(seed=2)
+    streamed = DenoisingAutoencoder(16, 12, noise_level=0.25,
+                                    generator=torch.Generator().manual_seed(2))
+    train_autoencoder(streamed, on_disk(bars(), tmp_path / "x.npy"),
+                      TrainConfig(epochs=5, batch_size=16, lr=0.1, seed=2, progress=False),
+                      x_valid=on_disk(bars(64, seed=1), tmp_path / "v.npy"))
+    for p, q in zip(resident.parameters(), streamed.parameters(), strict=True):
+        assert torch.equal(p, q)
+
+
+def test_streamed_chunks_visit_every_example_once_per_epoch(tmp_path, monkeypatch):
+    monkeypatch.setattr(training, "STREAM_CHUNK_BYTES", 16 * 4 * 32)  # chunks of 32 rows
+    x = torch.arange(100.0).reshape(100, 1).repeat(1, 16) / 100
+    seen = []
+
+    def objective(model, batch, generator, rows=slice(None)):
+        seen.append(batch[0][:, 0].clone())
+        return model.loss(batch[0], generator)
+
+    model = DenoisingAutoencoder(16, 4, generator=torch.Generator().manual_seed(0))
+    train(model, objective, on_disk(x, tmp_path / "x.npy"),
+          TrainConfig(epochs=2, batch_size=8, progress=False))
+    # 100 rows in chunks of 32, 32, 32, 4: 12 whole batches an epoch, the 4 left over dropped
+    assert len(seen) == 24
+    for epoch in (seen[:12], seen[12:]):
+        rows = torch.cat(epoch).mul(100).round().long()
+        assert len(set(rows.tolist())) == 96 and not set(rows.tolist()) & {96, 97, 98, 99}
+    assert not torch.equal(torch.cat(seen[:12]), torch.cat(seen[12:]))  # a new order
+
+
+def test_bad_values_on_disk_are_found_chunk_by_chunk(tmp_path):
+    x = torch.rand(300, 16)
+    x[250, 3] = float("nan")
+    with pytest.raises(DataError, match="NaN"):
+        train_autoencoder(DenoisingAutoencoder(16, 4), on_disk(x, tmp_path / "x.npy"),
+                          TrainConfig(batch_size=5))

@@ -107,6 +107,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_options(p, default="auto")
     p.add_argument("--valid-fraction", type=float, default=0.1,
                    help="share of a user's file held out for validation (default: 0.1)")
+    p.add_argument("--stream", action="store_true",
+                   help="leave a .npy file on disk (memory-mapped) and stream it to the device "
+                        "in chunks: data larger than memory; the last --valid-fraction of its "
+                        "rows is the validation set")
     g = p.add_argument_group("model")
     g.add_argument("--hidden", type=_positive_int, nargs="+", default=[500],
                    help="hidden units; several values train a stack, bottom layer first; a "
@@ -127,6 +131,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="default: cross_entropy with a sigmoid decoder, else squared_error")
     g.add_argument("--emphasis", type=float, nargs=2, metavar=("ALPHA", "BETA"),
                    help="weights of the loss on corrupted / other components")
+    g.add_argument("--walkback", type=float, default=0.0, metavar="P",
+                   help="walkback training for a model to sample from (sdae sample): each "
+                        "example walks on with probability P, every step trained to "
+                        "reconstruct it (Bengio et al. 2013; default: 0, none)")
     _add_train_options(p, epochs=15, batch_size=20, lr=0.1)
     g = p.add_argument_group("unsupervised fine-tuning")
     g.add_argument("--unsupervised-epochs", type=int, default=0,
@@ -188,12 +196,16 @@ def build_parser() -> argparse.ArgumentParser:
                                    "Columns of numbers are numeric, any other is categorical.")
     p.add_argument("data", type=Path, help="a .csv table")
     p.add_argument("--out", type=Path, required=True, help="the completed .csv to write")
-    p.add_argument("--hidden", type=_positive_int, nargs="+", default=[128, 128],
-                   help="encoder widths (default: 128 128)")
+    p.add_argument("--hidden", type=_positive_int, nargs="+", default=[256, 256],
+                   help="encoder widths (default: 256 256)")
     p.add_argument("--noise-level", type=float, default=0.25,
                    help="share of observed columns masked in training (default: 0.25)")
+    p.add_argument("--emphasis", type=float, nargs=2, default=[0.75, 0.25],
+                   metavar=("ALPHA", "BETA"),
+                   help="loss weights of the cells the training noise masked and of those the "
+                        "network saw (default: 0.75 0.25)")
     p.add_argument("--epochs", type=_positive_int, default=None,
-                   help="(default: about 20 000 updates, at most 600 epochs)")
+                   help="(default: about 80 000 updates, at most 2000 epochs)")
     p.add_argument("--n-imputations", type=_positive_int, default=1,
                    help="average this many random draws instead of one deterministic pass")
     _add_run_options(p)
@@ -422,7 +434,10 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--methods", nargs="+", default=None,
                    choices=("DAEImputer", "mean", "KNN", "Iterative", "Iterative-ExtraTrees"))
     e.add_argument("--dae-epochs", type=_positive_int, default=None,
-                   help="DAEImputer epochs (default: about 20 000 updates, at most 600 epochs)")
+                   help="DAEImputer epochs (default: about 80 000 updates, at most 2000 epochs)")
+    e.add_argument("--jobs", type=_positive_int, default=1,
+                   help="imputations run at once, in separate processes sharing the CPU cores "
+                        "(default: 1; the number of cores is fastest)")
     e.set_defaults(handler=cmd_imputation)
 
     e = exp.add_parser("sampling", help="samples of a walkback DAE trained on MNIST, judged "
@@ -480,6 +495,7 @@ def cmd_train(args) -> None:
     from .data import load_dataset
     from .errors import ConfigError, DataError
     from .experiments import machine_description
+    from .sampling import walkback_objective
     from .serialization import save_model
     from .stacking import (
         StackedDenoisingAutoencoder,
@@ -505,6 +521,10 @@ def cmd_train(args) -> None:
     for option in ("finetune_epochs", "unsupervised_epochs"):
         if getattr(args, option) < 0:
             raise ConfigError(f"--{option.replace('_', '-')} must be >= 0")
+    if not 0 <= args.walkback < 1:
+        raise ConfigError(f"--walkback is a probability below 1, got {args.walkback}")
+    if args.walkback and args.corruption == "none":
+        raise ConfigError("--walkback walks by corrupting: give a --corruption")
     if args.unsupervised_epochs and len(args.hidden) < 2:
         raise ConfigError("--unsupervised-epochs fine-tunes a deep autoencoder: give two or "
                           "more --hidden sizes (on one layer it would only undo the denoising)")
@@ -512,7 +532,8 @@ def cmd_train(args) -> None:
     ft_config = (replace(config, epochs=args.finetune_epochs, lr=args.finetune_lr,
                          momentum=args.finetune_momentum) if supervised else None)
     dataset = load_dataset(args.data, args.data_dir, valid_fraction=args.valid_fraction,
-                           download=not args.no_download, seed=args.seed)
+                           download=not args.no_download, seed=args.seed,
+                           stream=args.stream)
     if supervised and dataset.y_train is None:
         raise DataError(f"--finetune-epochs needs labels, and {args.data} has none: "
                         "give an .npz with arrays x and y")
@@ -527,7 +548,10 @@ def cmd_train(args) -> None:
         generator=torch.Generator().manual_seed(args.seed), tied=not args.untied,
         activation=args.activation, decoder=args.decoder, clip=args.clip, loss=args.loss,
         emphasis=args.emphasis)
-    x = torch.from_numpy(dataset.x_train)
+    def tensor(a):  # a streamed array stays on disk
+        return a if args.stream or a is None else torch.from_numpy(a)
+
+    x = tensor(dataset.x_train)
     check_inputs(stack.layers[0], x, "training data")  # before anything is written
     if args.batch_size > len(x):
         raise ConfigError(f"batch size {args.batch_size} is larger than the {len(x)} training "
@@ -542,12 +566,15 @@ def cmd_train(args) -> None:
         print(f"data: {dataset.describe()}")
         for k, layer in enumerate(stack.layers):
             print(f"layer {k + 1}: {layer.extra_repr()}")
-        x_valid = torch.from_numpy(dataset.x_valid) if dataset.x_valid is not None else None
-        histories = pretrain(stack, x, config, x_valid=x_valid, checkpoint_dir=checkpoints)
+        x_valid = tensor(dataset.x_valid)
+        histories = pretrain(stack, x, config, x_valid=x_valid, checkpoint_dir=checkpoints,
+                             objective=walkback_objective(args.walkback) if args.walkback
+                             else None)
         metrics = {
             "data": dataset.describe(),
             "model": stack.config.to_dict(),
             "train": config.to_dict(),
+            "walkback": args.walkback,
             "pretrain_history": [h.to_dict() for h in histories],
             "machine": machine_description(args.device),
         }
@@ -556,7 +583,7 @@ def cmd_train(args) -> None:
             xs = getattr(dataset, f"x_{split}")
             if xs is not None:
                 metrics[f"reconstruction_error_{split}_layer1"] = reconstruction_error(
-                    stack.layers[0], torch.from_numpy(xs))
+                    stack.layers[0], tensor(xs))
         if args.unsupervised_epochs:
             deep_config = replace(config, epochs=args.unsupervised_epochs)
             history = finetune_unsupervised(stack, x, deep_config, x_valid=x_valid,
@@ -582,7 +609,8 @@ def cmd_train(args) -> None:
                     stack, torch.from_numpy(xs), torch.from_numpy(ys))
         if not writes:
             return
-        save_model(model, out / "model.safetensors", extra={"train": config.to_dict()})
+        save_model(model, out / "model.safetensors",
+                   extra={"train": config.to_dict(), "walkback": args.walkback})
         write_json(out / "metrics.json", metrics)
         if dataset.image_shape is not None:
             _draw_run_figures(stack.layers[0], dataset, out, args.seed)
@@ -595,6 +623,7 @@ def cmd_train(args) -> None:
 
 
 def _draw_run_figures(layer, dataset, out: Path, seed: int) -> None:
+    import numpy as np
     import torch
 
     from .visualize import plot_filter_panels, plot_reconstructions
@@ -602,7 +631,7 @@ def _draw_run_figures(layer, dataset, out: Path, seed: int) -> None:
     plot_filter_panels([(layer.extra_repr().split(",")[0], layer.weight.detach().numpy())],
                        out / "filters.png", dataset.image_shape)
     source = dataset.x_valid if dataset.x_valid is not None else dataset.x_train
-    sample = torch.from_numpy(source[:10])
+    sample = torch.from_numpy(np.array(source[:10]))  # a copy: the source may be on disk
     corrupted = layer.corrupt(sample, torch.Generator().manual_seed(seed))
     with torch.no_grad():
         plot_reconstructions([("clean", sample.numpy()), ("corrupted", corrupted.numpy()),
@@ -724,9 +753,9 @@ def cmd_impute(args) -> None:
         raise ConfigError(f"--out {args.out}: name a .csv file")
     table = read_typed_csv(args.data)
     imputer = DAEImputer(hidden_sizes=tuple(args.hidden), noise_level=args.noise_level,
-                         categorical_features=table.categorical, n_imputations=args.n_imputations,
-                         epochs=args.epochs, random_state=args.seed, device=args.device,
-                         verbose=bool(args.progress))
+                         emphasis=tuple(args.emphasis), categorical_features=table.categorical,
+                         n_imputations=args.n_imputations, epochs=args.epochs,
+                         random_state=args.seed, device=args.device, verbose=bool(args.progress))
     try:
         filled = imputer.fit_transform(table.values)
     except ValueError as err:  # scikit-learn's validation, as one line
@@ -1027,7 +1056,7 @@ def cmd_imputation(args) -> None:
         raise ConfigError(f"--rates must lie in (0, 1), got {args.rates}")
     out = _prepare_out(args.out)
     imputation.run(out, args.data_dir, tables=args.tables, rates=args.rates, seeds=args.seeds,
-                   methods=args.methods or imputation.METHODS,
+                   methods=args.methods or imputation.METHODS, jobs=args.jobs,
                    dae_options={"epochs": args.dae_epochs} if args.dae_epochs else None)
     print()
     print((out / "results.md").read_text())

@@ -499,10 +499,13 @@ class DAEImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     Parameters
     ----------
-    hidden_sizes : tuple of int, default=(128, 128)
+    hidden_sizes : tuple of int, default=(256, 256)
         Encoder widths; the decoder mirrors them.
     noise_level : float, default=0.25
         Probability of masking each observed column of a row during training.
+    emphasis : (float, float), default=(0.75, 0.25)
+        Loss weights (α, β) of the entries the training noise masked and of those the
+        network saw (emphasised denoising): filling in is reconstructing what is masked.
     categorical_features : "auto", list of int or None, default="auto"
         Columns to one-hot encode and reconstruct with a softmax. "auto": the columns of a
         pandas DataFrame whose dtype is not numeric (none for an array).
@@ -515,10 +518,15 @@ class DAEImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         Untied decoders filled the test tables in better than tied ones.
     optimizer : {"adam", "sgd"}, default="adam"
     lr : float, default=1e-2
+        The starting learning rate; it decays exponentially to a twentieth of it by the
+        last epoch.
     epochs : int or None, default=None
-        None: enough epochs for about 20 000 updates (at least 20, at most 600).
+        None: enough epochs for about 80 000 updates (at least 20, at most 2000).
     batch_size : int, default=128
         Clipped to the number of samples.
+    validation_fraction : float, default=0.0
+        Hide this fraction of the observed entries from training and keep the parameters
+        of the epoch that reconstructed them best (see ``history_``).
     random_state : int, RandomState or None, default=None
     device : str, default="cpu"
     verbose : bool, default=False
@@ -532,6 +540,9 @@ class DAEImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         The columns treated as categorical.
     seed_ : int
         The seed of the training run, and of the draws of ``multiple_imputations``.
+    history_ : sdae.training.History
+        Training loss per epoch (and, with ``validation_fraction``, the mean loss of the
+        held-out entries).
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         Only when ``X`` had string column names.
@@ -545,12 +556,13 @@ class DAEImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     (200, 5)
     """
 
-    def __init__(self, hidden_sizes=(128, 128), *, noise_level=0.25,
+    def __init__(self, hidden_sizes=(256, 256), *, noise_level=0.25, emphasis=(0.75, 0.25),
                  categorical_features="auto", n_imputations=1, tied=False, optimizer="adam",
-                 lr=1e-2, epochs=None, batch_size=128, random_state=None, device="cpu",
-                 verbose=False):
+                 lr=1e-2, epochs=None, batch_size=128, validation_fraction=0.0,
+                 random_state=None, device="cpu", verbose=False):
         self.hidden_sizes = hidden_sizes
         self.noise_level = noise_level
+        self.emphasis = emphasis
         self.categorical_features = categorical_features
         self.n_imputations = n_imputations
         self.tied = tied
@@ -558,6 +570,7 @@ class DAEImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self.lr = lr
         self.epochs = epochs
         self.batch_size = batch_size
+        self.validation_fraction = validation_fraction
         self.random_state = random_state
         self.device = device
         self.verbose = verbose
@@ -590,18 +603,22 @@ class DAEImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         X = self._validate(X, reset=True)
         if not 0 <= self.noise_level < 1:
             raise ConfigError(f"noise_level must be in [0, 1), got {self.noise_level!r}")
+        if not 0 <= self.validation_fraction < 1:
+            raise ConfigError("validation_fraction must be in [0, 1), got "
+                              f"{self.validation_fraction!r}")
         check_int(self.n_imputations, "n_imputations")
         self.categorical_ = categorical
         self.encoding_ = TableEncoding.fit(X, categorical)
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         batch_size = min(check_int(self.batch_size, "batch_size"), len(X))
-        # about 20 000 updates, but no more than 600 epochs: small tables overfit beyond
-        epochs = self.epochs or min(600, max(20, math.ceil(20_000 / (len(X) // batch_size))))
+        epochs = self.epochs or min(2000, max(20, math.ceil(80_000 / (len(X) // batch_size))))
         config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=self.lr,
-                             optimizer=self.optimizer, seed=seed, device=self.device,
-                             progress=bool(self.verbose))
-        self.model_ = fit_imputer(self.encoding_, X, tuple(self.hidden_sizes), self.noise_level,
-                                  config, torch.Generator().manual_seed(seed), tied=self.tied)
+                             lr_decay=(1 / 20) ** (1 / epochs), optimizer=self.optimizer,
+                             seed=seed, device=self.device, progress=bool(self.verbose))
+        self.model_, self.history_ = fit_imputer(
+            self.encoding_, X, tuple(self.hidden_sizes), self.noise_level, config,
+            torch.Generator().manual_seed(seed), emphasis=tuple(self.emphasis),
+            validation_fraction=self.validation_fraction, tied=self.tied)
         self.seed_ = seed
         return self
 

@@ -11,18 +11,29 @@ from __future__ import annotations
 
 import copy
 import os
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import pairwise
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .autoencoder import DAEConfig, DenoisingAutoencoder, reconstruction_loss
 from .errors import ConfigError, DataError
-from .training import History, TrainConfig, batched, resolve_device, train, train_autoencoder
+from .training import (
+    History,
+    Objective,
+    TrainConfig,
+    batched,
+    resolve_device,
+    row_chunks,
+    train,
+    train_autoencoder,
+)
 
 
 def _per_layer(value, n: int, name: str) -> list:
@@ -190,21 +201,24 @@ class _Encoder(nn.Module):
 
 def pretrain(
     stack: StackedDenoisingAutoencoder,
-    x: Tensor,
+    x: Tensor | np.ndarray,
     config: TrainConfig | Sequence[TrainConfig],
     *,
-    x_valid: Tensor | None = None,
+    x_valid: Tensor | np.ndarray | None = None,
     keep_best: bool = False,
     noise_candidates: Sequence[float] | None = None,
     score: Callable[[DenoisingAutoencoder, Tensor, Tensor | None], float] | None = None,
     checkpoint_dir: str | os.PathLike | None = None,
+    objective: Objective | None = None,
 ) -> list[History]:
     """Greedy layer-wise pre-training, bottom layer first.
 
     The clean codes of the trained layers are computed once per layer (not once per batch)
     and are the next layer's training data; the next layer corrupts them itself. With
     ``keep_best`` and ``x_valid``, each layer ends with the parameters of its epoch of lowest
-    validation reconstruction error.
+    validation reconstruction error. ``x`` (and ``x_valid``) may be NumPy arrays on disk
+    (memory-mapped ``.npy``): they are streamed, and so are the codes, written to a
+    temporary folder and deleted at the end.
 
     With ``noise_candidates``, each layer is trained once per noise level, every time from
     the same initial weights, and the one whose code gets the lowest
@@ -214,13 +228,48 @@ def pretrain(
     With ``checkpoint_dir``, each layer checkpoints its training there
     (``pretrain-layerK.ckpt``); calling again with the same directory continues where a
     killed run stopped: finished layers are restored, the interrupted one resumes.
+
+    ``objective`` replaces each layer's denoising criterion (walkback training, say).
     """
     if (noise_candidates is None) != (score is None):
         raise ConfigError("noise_candidates and score go together: give both or neither")
+    if noise_candidates is not None and isinstance(x, np.ndarray):
+        raise ConfigError("the noise search scores codes held in memory: give x as a tensor")
     configs = _per_layer(config, len(stack.layers), "pretraining config")
     device = resolve_device(configs[0].device)
-    codes = x.to(device)
-    valid = x_valid.to(device) if x_valid is not None else None
+    with tempfile.TemporaryDirectory(prefix="sdae-codes-") as scratch:
+        histories = _pretrain_layers(stack, x, x_valid, configs, device, keep_best,
+                                     noise_candidates, score, checkpoint_dir, objective,
+                                     Path(scratch))
+    stack.to(device)
+    return histories
+
+
+def _on_device_or_disk(x: Tensor | np.ndarray | None, device) -> Tensor | np.ndarray | None:
+    return x.to(device) if isinstance(x, Tensor) else x
+
+
+def _next_codes(layer: DenoisingAutoencoder, x: Tensor | np.ndarray, device,
+                path: Path) -> Tensor | np.ndarray:
+    """The clean code of ``x``: a tensor on the device, or for data streamed from disk an
+    array written to ``path`` chunk by chunk (it may be as large as the data)."""
+    if isinstance(x, Tensor):
+        return batched(layer.encode, x)
+    codes = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32,
+                                      shape=(len(x), layer.n_hidden))
+    start = 0
+    with torch.no_grad():
+        for part in row_chunks(x, device, rows=65536):
+            codes[start:start + len(part)] = layer.encode(part).cpu().numpy()
+            start += len(part)
+    codes.flush()
+    return codes
+
+
+def _pretrain_layers(stack, x, x_valid, configs, device, keep_best, noise_candidates, score,
+                     checkpoint_dir, objective, scratch: Path) -> list[History]:
+    codes = _on_device_or_disk(x, device)
+    valid = _on_device_or_disk(x_valid, device)
     histories = []
     for k, layer_config in enumerate(configs):
         description = f"pretrain layer {k + 1}"
@@ -229,27 +278,30 @@ def pretrain(
                           if checkpoint_dir is not None else None)
             history = train_autoencoder(stack.layers[k], codes, layer_config, x_valid=valid,
                                         keep_best=keep_best, checkpoint=checkpoint,
-                                        description=description)
+                                        description=description, objective=objective)
         else:
             stack.layers[k], history = _select_noise_level(
                 stack.layers[k], codes, valid, layer_config, noise_candidates, score,
-                keep_best, description)
+                keep_best, description, objective)
         histories.append(history)
         if k + 1 < len(stack.layers):
-            codes = batched(stack.layers[k].encode, codes)
-            valid = batched(stack.layers[k].encode, valid) if valid is not None else None
-    stack.to(device)
+            layer = stack.layers[k]
+            codes = _next_codes(layer, codes, device, scratch / f"train{k + 1}.npy")
+            if valid is not None:
+                valid = _next_codes(layer, valid, device, scratch / f"valid{k + 1}.npy")
     return histories
 
 
-def _select_noise_level(layer, codes, valid, config, levels, score, keep_best, description):
+def _select_noise_level(layer, codes, valid, config, levels, score, keep_best, description,
+                        objective):
     initial = copy.deepcopy(layer.state_dict())
     best = None
     for level in levels:
         trial = DenoisingAutoencoder.from_config(replace(layer.config, noise_level=level))
         trial.load_state_dict(initial)
         history = train_autoencoder(trial, codes, config, x_valid=valid, keep_best=keep_best,
-                                    description=f"{description}, noise {level:g}")
+                                    description=f"{description}, noise {level:g}",
+                                    objective=objective)
         value = score(trial, batched(trial.encode, codes),
                       batched(trial.encode, valid) if valid is not None else None)
         if best is None or value < best[0]:
@@ -324,11 +376,14 @@ def finetune_unsupervised(
     """Fine-tune the deep autoencoder (encoders, then mirrored decoders) on reconstruction."""
     evaluate = None
     if x_valid is not None:
-        xv = x_valid.to(resolve_device(config.device))
+        device = resolve_device(config.device)
+        xv = _on_device_or_disk(x_valid, device)
 
         def evaluate(model: nn.Module) -> float:
-            logits = batched(model.reconstruction_logits, xv)
-            return float(reconstruction_loss(logits, xv, model.layers[0].config.loss).mean())
+            loss = model.layers[0].config.loss
+            total = sum(reconstruction_loss(model.reconstruction_logits(part), part, loss).sum()
+                        for part in row_chunks(xv, device))
+            return float(total) / len(xv)
 
     return train(stack, _deep_reconstruction_objective, x, config, evaluate=evaluate,
                  keep_best=evaluate is not None, checkpoint=checkpoint,

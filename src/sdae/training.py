@@ -3,6 +3,10 @@
 The data sit on the training device as whole tensors and are sliced into mini-batches by a
 seeded permutation, so an epoch has no per-example Python, no DataLoader and no host-device
 synchronisation: losses are summed on the device and read once per epoch.
+
+Data larger than memory stay on disk as a memory-mapped ``.npy`` array (any NumPy array is
+taken this way) and are streamed: each epoch visits contiguous chunks of rows in a random
+order, moves one chunk at a time to the device and shuffles the batches within it.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -31,6 +36,7 @@ Evaluate = Callable[[nn.Module], float]
 
 OPTIMIZERS = ("sgd", "adam")
 PRECISIONS = ("fp32", "bf16", "tf32")
+STREAM_CHUNK_BYTES = 256 * 2**20  # one chunk of a streamed array in memory at a time
 
 
 @dataclass
@@ -165,7 +171,10 @@ def train(
         ``objective(model, batch, generator)``: mean loss over the batch. ``batch`` is a
         tuple of slices of the tensors in ``data``; ``generator`` drives the corruption.
     data : Tensor or sequence of Tensors
-        Examples along the first dimension (inputs, and targets when there are any).
+        Examples along the first dimension (inputs, and targets when there are any). NumPy
+        arrays (memory-mapped ``.npy`` files, say) are streamed to the device in chunks
+        of about ``STREAM_CHUNK_BYTES``, visited in a random order, batches shuffled within
+        each chunk.
     config : TrainConfig
     evaluate : callable, optional
         ``evaluate(model) -> float`` called after each epoch in eval mode without
@@ -190,7 +199,7 @@ def train(
         raise ConfigError("precision tf32 exists on CUDA GPUs only: use fp32 or bf16")
     if config.patience is not None and evaluate is None:
         raise ConfigError("early stopping (patience) needs validation data")
-    tensors = (data,) if isinstance(data, Tensor) else tuple(data)
+    tensors = (data,) if isinstance(data, Tensor | np.ndarray) else tuple(data)
     n = len(tensors[0])
     if n == 0:
         raise SdaeError("cannot train on empty data: give at least one example")
@@ -205,7 +214,14 @@ def train(
     if config.batch_size % world:
         raise ConfigError(f"batch size {config.batch_size} does not split over {world} "
                           f"processes: use a multiple of {world}")
-    tensors = tuple(t.to(device) for t in tensors)
+    streamed = any(isinstance(t, np.ndarray) for t in tensors)
+    if streamed:  # chunks of whole batches, each about STREAM_CHUNK_BYTES
+        row_bytes = sum(4 * math.prod(t.shape[1:]) for t in tensors)
+        rows = max(1, STREAM_CHUNK_BYTES // row_bytes // config.batch_size) * config.batch_size
+        chunks = [(a, min(a + rows, n)) for a in range(0, n, rows)]
+    else:
+        tensors = tuple(t.to(device) for t in tensors)
+        chunks = [(0, n)]
     model.to(device)
     step = _data_parallel_step(model, objective, device, world, rank, config.batch_size)
     params = list(model.parameters())
@@ -215,7 +231,8 @@ def train(
     generator = torch.Generator(device=device)
     generator.manual_seed(config.seed)
     scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, config.lr_decay)
-    n_batches = n // config.batch_size  # the last partial batch is dropped, as in the papers
+    # the last partial batch (of each chunk) is dropped, as in the papers
+    n_batches = sum((b - a) // config.batch_size for a, b in chunks)
     history = History()
     best_score, best_state = math.inf, None
     first_epoch = 0
@@ -256,12 +273,10 @@ def train(
         for epoch in range(first_epoch, config.epochs):
             start = time.perf_counter()
             model.train()
-            order = torch.randperm(n, generator=generator, device=device)
             losses = torch.empty(n_batches, device=device)  # read once, at the end of the epoch
+            batches = _shuffled_batches(tensors, chunks, config.batch_size, generator, device)
             with precision_context(config.precision, device):
-                for i in range(n_batches):
-                    index = order[i * config.batch_size : (i + 1) * config.batch_size]
-                    batch = tuple(t.index_select(0, index) for t in tensors)  # a fast gather
+                for i, batch in enumerate(batches):
                     loss = step(batch, generator)
                     losses[i] = loss.detach()
                     if config.weight_decay:
@@ -372,6 +387,40 @@ def _save_on_interrupt(checkpoint, unsaved: Callable[[], dict | None]):
         raise
 
 
+def _shuffled_batches(tensors, chunks, batch_size: int, generator, device):
+    """One epoch of batches: the chunks in a random order, each one's rows in a random order.
+
+    Resident data are one chunk; a streamed chunk is read to the device when its turn comes.
+    """
+    visits = (torch.randperm(len(chunks), generator=generator, device=device).tolist()
+              if len(chunks) > 1 else [0])
+    for c in visits:
+        a, b = chunks[c]
+        part = tuple(rows_of(t, a, b, device) for t in tensors)  # resident: already there
+        order = torch.randperm(b - a, generator=generator, device=device)
+        for j in range((b - a) // batch_size):
+            index = order[j * batch_size : (j + 1) * batch_size]
+            yield tuple(t.index_select(0, index) for t in part)  # a fast gather
+
+
+def rows_of(x: Tensor | np.ndarray, start: int, stop: int,
+            device: str | torch.device = "cpu") -> Tensor:
+    """Rows ``start:stop`` of a tensor, or of an array (read from disk when memory-mapped;
+    floating point as float32), on ``device``."""
+    if isinstance(x, Tensor):
+        return x[start:stop].to(device)
+    part = x[start:stop]
+    part = np.array(part, dtype=np.float32 if part.dtype.kind == "f" else None)  # a copy
+    return torch.from_numpy(part).to(device)
+
+
+def row_chunks(x: Tensor | np.ndarray, device: str | torch.device = "cpu",
+               rows: int = 4096):
+    """``x`` as consecutive chunks of ``rows`` rows on ``device``."""
+    for start in range(0, len(x), rows):
+        yield rows_of(x, start, start + rows, device)
+
+
 def batched(fn: Callable[[Tensor], Tensor], x: Tensor, batch_size: int = 4096) -> Tensor:
     """Apply ``fn`` to ``x`` in chunks under ``no_grad``: bounded memory for large data."""
     with torch.no_grad():
@@ -384,29 +433,31 @@ def autoencoder_objective(model, batch: Sequence[Tensor], generator: torch.Gener
     return model.loss(batch[0], generator, rows=rows)
 
 
-def reconstruction_error(model, x: Tensor, batch_size: int = 4096) -> float:
+def reconstruction_error(model, x: Tensor | np.ndarray, batch_size: int = 4096) -> float:
     """Mean per-example loss of reconstructing clean ``x`` from clean ``x`` (no corruption)."""
     device = next(model.parameters()).device
-    x = x.to(device)
     with torch.no_grad():
-        total = sum(
-            model.loss(x[i : i + batch_size], corrupt=False) * len(x[i : i + batch_size])
-            for i in range(0, len(x), batch_size)
-        )
+        total = sum(model.loss(part, corrupt=False) * len(part)
+                    for part in row_chunks(x, device, batch_size))
     return float(total) / len(x)
 
 
-def check_inputs(model, x: Tensor, name: str = "data") -> None:
-    """Fail early, with a fix, when ``x`` does not suit ``model``."""
-    if x.dim() != 2 or x.shape[1] != model.n_visible:
+def check_inputs(model, x: Tensor | np.ndarray, name: str = "data") -> None:
+    """Fail early, with a fix, when ``x`` does not suit ``model`` (an array on disk is
+    read through once, a chunk at a time)."""
+    if x.ndim != 2 or x.shape[1] != model.n_visible:
         raise DataError(
             f"{name} has shape {tuple(x.shape)} but the model expects (n, {model.n_visible})"
         )
-    if not torch.isfinite(x).all():
-        raise DataError(f"{name} contain NaN or infinite values: remove or impute them")
-    if model.config.loss == "cross_entropy" and len(x) and (x.min() < 0 or x.max() > 1):
+    low, high = math.inf, -math.inf
+    for part in row_chunks(x, rows=65536):
+        if not torch.isfinite(part).all():
+            raise DataError(f"{name} contain NaN or infinite values: remove or impute them")
+        if len(part):
+            low, high = min(low, part.min().item()), max(high, part.max().item())
+    if model.config.loss == "cross_entropy" and len(x) and (low < 0 or high > 1):
         raise DataError(
-            f"{name} lie in [{x.min().item():.3g}, {x.max().item():.3g}] but the cross-entropy "
+            f"{name} lie in [{low:.3g}, {high:.3g}] but the cross-entropy "
             "loss needs values in [0, 1]: rescale them, or use --decoder linear"
         )
 
@@ -420,19 +471,22 @@ def train_autoencoder(
     keep_best: bool = False,
     checkpoint: str | os.PathLike | None = None,
     description: str = "dae",
+    objective: Objective | None = None,
 ) -> History:
     """Train a :class:`~sdae.autoencoder.DenoisingAutoencoder` on ``x`` with the denoising
-    criterion; record the clean reconstruction error of ``x_valid`` after each epoch (and,
-    with ``keep_best``, end with the parameters of the epoch where it was lowest)."""
+    criterion (or ``objective``, such as :func:`sdae.sampling.walkback_objective`); record
+    the clean reconstruction error of ``x_valid`` after each epoch (and, with ``keep_best``,
+    end with the parameters of the epoch where it was lowest)."""
     check_inputs(model, x, "training data")
     evaluate = None
     if x_valid is not None:
         check_inputs(model, x_valid, "validation data")
-        x_valid = x_valid.to(resolve_device(config.device))
+        if isinstance(x_valid, Tensor):
+            x_valid = x_valid.to(resolve_device(config.device))
 
         def evaluate(m: nn.Module) -> float:
             return reconstruction_error(m, x_valid)
 
-    return train(model, autoencoder_objective, x, config, evaluate=evaluate,
+    return train(model, objective or autoencoder_objective, x, config, evaluate=evaluate,
                  keep_best=keep_best and evaluate is not None, checkpoint=checkpoint,
                  description=description)

@@ -17,11 +17,12 @@ _Y_KEYS = ("y", "labels", "target", "y_train", "targets")
 
 
 def load_array(
-    path: str | os.PathLike,
+    path: str | os.PathLike, *, stream: bool = False,
 ) -> tuple[np.ndarray, np.ndarray | None, tuple[int, int] | None]:
     """Read examples (and labels when the file has them) from ``path``.
 
-    - ``.npy``: one array, examples along the first axis;
+    - ``.npy``: one array, examples along the first axis; with ``stream``, memory-mapped
+      instead of read (for data larger than memory; values are checked while training);
     - ``.npz``: the inputs under ``x``/``X``/``data``, labels under ``y``/``labels`` if any;
     - ``.csv``/``.txt``: numbers only, an optional header row, no labels;
     - a folder of images: grayscale images of one size, scaled to [0, 1].
@@ -36,6 +37,16 @@ def load_array(
         images = load_image_folder(path)
         return images.reshape(len(images), -1), None, images.shape[1:]
     suffix = path.suffix.lower()
+    if stream and suffix != ".npy":
+        raise DataError(f"{path}: only a .npy file can be streamed from disk: save the "
+                        "inputs with numpy.save, or leave out --stream")
+    if stream:
+        x = _read_npy(path, mmap_mode="r")
+        if x.dtype.kind not in "biuf" or x.ndim < 2 or x.size == 0:
+            raise DataError(f"{path}: need a numeric array of examples (n, d) with n >= 1, "
+                            f"got {x.dtype} {x.shape}")
+        shape = tuple(x.shape[1:]) if x.ndim == 3 else None
+        return x.reshape(len(x), -1), None, shape  # still on disk: a view, not a copy
     if suffix == ".npy":
         x, y = _read_npy(path), None
     elif suffix == ".npz":
@@ -71,11 +82,11 @@ def _first_bytes(path: Path, n: int) -> bytes:
         raise DataError(f"{path}: cannot read it ({err.strerror})") from None
 
 
-def _read_npy(path: Path) -> np.ndarray:
+def _read_npy(path: Path, mmap_mode: str | None = None) -> np.ndarray:
     if _first_bytes(path, 6) != b"\x93NUMPY":
         raise DataError(f"{path}: not a .npy file (no NumPy header): save it with numpy.save")
     try:
-        return np.load(path, allow_pickle=False)
+        return np.load(path, allow_pickle=False, mmap_mode=mmap_mode)
     except Exception as err:  # numpy's header parser can raise anything on a bad file
         raise DataError(f"{path}: not a readable .npy array ({err})") from err
 

@@ -73,7 +73,8 @@ def split_arrays(
     seed: int = 0,
     image_shape: tuple[int, int] | None = None,
 ) -> Dataset:
-    """A Dataset from one array, holding out a random ``valid_fraction`` for validation."""
+    """A Dataset from one array, holding out a random ``valid_fraction`` for validation
+    (the last rows of an array on disk: drawing rows at random would read it all)."""
     if not 0 <= valid_fraction < 1:
         raise DataError(f"validation fraction must be in [0, 1), got {valid_fraction}")
     if y is not None and len(y) != len(x):
@@ -81,6 +82,11 @@ def split_arrays(
     n_valid = round(valid_fraction * len(x))
     if n_valid >= len(x):
         raise DataError(f"{name}: too few examples ({len(x)}) to hold out a validation set")
+    if isinstance(x, np.memmap):
+        cut = len(x) - n_valid
+        return Dataset(name, x[:cut], None if y is None else y[:cut],
+                       x[cut:] if n_valid else None, None if y is None or not n_valid
+                       else y[cut:], image_shape=image_shape)
     order = np.random.default_rng(seed).permutation(len(x))
     train, valid = order[n_valid:], order[:n_valid]
 
@@ -98,10 +104,15 @@ def load_dataset(
     valid_fraction: float = 0.1,
     download: bool = True,
     seed: int = 0,
+    stream: bool = False,
 ) -> Dataset:
-    """``mnist``, ``usps``, ``digits``, ``auto`` (MNIST when on disk, else digits) or a path."""
+    """``mnist``, ``usps``, ``digits``, ``auto`` (MNIST when on disk, else digits) or a path
+    (with ``stream``, a ``.npy`` file left on disk, memory-mapped)."""
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise DataError(f"seed must be a non-negative integer, got {seed!r}")
+    if stream and name in (*NAMED, "auto"):
+        raise DataError(f"--stream reads a .npy file from disk, and {name} is a named data set "
+                        "that fits in memory: leave out --stream")
     if name == "mnist":
         return load_mnist(data_dir, download=download)
     if name == "digits":
@@ -113,5 +124,5 @@ def load_dataset(
     path = Path(name)
     if not path.exists():
         raise DataError(f"{name}: no such file or folder, and not one of {', '.join(NAMED)}")
-    x, y, shape = load_array(path)
+    x, y, shape = load_array(path, stream=stream)
     return split_arrays(path.stem, x, y, valid_fraction, seed, shape)

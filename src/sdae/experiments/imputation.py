@@ -64,6 +64,28 @@ def make_imputer(method: str, seed: int, dae_options: dict | None = None):
     raise DataError(f"unknown imputation method {method!r}: one of {', '.join(METHODS)}")
 
 
+def impute_once(x: np.ndarray, rate: float, method: str, seed: int,
+                dae_options: dict | None = None, threads: int | None = None
+                ) -> tuple[float, float]:
+    """Remove entries of the complete (scaled) table ``x`` at ``rate`` with ``seed``, fill
+    them with ``method``; the RMSE on the removed entries and the seconds it took."""
+    if threads is not None:  # a worker of a pool: share the cores, do not oversubscribe them
+        import torch
+        from threadpoolctl import threadpool_limits
+
+        torch.set_num_threads(threads)
+        threadpool_limits(threads)
+    removed = np.random.default_rng(seed).random(x.shape) < rate
+    holed = np.where(removed, np.nan, x)
+    start = time.perf_counter()
+    with warnings.catch_warnings():  # IterativeImputer's convergence notes
+        warnings.simplefilter("ignore")
+        filled = make_imputer(method, seed, dae_options).fit_transform(holed)
+    seconds = time.perf_counter() - start
+    filled = _with_all_columns(filled, holed)
+    return float(np.sqrt(np.mean((filled[removed] - x[removed]) ** 2))), seconds
+
+
 def run(
     out: str | os.PathLike,
     data_dir: str | os.PathLike | None = None,
@@ -74,45 +96,71 @@ def run(
     methods: Sequence[str] = METHODS,
     dae_options: dict | None = None,
     loaded: dict[str, np.ndarray] | None = None,
+    jobs: int = 1,
     log: Callable[[str], None] = print,
 ) -> dict:
     """The whole comparison; writes ``results.json`` and ``results.md`` under ``out``.
 
     ``loaded``: tables given directly (name -> complete array) instead of read from disk.
+    ``jobs``: imputations run at once, in separate processes sharing the cores (each one
+    is a single small network or scikit-learn model that one core keeps busy).
     """
     out = Path(out)
     started = time.perf_counter()
-    rows = []
+    data = {}
     for name in tables:
-        x = min_max(loaded[name] if loaded and name in loaded else load_table(name, data_dir))
-        log(f"{name}: {x.shape[0]} rows × {x.shape[1]} columns")
-        for rate in rates:
-            for method in methods:
-                errors, seconds = [], []
-                for seed in seeds:
-                    removed = np.random.default_rng(seed).random(x.shape) < rate
-                    holed = np.where(removed, np.nan, x)
-                    start = time.perf_counter()
-                    with warnings.catch_warnings():  # IterativeImputer's convergence notes
-                        warnings.simplefilter("ignore")
-                        imputer = make_imputer(method, seed, dae_options)
-                        filled = imputer.fit_transform(holed)
-                    seconds.append(time.perf_counter() - start)
-                    filled = _with_all_columns(filled, holed)
-                    errors.append(float(np.sqrt(np.mean((filled[removed] - x[removed]) ** 2))))
-                row = {"table": name, "rate": rate, "method": method,
-                       "rmse_mean": float(np.mean(errors)), "rmse_std": float(np.std(errors)),
-                       "rmse": errors, "seconds": float(np.mean(seconds))}
-                log(f"  {rate:.0%} {method:<22} RMSE {row['rmse_mean']:.4f} ± "
-                    f"{row['rmse_std']:.4f}  ({row['seconds']:.1f} s)")
-                rows.append(row)
+        data[name] = min_max(loaded[name] if loaded and name in loaded
+                             else load_table(name, data_dir))
+        log(f"{name}: {data[name].shape[0]} rows × {data[name].shape[1]} columns")
+    cells = [(name, rate, method) for name in tables for rate in rates for method in methods]
+    with _executor(jobs) as pool:
+        threads = max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else None
+        futures = {cell: [pool.submit(impute_once, data[cell[0]], cell[1], cell[2], seed,
+                                      dae_options, threads) for seed in seeds]
+                   for cell in cells}
+        rows = []
+        for (name, rate, method), pending in futures.items():
+            errors, seconds = zip(*(f.result() for f in pending), strict=True)
+            row = {"table": name, "rate": rate, "method": method,
+                   "rmse_mean": float(np.mean(errors)), "rmse_std": float(np.std(errors)),
+                   "rmse": list(errors), "seconds": float(np.mean(seconds))}
+            log(f"  {name} {rate:.0%} {method:<22} RMSE {row['rmse_mean']:.4f} ± "
+                f"{row['rmse_std']:.4f}  ({row['seconds']:.1f} s)")
+            rows.append(row)
     results = {"experiment": "imputation", "tables": list(tables), "rates": list(rates),
-               "seeds": list(seeds), "dae_options": dae_options or {}, "results": rows,
-               "seconds": round(time.perf_counter() - started, 1),
+               "seeds": list(seeds), "dae_options": dae_options or {}, "jobs": jobs,
+               "results": rows, "seconds": round(time.perf_counter() - started, 1),
                "machine": machine_description()}
     write_json(out / "results.json", results)
     atomic_write(out / "results.md", markdown(results).encode())
     return results
+
+
+class _Inline:
+    """The executor interface, run in this process: one job needs no pool."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def submit(self, fn, *args):
+        from concurrent.futures import Future
+
+        future = Future()
+        future.set_result(fn(*args))
+        return future
+
+
+def _executor(jobs: int):
+    if jobs == 1:
+        return _Inline()
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # spawn, not fork: a forked copy of a process that already ran OpenMP threads can hang
+    return ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"))
 
 
 def _with_all_columns(filled: np.ndarray, holed: np.ndarray) -> np.ndarray:
