@@ -175,3 +175,6 @@ def test_bad_input():
         DAEImputer().fit(Xm)
     with pytest.raises(ValueError, match="noise_level"):
         DAEImputer(noise_level=1.0).fit(Xm[1:])
+    for emphasis in [0.5, (1.0, -1.0), (0, 0)]:
+        with pytest.raises(ValueError, match="emphasis must be two weights"):
+            DAEImputer(emphasis=emphasis).fit(Xm[1:])

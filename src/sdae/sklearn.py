@@ -606,6 +606,10 @@ class DAEImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         if not 0 <= self.validation_fraction < 1:
             raise ConfigError("validation_fraction must be in [0, 1), got "
                               f"{self.validation_fraction!r}")
+        emphasis = np.asarray(self.emphasis, dtype=float).ravel()
+        if len(emphasis) != 2 or not (emphasis >= 0).all() or not emphasis.any():
+            raise ConfigError(f"emphasis must be two weights (alpha, beta) >= 0, not both 0, "
+                              f"got {self.emphasis!r}")
         check_int(self.n_imputations, "n_imputations")
         self.categorical_ = categorical
         self.encoding_ = TableEncoding.fit(X, categorical)
@@ -617,7 +621,7 @@ class DAEImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                              seed=seed, device=self.device, progress=bool(self.verbose))
         self.model_, self.history_ = fit_imputer(
             self.encoding_, X, tuple(self.hidden_sizes), self.noise_level, config,
-            torch.Generator().manual_seed(seed), emphasis=tuple(self.emphasis),
+            torch.Generator().manual_seed(seed), emphasis=tuple(emphasis),
             validation_fraction=self.validation_fraction, tied=self.tied)
         self.seed_ = seed
         return self
