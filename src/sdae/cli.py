@@ -521,8 +521,7 @@ def cmd_train(args) -> None:
     for option in ("finetune_epochs", "unsupervised_epochs"):
         if getattr(args, option) < 0:
             raise ConfigError(f"--{option.replace('_', '-')} must be >= 0")
-    if not 0 <= args.walkback < 1:
-        raise ConfigError(f"--walkback is a probability below 1, got {args.walkback}")
+    _check_walkback(args.walkback)
     if args.walkback and args.corruption == "none":
         raise ConfigError("--walkback walks by corrupting: give a --corruption")
     if args.unsupervised_epochs and len(args.hidden) < 2:
@@ -901,11 +900,9 @@ def cmd_sampling(args) -> None:
     from dataclasses import replace
 
     from .data import load_mnist
-    from .errors import ConfigError
     from .experiments import sampling
 
-    if not 0 <= args.walkback < 1:
-        raise ConfigError(f"--walkback is a probability below 1, got {args.walkback}")
+    _check_walkback(args.walkback)
     settings = sampling.SamplingSettings(walkback=args.walkback, seed=args.seed)
     settings.train = replace(settings.train, epochs=args.epochs, seed=args.seed,
                              device=args.device, progress=args.progress)
@@ -1071,6 +1068,13 @@ def _print_summary(results: dict, out: Path) -> None:
               f"{m['train_seconds']:>9.0f}")
     print(f"\nwrote {out}/filters.png, reconstructions.png, results.json "
           f"({results['seconds']:.0f} s in all)")
+
+
+def _check_walkback(p: float) -> None:
+    from .errors import ConfigError
+
+    if not 0 <= p < 1:
+        raise ConfigError(f"--walkback is a probability below 1, got {p}")
 
 
 def _join_process_group(device: str) -> int:
