@@ -322,13 +322,13 @@ def test_sigterm_stops_cleanly_with_how_to_resume(small_npz, tmp_path):
     # the end, so the one of epoch 2 is written on the way out
     script = (
         "import os, signal, sys\n"
-        "import sdae.training as t\n"
+        "from sdae.autoencoder import DenoisingAutoencoder as DAE\n"
         "calls = []\n"
-        "def term_in_epoch_3(*args, objective=t.autoencoder_objective):\n"
+        "def term_in_epoch_3(*args, corrupt=DAE.corrupt):  # corrupt: once a step\n"
         "    calls.append(1)\n"
         "    if len(calls) == 25: os.kill(os.getpid(), signal.SIGTERM)\n"
-        "    return objective(*args)\n"
-        "t.autoencoder_objective = term_in_epoch_3\n"
+        "    return corrupt(*args)\n"
+        "DAE.corrupt = term_in_epoch_3\n"
         "from sdae.cli import main\n"
         f"sys.exit(main({options!r}))\n")
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
@@ -437,3 +437,25 @@ def test_denoise_bad_input(photo_folder, small_npz, tmp_path, capsys):
         err = capsys.readouterr().err
         assert message in err and err.count("\n") == 1
     assert not (tmp_path / "o.png").exists() and not (tmp_path / "m.safetensors").exists()
+
+
+@pytest.mark.parametrize("unsupervised", ["0", "1"])
+def test_sda_experiment_on_usps_with_and_without_the_deep_autoencoder_phase(
+        unsupervised, tmp_path, capsys):
+    from conftest import SHARED_DATA
+
+    if not (SHARED_DATA / "usps" / "usps.h5").exists():
+        pytest.skip("USPS not found: set SDAE_DATA_DIR to the shared data folder")
+    out = tmp_path / "sda"
+    assert main(["experiment", "sda-mnist", "--dataset", "usps", "--data-dir", str(SHARED_DATA),
+                 "--hidden", "16", "--pretrain-epochs", "1", "--finetune-epochs", "1",
+                 "--unsupervised-epochs", unsupervised, "--models", "SdA", "--no-progress",
+                 "--out", str(out)]) == 0
+    results = json.loads((out / "results.json").read_text())
+    (run,) = results["runs"]
+    if unsupervised == "0":
+        assert results["settings"]["unsupervised"] is None and run["unsupervised_seconds"] == 0
+    else:
+        assert results["settings"]["unsupervised"]["epochs"] == 1
+        assert run["unsupervised_seconds"] > 0
+    assert "| SdA-1 | 6291 |" in capsys.readouterr().out

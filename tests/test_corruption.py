@@ -22,6 +22,24 @@ def test_masking_zeroes_a_fraction_q(q, generator):
     assert torch.equal(x_tilde[kept], x[kept])  # P(x̃ = x | x) = 1 - q
 
 
+def test_masking_draws_are_independent_of_position_and_of_each_other(generator):
+    """Four components share one 64-bit random number: check each of the four 16-bit slots
+    zeroes its share, and that neighbours are not correlated."""
+    x = torch.ones(100_000, 8)
+    zeroed = (masking(x, 0.3, generator) == 0).float()
+    for slot in range(4):  # columns slot, slot + 4 come from the same slice of each number
+        assert zeroed[:, slot::4].mean().item() == pytest.approx(0.3, abs=0.005)
+    both = (zeroed[:, :-1] * zeroed[:, 1:]).mean().item()
+    assert both == pytest.approx(0.09, abs=0.003)  # P(two neighbours zeroed) = q²
+
+
+@pytest.mark.parametrize("shape", [(3, 5), (7,), (1, 1)])
+def test_masking_any_number_of_components(shape, generator):
+    x = torch.ones(shape)
+    assert masking(x, 0.5, generator).shape == x.shape
+    assert torch.equal(masking(x, 1e-7, generator), x)  # q below 2^-16 rounds to 0
+
+
 @pytest.mark.parametrize("nu", [0.0, 0.1, 0.25, 0.5, 1.0])
 def test_fixed_masking_zeroes_exact_count_per_example(nu, generator):
     x = torch.rand(64, 37) + 0.1

@@ -21,6 +21,7 @@ def test_small_comparison_writes_results(tmp_path):
     settings = sda.SdaSettings(
         hidden_sizes=[32, 16], noise_levels=[0.2, 0.3],
         pretrain=TrainConfig(epochs=2, batch_size=20, lr=0.1, progress=False),
+        unsupervised=TrainConfig(epochs=2, batch_size=20, lr=0.1, progress=False),
         finetune=TrainConfig(epochs=3, batch_size=20, lr=0.1, momentum=0.9, progress=False),
         probe_examples=500, probe_max_iter=50, min_finetune_updates=30)
     results = sda.run(data, tmp_path, settings, seeds=[0, 1], label_counts=[100, None],
@@ -39,6 +40,9 @@ def test_small_comparison_writes_results(tmp_path):
     assert sdam["noise_levels"] == [0.2, 0.3] and len(sdam["layer_probe_test_error"]) == 2
     assert results["models"][1]["noise_levels"] == [0.0, 0.0]
     assert results["models"][2]["pretrain_seconds"] == 0
+    # the deep autoencoder is fine-tuned after greedy pre-training, for SdA and SAE only
+    assert [m["unsupervised_seconds"] > 0 for m in results["models"][:3]] == [True, True, False]
+    assert results["runs"][0]["unsupervised_valid_reconstruction"] > 0
     assert sorted({r["n_labels"] for r in results["runs"]}) == [100, 1197]
     table = (tmp_path / "results.md").read_text()
     assert "| SdA-2 | 100 |" in table and "±" in table
@@ -51,10 +55,12 @@ def test_noise_search_records_the_probe_errors_and_the_choice(tmp_path):
     settings = sda.SdaSettings(
         hidden_sizes=[16, 8], noise_candidates=[0.0, 0.3],
         pretrain=TrainConfig(epochs=1, batch_size=50, lr=0.1, progress=False),
+        unsupervised=None,
         finetune=TrainConfig(epochs=1, batch_size=50, lr=0.1, progress=False),
         probe_examples=300, probe_max_iter=20, min_finetune_updates=1)
     results = sda.run(data, tmp_path, settings, models=["SdA"], log=lambda s: None)
     run = results["runs"][0]
+    assert run["unsupervised_seconds"] == 0  # none asked for
     assert len(run["noise_search"]) == 2
     for chosen, errors in zip(run["noise_levels"], run["noise_search"], strict=True):
         assert set(errors) == {"0.0", "0.3"}

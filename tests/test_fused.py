@@ -2,7 +2,8 @@ import pytest
 import torch
 
 from sdae.autoencoder import DenoisingAutoencoder, reconstruction_loss
-from sdae.fused import tied_sigmoid_cross_entropy
+from sdae.errors import ConfigError
+from sdae.fused import sgd_step_, tied_sigmoid_cross_entropy
 
 
 def autograd_loss(x_tilde, x, weight, bias, decoder_bias):
@@ -53,3 +54,31 @@ def test_the_dae_uses_the_fused_loss_only_where_it_applies(options, fused, monke
     x = torch.rand(5, 7)
     dae.loss(x, torch.Generator().manual_seed(0)).backward()
     assert bool(calls) == fused
+
+
+def test_in_place_sgd_step_equals_gradients_then_update():
+    x_tilde, x, params = inputs(torch.float32)
+    lr = 0.3
+    plain = autograd_loss(x_tilde, x, *params)
+    expected = [p.detach() - lr * g for p, g in zip(params, torch.autograd.grad(plain, params),
+                                                    strict=True)]
+    updated = [p.detach().clone() for p in params]
+    loss = sgd_step_(x_tilde, x, *updated, lr)
+    assert loss.item() == pytest.approx(plain.item(), rel=1e-6)  # the loss before the step
+    for a, b in zip(updated, expected, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_sgd_step_draws_the_corruption_like_loss():
+    x = torch.rand(5, 7)
+    a = DenoisingAutoencoder(7, 4, noise_level=0.3, generator=torch.Generator().manual_seed(1))
+    b = DenoisingAutoencoder(7, 4, noise_level=0.3, generator=torch.Generator().manual_seed(1))
+    loss = a.sgd_step(x, torch.Generator().manual_seed(2), lr=0.1)
+    expected = b.loss(x, torch.Generator().manual_seed(2))
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-6)
+    assert not torch.equal(a.weight, b.weight)  # and stepped
+
+
+def test_sgd_step_refuses_layers_it_does_not_fit():
+    with pytest.raises(ConfigError, match="tied sigmoid"):
+        DenoisingAutoencoder(7, 4, tied=False).sgd_step(torch.rand(5, 7), None, lr=0.1)

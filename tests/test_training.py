@@ -212,3 +212,34 @@ def test_bad_values_on_disk_are_found_chunk_by_chunk(tmp_path):
     with pytest.raises(DataError, match="NaN"):
         train_autoencoder(DenoisingAutoencoder(16, 4), on_disk(x, tmp_path / "x.npy"),
                           TrainConfig(batch_size=5))
+
+
+def test_plain_sgd_steps_in_place_like_autograd_and_the_optimiser(monkeypatch):
+    """Plain SGD on the denoising criterion takes the fused in-place step; any other
+    objective (here the same criterion, wrapped) goes through autograd and torch.optim."""
+    calls = []
+    original = DenoisingAutoencoder.sgd_step
+    monkeypatch.setattr(DenoisingAutoencoder, "sgd_step",
+                        lambda *a, **k: calls.append(1) or original(*a, **k))
+    fast, fast_history = fit(epochs=3)
+    assert len(calls) == 3 * (256 // 16)
+
+    def wrapped(model, batch, generator):
+        return training.autoencoder_objective(model, batch, generator)
+
+    slow = DenoisingAutoencoder(16, 12, noise_level=0.25,
+                                generator=torch.Generator().manual_seed(0))
+    slow_history = train(slow, wrapped, bars(), TrainConfig(epochs=3, batch_size=16, lr=0.1,
+                                                            progress=False))
+    assert len(calls) == 3 * (256 // 16)  # the wrapped objective never took it
+    for p, q in zip(fast.parameters(), slow.parameters(), strict=True):
+        torch.testing.assert_close(p, q, rtol=1e-4, atol=1e-5)
+    assert fast_history.train_loss == pytest.approx(slow_history.train_loss, rel=1e-5)
+
+
+@pytest.mark.parametrize("options", [{"momentum": 0.5}, {"weight_decay": 0.01},
+                                     {"optimizer": "adam", "lr": 0.01}])
+def test_other_optimisers_do_not_step_in_place(options, monkeypatch):
+    monkeypatch.setattr(DenoisingAutoencoder, "sgd_step",
+                        lambda *a, **k: pytest.fail("stepped in place"))
+    fit(epochs=1, **options)

@@ -17,7 +17,7 @@ from torch import Tensor, nn
 
 from .corruption import Corruption
 from .errors import ConfigError, check_int
-from .fused import tied_sigmoid_cross_entropy
+from .fused import sgd_step_, tied_sigmoid_cross_entropy
 
 ACTIVATIONS = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu}
 DECODERS = ("sigmoid", "linear")
@@ -202,6 +202,23 @@ class DenoisingAutoencoder(nn.Module):
             weights = torch.where(mask, alpha, beta).to(x.dtype)
         logits = self.decode_logits(self.encode(x_tilde))
         return reconstruction_loss(logits, x, self.config.loss, weights).mean()
+
+    @property
+    def fuses_sgd(self) -> bool:
+        """Whether :meth:`sgd_step` can train this layer: the paper's default (tied,
+        sigmoid, cross-entropy), without emphasis."""
+        return self._fused and self.config.emphasis is None
+
+    def sgd_step(self, x: Tensor, generator: torch.Generator | None, lr: float) -> Tensor:
+        """One plain-SGD step on the denoising criterion of batch ``x``, the update written
+        into the parameters as the gradients are formed (:func:`sdae.fused.sgd_step_`);
+        returns the loss before the step. The same step as ``loss``, ``backward`` and
+        ``torch.optim.SGD`` without momentum, with less work around the matrix products."""
+        if not self.fuses_sgd:
+            raise ConfigError("sgd_step needs a tied sigmoid layer with cross-entropy loss "
+                              "and no emphasis: train it with loss() and an optimiser")
+        return sgd_step_(self.corrupt(x, generator), x, self.weight, self.bias,
+                         self.decoder_bias, lr)
 
     def extra_repr(self) -> str:
         c = self.config

@@ -259,9 +259,10 @@ def markdown(results: dict) -> str:
     lines += ["", "Precision: " + ", ".join(f"{p} {v} examples/s"
                                           for p, v in results["precision"].items())]
     if "sda_mnist" in results:
-        lines += ["", "| sda-mnist model | pre-training s | fine-tuning s | s to best "
-                      "| test error |", "|---|---|---|---|---|"]
+        lines += ["", "| sda-mnist model | pre-training s | deep AE s | fine-tuning s "
+                      "| s to best | test error |", "|---|---|---|---|---|---|"]
         lines += [f"| {r['name']} | {r.get('pretrain_seconds', 0):.0f} | "
+                  f"{r.get('unsupervised_seconds', 0):.0f} | "
                   f"{r.get('finetune_seconds', 0):.0f} | {r.get('seconds_to_best', 0):.0f} | "
                   f"{r['test_error']:.2%} |" for r in results["sda_mnist"]]
     return "\n".join(lines) + "\n"

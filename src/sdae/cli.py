@@ -25,14 +25,19 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
-def _positive_int(text: str) -> int:
+def _positive_int(text: str, minimum: int = 1) -> int:
+    kind = "a positive" if minimum == 1 else "a non-negative"
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+        raise argparse.ArgumentTypeError(f"expected {kind} integer, got {text!r}") from None
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"expected {kind} integer, got {value}")
     return value
+
+
+def _non_negative_int(text: str) -> int:
+    return _positive_int(text, minimum=0)
 
 
 def _add_data_options(p: argparse.ArgumentParser, default: str) -> None:
@@ -395,7 +400,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--hidden", type=_positive_int, nargs="+", default=None,
                    help="layer sizes (default: 1000 1000 1000)")
     e.add_argument("--noise", type=float, nargs="+", default=None,
-                   help="masking noise of each layer of the SdA (default: 0.1 0.2 0.3)")
+                   help="masking noise of each layer of the SdA (default: 0.1 0.2 0.3, cut "
+                        "or extended with its last value to the number of layers)")
     e.add_argument("--noise-search", type=float, nargs="*", default=None, metavar="LEVEL",
                    help="choose each SdA layer's noise level among these instead (no values: "
                         f"{' '.join(map(str, NOISE_CANDIDATES))}), greedily, by the "
@@ -411,6 +417,10 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--models", nargs="+", choices=("SdA", "SAE", "MLP", "logistic"),
                    default=["SdA", "SAE", "MLP", "logistic"])
     e.add_argument("--pretrain-epochs", type=_positive_int, default=None)
+    e.add_argument("--unsupervised-epochs", type=_non_negative_int, default=0,
+                   help="after greedy pre-training, epochs of fine-tuning the whole deep "
+                        "autoencoder on reconstruction (SGD, batch 64, lr 0.1, momentum "
+                        "0.9), for SdA and SAE alike (default: 0, the papers' protocol)")
     e.add_argument("--finetune-epochs", type=_positive_int, default=None)
     e.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default: cpu)")
     _add_precision_option(e)
@@ -995,8 +1005,13 @@ def cmd_sda(args) -> None:
     settings = sda.SdaSettings()
     if args.hidden:
         settings.hidden_sizes = list(args.hidden)
+        levels = settings.noise_levels  # the default, cut or extended to the depth
+        settings.noise_levels = [levels[min(k, len(levels) - 1)] for k in range(len(args.hidden))]
     if args.noise:
         settings.noise_levels = list(args.noise)
+    if len(settings.noise_levels) not in (1, len(settings.hidden_sizes)):
+        raise ConfigError(f"--noise: got {len(settings.noise_levels)} values for "
+                          f"{len(settings.hidden_sizes)} layers: give one, or one per layer")
     if args.noise_search is not None:
         if args.noise:
             raise ConfigError("give --noise or --noise-search, not both")
@@ -1009,6 +1024,9 @@ def cmd_sda(args) -> None:
                                 epochs=args.pretrain_epochs or settings.pretrain.epochs)
     settings.finetune = replace(settings.finetune, **common,
                                 epochs=args.finetune_epochs or settings.finetune.epochs)
+    if args.unsupervised_epochs:
+        settings.unsupervised = replace(sda.DEEP_AUTOENCODER, **common,
+                                        epochs=args.unsupervised_epochs)
     dataset = load_dataset(args.dataset, args.data_dir)
     out = _prepare_out(args.out or Path(f"runs/sda-{args.dataset}"))
     sda.run(dataset, out, settings, seeds=args.seeds, label_counts=args.labels or [None],
@@ -1036,7 +1054,8 @@ def cmd_bench(args) -> None:
         for phase in ("pretrain", "finetune"):
             setattr(settings, phase, replace(getattr(settings, phase), device=args.device))
         runs = sda.run(dataset, out / "sda-mnist", settings)["runs"]
-        results["sda_mnist"] = [{k: r[k] for k in ("name", "pretrain_seconds", "finetune_seconds",
+        results["sda_mnist"] = [{k: r[k] for k in ("name", "pretrain_seconds",
+                                                   "unsupervised_seconds", "finetune_seconds",
                                                    "seconds_to_best", "test_error") if k in r}
                                 for r in runs]
     write_json(out / "results.json", results)

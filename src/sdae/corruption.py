@@ -23,8 +23,20 @@ Generator = torch.Generator | None
 CorruptionFn = Callable[[Tensor, float, Generator], Tensor]
 
 
-def _rand(x: Tensor, generator: Generator) -> Tensor:
-    return torch.rand(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+def _coin(x: Tensor, p: float, generator: Generator) -> Tensor:
+    """Boolean tensor shaped like ``x``, each entry True with probability ``p``.
+
+    Four entries share one 64-bit random number: each compares a 16-bit slice of it with a
+    threshold, so ``p`` is rounded to a multiple of 2^-16. PyTorch's CPU generator makes 32
+    bits at a time; one float32 uniform per entry took 2.4 times as long on a CPU.
+    """
+    bits = torch.empty((x.numel() + 3) // 4, dtype=torch.int64, device=x.device)
+    bits.random_(-(2**63), None, generator=generator)  # the full 64-bit range
+    uniform = bits.view(torch.int16)[: x.numel()].view(x.shape)  # in [-2^15, 2^15)
+    threshold = round(p * 65536) - 32768  # P(uniform < threshold) = p
+    if threshold > 32767:
+        return torch.ones(x.shape, dtype=torch.bool, device=x.device)
+    return uniform < threshold
 
 
 def _fixed_count_mask(x: Tensor, fraction: float, generator: Generator) -> Tensor:
@@ -46,9 +58,9 @@ def no_noise(x: Tensor, noise_level: float = 0.0, generator: Generator = None) -
 
 
 def masking(x: Tensor, noise_level: float, generator: Generator = None) -> Tensor:
-    """Set each component to 0 independently with probability ``noise_level`` (q)."""
+    """Set each component to 0 independently with probability ``noise_level`` (q, to 2^-16)."""
     # multiplying by the kept components is several times faster than masked_fill on CPU
-    return x * (_rand(x, generator) >= noise_level)
+    return x * _coin(x, 1 - noise_level, generator)
 
 
 def fixed_masking(x: Tensor, noise_level: float, generator: Generator = None) -> Tensor:
@@ -90,7 +102,7 @@ def salt_and_pepper(
 def _salt_and_pepper_fill(
     x: Tensor, hit: Tensor, generator: Generator, low: float, high: float
 ) -> Tensor:
-    salt = _rand(x, generator) < 0.5
+    salt = _coin(x, 0.5, generator)
     return x.masked_fill(hit & salt, high).masked_fill(hit & ~salt, low)
 
 
@@ -163,7 +175,7 @@ class Corruption:
             everywhere = torch.ones(x.shape, dtype=torch.bool, device=x.device)
             return gaussian(x, self.noise_level, generator, clip=self.clip), everywhere
         if self.kind == "masking":
-            mask = _rand(x, generator) < self.noise_level
+            mask = ~_coin(x, 1 - self.noise_level, generator)
             return x.masked_fill(mask, 0.0), mask
         if self.kind == "fixed_masking":
             mask = _fixed_count_mask(x, self.noise_level, generator)

@@ -16,6 +16,7 @@ import copy
 import math
 import os
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -224,6 +225,7 @@ def train(
         chunks = [(0, n)]
     model.to(device)
     step = _data_parallel_step(model, objective, device, world, rank, config.batch_size)
+    in_place = _in_place_sgd(model, objective, config, world)
     params = list(model.parameters())
     decayed = [p for p in params if p.dim() >= 2]
     optimizer = make_optimizer(params, config)
@@ -277,15 +279,22 @@ def train(
             batches = _shuffled_batches(tensors, chunks, config.batch_size, generator, device)
             with precision_context(config.precision, device):
                 for i, batch in enumerate(batches):
-                    loss = step(batch, generator)
-                    losses[i] = loss.detach()
-                    if config.weight_decay:
-                        loss = loss + config.weight_decay * sum(w.square().sum() for w in decayed)
-                    optimizer.zero_grad(set_to_none=True)
-                    loss.backward()
-                    optimizer.step()
+                    if in_place:
+                        lr = optimizer.param_groups[0]["lr"]
+                        losses[i] = model.sgd_step(batch[0], generator, lr)
+                    else:
+                        loss = step(batch, generator)
+                        losses[i] = loss.detach()
+                        if config.weight_decay:
+                            loss = loss + config.weight_decay * sum(w.square().sum()
+                                                                    for w in decayed)
+                        optimizer.zero_grad(set_to_none=True)
+                        loss.backward()
+                        optimizer.step()
                     bar.update()
-            scheduler.step()
+            with warnings.catch_warnings():  # in-place steps never call optimizer.step()
+                warnings.filterwarnings("ignore", "Detected call of `lr_scheduler.step")
+                scheduler.step()
             if world > 1:  # every process's share, once per epoch
                 torch.distributed.all_reduce(losses)
                 losses /= world
@@ -326,6 +335,17 @@ def train(
         model.load_state_dict(best_state)
     model.eval()
     return history
+
+
+def _in_place_sgd(model: nn.Module, objective: Objective, config: TrainConfig,
+                  world: int) -> bool:
+    """Whether each step can be ``model.sgd_step`` (the update fused into the backward, see
+    :mod:`sdae.fused`): plain SGD on the denoising criterion of a layer that supports it, in
+    one process, without autocast. On a CPU it pays most at small batches
+    (docs/benchmarks.md)."""
+    return (objective is autoencoder_objective and getattr(model, "fuses_sgd", False)
+            and config.optimizer == "sgd" and config.momentum == 0
+            and config.weight_decay == 0 and config.precision != "bf16" and world == 1)
 
 
 def process_group() -> tuple[int, int]:
