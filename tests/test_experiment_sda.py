@@ -1,6 +1,7 @@
 import json
 
 import numpy as np
+import pytest
 
 from sdae.data.registry import load_digits
 from sdae.experiments import sda
@@ -16,6 +17,17 @@ def test_balanced_subset():
     assert not np.array_equal(idx, sda.balanced_subset(y, 25, seed=1))
 
 
+def test_small_data_sets_get_more_epochs_not_fewer_updates():
+    settings = sda.SdaSettings()  # pre-training: batch 64, 40 epochs, >= 10 000 updates
+    assert settings.pretrain_config(50_000, seed=3).epochs == 40  # MNIST: 781 per epoch
+    usps = settings.pretrain_config(6291, seed=3)  # 98 updates per epoch
+    assert usps.epochs == 103 and usps.seed == 3 and usps.lr == settings.pretrain.lr
+    few = settings.finetune_config(1000, seed=0)  # batch 64, 15 updates per epoch
+    assert few.epochs * (1000 // few.batch_size) >= settings.min_finetune_updates
+    assert few.lr_decay ** few.epochs == pytest.approx(
+        settings.finetune.lr_decay ** settings.finetune.epochs)  # same decay over the run
+
+
 def test_small_comparison_writes_results(tmp_path):
     data = load_digits()
     settings = sda.SdaSettings(
@@ -23,7 +35,7 @@ def test_small_comparison_writes_results(tmp_path):
         pretrain=TrainConfig(epochs=2, batch_size=20, lr=0.1, progress=False),
         unsupervised=TrainConfig(epochs=2, batch_size=20, lr=0.1, progress=False),
         finetune=TrainConfig(epochs=3, batch_size=20, lr=0.1, momentum=0.9, progress=False),
-        probe_examples=500, probe_max_iter=50, min_finetune_updates=30)
+        probe_examples=500, probe_max_iter=50, min_pretrain_updates=0, min_finetune_updates=30)
     results = sda.run(data, tmp_path, settings, seeds=[0, 1], label_counts=[100, None],
                       log=lambda s: None)
     on_disk = json.loads((tmp_path / "results.json").read_text())
@@ -57,7 +69,8 @@ def test_noise_search_records_the_probe_errors_and_the_choice(tmp_path):
         pretrain=TrainConfig(epochs=1, batch_size=50, lr=0.1, progress=False),
         unsupervised=None,
         finetune=TrainConfig(epochs=1, batch_size=50, lr=0.1, progress=False),
-        probe_examples=300, probe_max_iter=20, min_finetune_updates=1)
+        probe_examples=300, probe_max_iter=20, min_pretrain_updates=0,
+        min_finetune_updates=1)
     results = sda.run(data, tmp_path, settings, models=["SdA"], log=lambda s: None)
     run = results["runs"][0]
     assert run["unsupervised_seconds"] == 0  # none asked for
