@@ -144,6 +144,12 @@ def test_sequential_view_shares_weights():
     assert torch.equal(seq(x), stack(x))
 
 
+def test_one_value_or_one_per_layer():
+    for levels in (0.2, [0.2]):  # one value, alone or in a list, goes to every layer
+        stack = StackedDenoisingAutoencoder(12, [4, 4, 4], noise_levels=levels)
+        assert [layer.corruption.noise_level for layer in stack.layers] == [0.2] * 3
+
+
 def test_bad_arguments():
     with pytest.raises(ConfigError, match="2 values for 3 layers"):
         StackedDenoisingAutoencoder(12, [4, 4, 4], noise_levels=[0.1, 0.2])

@@ -1003,17 +1003,15 @@ def cmd_sda(args) -> None:
     from .data import load_dataset
     from .errors import ConfigError
     from .experiments import sda
+    from .stacking import per_layer
 
     settings = sda.SdaSettings()
     if args.hidden:
         settings.hidden_sizes = list(args.hidden)
         levels = settings.noise_levels  # the default, cut or extended to the depth
         settings.noise_levels = [levels[min(k, len(levels) - 1)] for k in range(len(args.hidden))]
-    if args.noise:
-        settings.noise_levels = list(args.noise)
-    if len(settings.noise_levels) not in (1, len(settings.hidden_sizes)):
-        raise ConfigError(f"--noise: got {len(settings.noise_levels)} values for "
-                          f"{len(settings.hidden_sizes)} layers: give one, or one per layer")
+    if args.noise:  # checked here, before the data are read
+        settings.noise_levels = per_layer(args.noise, len(settings.hidden_sizes), "--noise")
     if args.noise_search is not None:
         if args.noise:
             raise ConfigError("give --noise or --noise-search, not both")

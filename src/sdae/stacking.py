@@ -36,8 +36,12 @@ from .training import (
 )
 
 
-def _per_layer(value, n: int, name: str) -> list:
-    values = list(value) if isinstance(value, (list, tuple)) else [value] * n
+def per_layer(value, n: int, name: str) -> list:
+    """``value`` for each of ``n`` layers: one value (alone or in a one-item list) for all,
+    or a list of exactly ``n``."""
+    values = list(value) if isinstance(value, (list, tuple)) else [value]
+    if len(values) == 1:
+        values *= n
     if len(values) != n:
         raise ConfigError(f"{name}: got {len(values)} values for {n} layers: give one value, "
                           "or one per layer")
@@ -95,8 +99,8 @@ class StackedDenoisingAutoencoder(nn.Module):
         hidden_sizes = list(hidden_sizes)
         if not hidden_sizes:
             raise ConfigError("a stack needs at least one hidden layer")
-        corruptions = _per_layer(corruption, len(hidden_sizes), "corruption")
-        levels = _per_layer(noise_levels, len(hidden_sizes), "noise levels")
+        corruptions = per_layer(corruption, len(hidden_sizes), "corruption")
+        levels = per_layer(noise_levels, len(hidden_sizes), "noise levels")
         sizes = [n_visible, *hidden_sizes]
         layers = []
         for k, (d_in, d_out) in enumerate(pairwise(sizes)):
@@ -235,7 +239,7 @@ def pretrain(
         raise ConfigError("noise_candidates and score go together: give both or neither")
     if noise_candidates is not None and isinstance(x, np.ndarray):
         raise ConfigError("the noise search scores codes held in memory: give x as a tensor")
-    configs = _per_layer(config, len(stack.layers), "pretraining config")
+    configs = per_layer(config, len(stack.layers), "pretraining config")
     device = resolve_device(configs[0].device)
     with tempfile.TemporaryDirectory(prefix="sdae-codes-") as scratch:
         histories = _pretrain_layers(stack, x, x_valid, configs, device, keep_best,
