@@ -58,6 +58,9 @@ def test_bench_quick_writes_results(tmp_path, capsys):
     assert row["layer"] == "64->32" and row["batch"] == 32
     assert 0 < row["efficiency"] and row["examples_per_second"] > 0
     assert row["gflops"] == pytest.approx(row["examples_per_second"] * 12 * 64 * 32 / 1e9, abs=0.05)
+    # the ratio is the two GFLOP/s columns divided, 1.2 times the time share
+    assert row["matmul_ratio"] == pytest.approx(row["gflops"] / row["matmul_gflops"], rel=0.05)
+    assert row["matmul_ratio"] == pytest.approx(1.2 * row["efficiency"], abs=0.002)
     assert set(results["precision"]) == {"fp32", "bf16"}
     scaling = results["scaling"]
     assert len(scaling["examples"]["seconds"]) == 2 and len(scaling["width"]["seconds"]) == 2

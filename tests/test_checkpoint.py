@@ -12,8 +12,8 @@ from sdae.checkpoint import load_checkpoint, save_checkpoint
 from sdae.errors import ConfigError, ModelFileError
 from sdae.training import TrainConfig, train_autoencoder
 
-CONFIG = dict(epochs=5, batch_size=16, lr=0.1, momentum=0.9, lr_decay=0.9, seed=3,
-              progress=False)
+CONFIG = dict(epochs=5, batch_size=16, lr=0.1, momentum=0.9, lr_decay=0.9, warmup_epochs=1.5,
+              seed=3, progress=False)
 
 
 def data():

@@ -86,6 +86,7 @@ def test_train_a_stack_with_fine_tuning(small_npz, tmp_path, capsys):
     metrics = json.loads((out / "metrics.json").read_text())
     assert len(metrics["finetune_history"]["valid_loss"]) == 3
     assert 0 <= metrics["valid_error"] <= 1
+    assert metrics["finetune"]["warmup_epochs"] == 1.0  # the default warm-up
     assert "valid error" in capsys.readouterr().out
     assert main(["filters", str(out / "model.safetensors"), "--out", str(tmp_path / "f.png")]) == 0
 
@@ -125,6 +126,13 @@ def test_fine_tuning_without_labels(tmp_path, capsys):
     assert main(["train", "--data", str(tmp_path / "x.npy"), "--batch-size", "5",
                  "--finetune-epochs", "2", "--out", str(tmp_path / "r")]) == 2
     assert "needs labels" in capsys.readouterr().err
+
+
+def test_negative_fine_tuning_warm_up(small_npz, tmp_path, capsys):
+    assert main(["train", "--data", str(small_npz), "--finetune-epochs", "2",
+                 "--finetune-warmup", "-1", "--out", str(tmp_path / "r")]) == 2
+    assert "warm-up epochs must be >= 0" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
 
 
 def test_train_is_deterministic(small_npz, tmp_path):

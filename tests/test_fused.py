@@ -37,6 +37,16 @@ def test_value_and_gradients_equal_autograd():
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
 
 
+def test_loss_stays_exact_when_the_decoder_saturates():
+    x_tilde, x, params = inputs(torch.float32)
+    weight, bias, decoder_bias = (p.detach() for p in params)
+    decoder_bias = decoder_bias * 0 + torch.tensor([-60.0, 60.0, -30.0, 30.0, 0.0, 15.0, -15.0])
+    fused = tied_sigmoid_cross_entropy(x_tilde, x, weight, bias, decoder_bias)
+    plain = autograd_loss(x_tilde, x, weight, bias, decoder_bias)
+    assert torch.isfinite(fused)
+    assert fused.item() == pytest.approx(plain.item(), rel=1e-6)
+
+
 @pytest.mark.parametrize(("options", "fused"), [
     ({}, True),
     ({"tied": False}, False),

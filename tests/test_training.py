@@ -96,6 +96,22 @@ def test_generic_objective_with_targets():
     assert (model(x).argmax(1) == y).float().mean() > 0.95
 
 
+@pytest.mark.parametrize(("warmup", "moved"), [
+    (0.0, 0.1 * 4 + 0.05 * 4),  # 4 steps of each epoch's rate, halved after the first
+    (1.0, 0.1 * (1 + 2 + 3 + 4) / 4 + 0.05 * 4),  # the first epoch ramps up
+    (1.5, 0.1 * (1 + 2 + 3 + 4) / 6 + 0.05 * (5 + 6) / 6 + 0.05 * 2),
+])
+def test_learning_rate_warms_up_then_decays(warmup, moved):
+    """With a constant gradient of 1 each SGD step moves the parameter by its learning
+    rate, so the total movement is the sum of the schedule."""
+    model = torch.nn.Linear(1, 1, bias=False)
+    torch.nn.init.zeros_(model.weight)
+    train(model, lambda m, batch, g: m.weight.sum(), torch.zeros(8, 1),
+          TrainConfig(epochs=2, batch_size=2, lr=0.1, lr_decay=0.5, warmup_epochs=warmup,
+                      progress=False))
+    assert -model.weight.item() == pytest.approx(moved)
+
+
 def test_divergence_is_reported():
     x = bars()
     model = DenoisingAutoencoder(16, 8, decoder="linear")
@@ -143,7 +159,7 @@ def test_batch_larger_than_data():
 @pytest.mark.parametrize(
     "options", [{"epochs": 0}, {"batch_size": -1}, {"lr": 0.0}, {"optimizer": "lbfgs"},
                 {"momentum": 1.0}, {"weight_decay": -1.0}, {"precision": "fp16"},
-                {"checkpoint_every": 0}])
+                {"checkpoint_every": 0}, {"warmup_epochs": -1.0}])
 def test_bad_train_config(options):
     with pytest.raises(ConfigError):
         TrainConfig(**options)
@@ -162,6 +178,18 @@ def test_bf16_autocast_trains_close_to_fp32():
     assert model.weight.dtype == torch.float32  # parameters and optimiser stay in fp32
     assert half.train_loss != full.train_loss  # the products really ran in bfloat16
     assert half.valid_loss[-1] == pytest.approx(full.valid_loss[-1], rel=0.05)
+
+
+def test_bf16_autocast_covers_the_forward_pass_only():
+    """The backward pass and the optimiser step run outside autocast (under it, a DAE on
+    MNIST diverged in its first epoch)."""
+    model = DenoisingAutoencoder(16, 12, noise_level=0.25,
+                                 generator=torch.Generator().manual_seed(0))
+    in_backward = []
+    model.weight.register_hook(lambda grad: in_backward.append(torch.is_autocast_enabled("cpu")))
+    train_autoencoder(model, bars(), TrainConfig(epochs=1, batch_size=16, lr=0.1,
+                                                 precision="bf16", progress=False))
+    assert len(in_backward) == 256 // 16 and not any(in_backward)
 
 
 def test_tf32_is_for_cuda_only():

@@ -152,6 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "the best validation epoch are kept (default: 0, none)")
     g.add_argument("--finetune-lr", type=float, default=0.1, help="(default: 0.1)")
     g.add_argument("--finetune-momentum", type=float, default=0.9, help="(default: 0.9)")
+    g.add_argument("--finetune-warmup", type=float, default=1.0, metavar="EPOCHS",
+                   help="raise the learning rate linearly from 0 over this many epochs, so "
+                        "that the first momentum steps do not saturate the units (default: 1)")
     p.add_argument("--out", type=Path, default=Path("runs/train"),
                    help="run folder (default: runs/train); every phase checkpoints there")
     p.add_argument("--checkpoint-every", type=_positive_int, default=1, metavar="N",
@@ -541,7 +544,8 @@ def cmd_train(args) -> None:
                           "more --hidden sizes (on one layer it would only undo the denoising)")
     supervised = args.finetune_epochs > 0
     ft_config = (replace(config, epochs=args.finetune_epochs, lr=args.finetune_lr,
-                         momentum=args.finetune_momentum) if supervised else None)
+                         momentum=args.finetune_momentum, warmup_epochs=args.finetune_warmup)
+                 if supervised else None)
     dataset = load_dataset(args.data, args.data_dir, valid_fraction=args.valid_fraction,
                            download=not args.no_download, seed=args.seed,
                            stream=args.stream)

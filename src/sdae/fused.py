@@ -41,16 +41,18 @@ def _forward(x_tilde, x, weight, bias, decoder_bias):
     """Code, decoder pre-activation and mean loss over the batch."""
     y = torch.sigmoid_(torch.addmm(bias, x_tilde, weight.t()))  # code (n, h)
     logits = torch.addmm(decoder_bias, y, weight)  # decoder pre-activation (n, d)
-    loss = F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / x.shape[0]
+    # cross-entropy with logits a: Σ softplus(a) - x·a, two passes where
+    # binary_cross_entropy_with_logits makes several
+    loss = (F.softplus(logits).sum() - torch.dot(x.flatten(), logits.flatten())) / x.shape[0]
     return y, logits, loss
 
 
-def _backward(x, weight, y, logits, scale, overwrite=False):
-    """Gradients of ``scale`` times the summed loss with respect to the decoder and the
-    encoder pre-activations (``overwrite``: reuse the memory of ``logits``)."""
+def _backward(x, weight, y, logits, scale=None, overwrite=False):
+    """Gradients of ``scale`` (default 1) times the summed loss with respect to the decoder
+    and the encoder pre-activations (``overwrite``: reuse the memory of ``logits``)."""
     # dL/dlogits = (z - x) * scale, with z = sigmoid(logits)   (n, d)
     z = torch.sigmoid_(logits) if overwrite else torch.sigmoid(logits)
-    g_logits = z.sub_(x).mul_(scale)
+    g_logits = z.sub_(x) if scale is None else z.sub_(x).mul_(scale)
     # back through the decoder and the encoder's sigmoid        (n, h)
     g_pre = torch.ops.aten.sigmoid_backward(g_logits @ weight.t(), y)
     return g_logits, g_pre
@@ -73,8 +75,9 @@ def sgd_step_(x_tilde: Tensor, x: Tensor, weight: Tensor, bias: Tensor, decoder_
     additions: every use of W comes before W changes.
     """
     y, logits, loss = _forward(x_tilde, x, weight, bias, decoder_bias)
-    g_logits, g_pre = _backward(x, weight, y, logits, -lr / x.shape[0], overwrite=True)
-    weight.addmm_(y.t(), g_logits).addmm_(g_pre.t(), x_tilde)
-    bias.add_(g_pre.sum(0))
-    decoder_bias.add_(g_logits.sum(0))
+    g_logits, g_pre = _backward(x, weight, y, logits, overwrite=True)
+    step = -lr / x.shape[0]  # of the mean loss, folded into the products
+    weight.addmm_(y.t(), g_logits, alpha=step).addmm_(g_pre.t(), x_tilde, alpha=step)
+    bias.add_(g_pre.sum(0), alpha=step)
+    decoder_bias.add_(g_logits.sum(0), alpha=step)
     return loss

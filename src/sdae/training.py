@@ -16,7 +16,6 @@ import copy
 import math
 import os
 import time
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -45,13 +44,17 @@ class TrainConfig:
     """Optimisation settings shared by every model.
 
     ``weight_decay`` adds λ·Σ‖W‖² over the weight matrices (not the biases) to the loss.
-    ``lr_decay`` multiplies the learning rate after every epoch. ``patience`` stops
-    training after that many epochs without a better validation score (needs ``evaluate``).
+    ``lr_decay`` multiplies the learning rate after every epoch. ``warmup_epochs``: the
+    learning rate rises linearly from zero over that many epochs' worth of steps (large
+    momentum steps from a pre-trained start can saturate every unit at once).
+    ``patience`` stops training after that many epochs without a better validation score
+    (needs ``evaluate``).
     ``progress=None`` shows a progress bar only when stderr is a terminal.
     ``precision``: ``fp32``; ``bf16`` (autocast: matrix products in bfloat16, the rest in
     float32), or ``tf32`` (TensorFloat-32 matrix products, CUDA only). ``sdae bench``
-    measures which one pays on a machine; fp32 is the default because on CPUs without
-    bfloat16 units it is the fastest.
+    measures which one pays on a machine; fp32 is the default: on CPUs without bfloat16
+    units it is the fastest, and with them the default SdA run was no faster in bf16
+    (docs/benchmarks.md).
     ``checkpoint_every``: with a checkpoint file, save it every that many epochs (and at
     the end, and when the run is interrupted); it may differ between a run and its resume.
     """
@@ -63,6 +66,7 @@ class TrainConfig:
     momentum: float = 0.0
     weight_decay: float = 0.0
     lr_decay: float = 1.0
+    warmup_epochs: float = 0.0
     patience: int | None = None
     seed: int = 0
     device: str = "cpu"
@@ -83,6 +87,8 @@ class TrainConfig:
             raise ConfigError(f"weight decay must be >= 0, got {self.weight_decay!r}")
         if not 0 < self.lr_decay <= 1:
             raise ConfigError(f"lr_decay must be in (0, 1], got {self.lr_decay!r}")
+        if not (self.warmup_epochs >= 0 and math.isfinite(self.warmup_epochs)):
+            raise ConfigError(f"warm-up epochs must be >= 0, got {self.warmup_epochs!r}")
         if self.patience is not None:
             self.patience = check_int(self.patience, "patience")
         self.seed = check_int(self.seed, "seed", minimum=0)
@@ -127,21 +133,22 @@ def resolve_device(device: str | torch.device) -> torch.device:
     return dev
 
 
+def autocast(precision: str, device: torch.device):
+    """bf16 matrix products inside the block (see :class:`TrainConfig`): wrap the forward
+    pass and the loss only. The backward pass and the optimiser step run outside it, as
+    PyTorch advises (under it, a DAE on MNIST diverged in its first epoch)."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
+
+
 @contextlib.contextmanager
-def precision_context(precision: str, device: torch.device):
-    """Matrix products at ``precision`` inside the block (see :class:`TrainConfig`)."""
-    if precision == "bf16":
-        with torch.autocast(device.type, dtype=torch.bfloat16):
-            yield
-    elif precision == "tf32":
-        before = torch.backends.cuda.matmul.allow_tf32
-        torch.backends.cuda.matmul.allow_tf32 = True
-        try:
-            yield
-        finally:
-            torch.backends.cuda.matmul.allow_tf32 = before
-    else:
+def tf32_matmuls(enabled: bool):
+    """TensorFloat-32 matrix products on CUDA inside the block, forward and backward."""
+    before = torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = before or enabled
+    try:
         yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = before
 
 
 def make_optimizer(params, config: TrainConfig) -> torch.optim.Optimizer:
@@ -232,9 +239,15 @@ def train(
 
     generator = torch.Generator(device=device)
     generator.manual_seed(config.seed)
-    scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, config.lr_decay)
     # the last partial batch (of each chunk) is dropped, as in the papers
     n_batches = sum((b - a) // config.batch_size for a, b in chunks)
+    warmup_steps = config.warmup_epochs * n_batches
+
+    def learning_rate(epoch: int, i: int) -> float:
+        """Of step ``i`` of ``epoch``: decayed once per epoch, ramped up during warm-up."""
+        ramp = min(1.0, (epoch * n_batches + i + 1) / warmup_steps) if warmup_steps else 1.0
+        return config.lr * config.lr_decay**epoch * ramp
+
     history = History()
     best_score, best_state = math.inf, None
     first_epoch = 0
@@ -245,7 +258,6 @@ def train(
                               "with the same ones, or delete it to start again")
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
         generator.set_state(state["generator"])
         history = History(**state["history"])
         best_score, best_state = state["best_score"], state["best_state"]
@@ -257,7 +269,7 @@ def train(
 
     def state(epoch: int) -> dict:
         return {"config": _resumable(config), "epoch": epoch, "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                "optimizer": optimizer.state_dict(),
                 "generator": generator.get_state(), "history": asdict(history),
                 "best_score": best_score, "best_state": best_state}
 
@@ -271,30 +283,30 @@ def train(
         leave=False,
         dynamic_ncols=True,
     )
-    with bar, _save_on_interrupt(checkpoint if writes else None, lambda: unsaved):
+    with (bar, _save_on_interrupt(checkpoint if writes else None, lambda: unsaved),
+          tf32_matmuls(config.precision == "tf32")):
         for epoch in range(first_epoch, config.epochs):
             start = time.perf_counter()
             model.train()
             losses = torch.empty(n_batches, device=device)  # read once, at the end of the epoch
             batches = _shuffled_batches(tensors, chunks, config.batch_size, generator, device)
-            with precision_context(config.precision, device):
-                for i, batch in enumerate(batches):
-                    if in_place:
-                        lr = optimizer.param_groups[0]["lr"]
-                        losses[i] = model.sgd_step(batch[0], generator, lr)
-                    else:
+            for i, batch in enumerate(batches):
+                lr = learning_rate(epoch, i)
+                if in_place:
+                    losses[i] = model.sgd_step(batch[0], generator, lr)
+                else:
+                    for group in optimizer.param_groups:
+                        group["lr"] = lr
+                    with autocast(config.precision, device):
                         loss = step(batch, generator)
-                        losses[i] = loss.detach()
-                        if config.weight_decay:
-                            loss = loss + config.weight_decay * sum(w.square().sum()
-                                                                    for w in decayed)
-                        optimizer.zero_grad(set_to_none=True)
-                        loss.backward()
-                        optimizer.step()
-                    bar.update()
-            with warnings.catch_warnings():  # in-place steps never call optimizer.step()
-                warnings.filterwarnings("ignore", "Detected call of `lr_scheduler.step")
-                scheduler.step()
+                    losses[i] = loss.detach()
+                    if config.weight_decay:
+                        loss = loss + config.weight_decay * sum(w.square().sum()
+                                                                for w in decayed)
+                    optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    optimizer.step()
+                bar.update()
             if world > 1:  # every process's share, once per epoch
                 torch.distributed.all_reduce(losses)
                 losses /= world
