@@ -1,4 +1,5 @@
 import json
+import os
 import subprocess
 import sys
 
@@ -305,7 +306,9 @@ def test_a_killed_stack_run_resumes_to_the_same_model(small_npz, tmp_path, capsy
         "t.save_checkpoint = save_then_die\n"
         "from sdae.cli import main\n"
         f"main({[*options, '--out', str(killed)]!r})\n")
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    # a killed run cannot delete its temporary folders: keep them in tmp_path
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            env={**os.environ, "TMPDIR": str(tmp_path)})
     assert result.returncode == -9, result.stderr
     assert not (killed / "model.safetensors").exists()
     assert main(["train", "--resume", str(killed)]) == 0

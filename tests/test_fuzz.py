@@ -32,8 +32,13 @@ FUZZ = settings(max_examples=EXAMPLES or 60, derandomize=not EXAMPLES, deadline=
                 suppress_health_check=[HealthCheck.too_slow])
 
 
-def _valid_files(folder: Path) -> dict[str, bytes]:
+def _valid_files() -> dict[str, bytes]:
     """One small valid file of each kind the project reads."""
+    with tempfile.TemporaryDirectory(prefix="sdae-fuzz-") as folder:
+        return _write_valid_files(Path(folder))
+
+
+def _write_valid_files(folder: Path) -> dict[str, bytes]:
     rng = np.random.default_rng(0)
     x = rng.random((6, 4)).astype(np.float32)
     write_idx(folder / "a.idx", rng.integers(0, 256, (3, 4, 4), dtype=np.uint8), compress=False)
@@ -51,7 +56,7 @@ def _valid_files(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in folder.iterdir()}
 
 
-VALID = _valid_files(Path(tempfile.mkdtemp(prefix="sdae-fuzz-")))
+VALID = _valid_files()
 
 
 @st.composite

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from sdae import training
+from sdae import streaming, training
 from sdae.autoencoder import DenoisingAutoencoder
 from sdae.checkpoint import load_checkpoint
 from sdae.errors import ConfigError, DataError, SdaeError
@@ -215,7 +215,7 @@ def test_an_array_on_disk_in_one_chunk_trains_like_the_tensor(tmp_path):
 
 
 def test_streamed_chunks_visit_every_example_once_per_epoch(tmp_path, monkeypatch):
-    monkeypatch.setattr(training, "STREAM_CHUNK_BYTES", 16 * 4 * 32)  # chunks of 32 rows
+    monkeypatch.setattr(streaming, "STREAM_CHUNK_BYTES", 16 * 4 * 32)  # chunks of 32 rows
     x = torch.arange(100.0).reshape(100, 1).repeat(1, 16) / 100
     seen = []
 

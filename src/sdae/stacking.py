@@ -24,13 +24,13 @@ from torch import Tensor, nn
 
 from .autoencoder import DAEConfig, DenoisingAutoencoder, reconstruction_loss
 from .errors import ConfigError, DataError
+from .streaming import row_chunks
 from .training import (
     History,
     Objective,
     TrainConfig,
     batched,
     resolve_device,
-    row_chunks,
     train,
     train_autoencoder,
 )

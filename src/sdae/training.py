@@ -6,7 +6,8 @@ synchronisation: losses are summed on the device and read once per epoch.
 
 Data larger than memory stay on disk as a memory-mapped ``.npy`` array (any NumPy array is
 taken this way) and are streamed: each epoch visits contiguous chunks of rows in a random
-order, moves one chunk at a time to the device and shuffles the batches within it.
+order, reads each one while the one before it trains (:mod:`sdae.streaming`) and shuffles
+the batches within it.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from torch import Tensor, nn
 
 from .checkpoint import load_checkpoint, save_checkpoint
 from .errors import ConfigError, DataError, SdaeError, check_int
+from .streaming import ChunkReader, chunk_bounds, row_chunks
 
 # objective(model, batch, generator) -> mean loss over the batch (a scalar tensor). To train
 # with several processes it also takes ``rows=``: the slice of the batch this process
@@ -36,7 +38,6 @@ Evaluate = Callable[[nn.Module], float]
 
 OPTIMIZERS = ("sgd", "adam")
 PRECISIONS = ("fp32", "bf16", "tf32")
-STREAM_CHUNK_BYTES = 256 * 2**20  # one chunk of a streamed array in memory at a time
 
 
 @dataclass
@@ -180,9 +181,8 @@ def train(
         tuple of slices of the tensors in ``data``; ``generator`` drives the corruption.
     data : Tensor or sequence of Tensors
         Examples along the first dimension (inputs, and targets when there are any). NumPy
-        arrays (memory-mapped ``.npy`` files, say) are streamed to the device in chunks
-        of about ``STREAM_CHUNK_BYTES``, visited in a random order, batches shuffled within
-        each chunk.
+        arrays (memory-mapped ``.npy`` files, say) are streamed to the device in chunks (see
+        :mod:`sdae.streaming`), visited in a random order, batches shuffled within each.
     config : TrainConfig
     evaluate : callable, optional
         ``evaluate(model) -> float`` called after each epoch in eval mode without
@@ -222,11 +222,10 @@ def train(
     if config.batch_size % world:
         raise ConfigError(f"batch size {config.batch_size} does not split over {world} "
                           f"processes: use a multiple of {world}")
-    streamed = any(isinstance(t, np.ndarray) for t in tensors)
-    if streamed:  # chunks of whole batches, each about STREAM_CHUNK_BYTES
-        row_bytes = sum(4 * math.prod(t.shape[1:]) for t in tensors)
-        rows = max(1, STREAM_CHUNK_BYTES // row_bytes // config.batch_size) * config.batch_size
-        chunks = [(a, min(a + rows, n)) for a in range(0, n, rows)]
+    reader = None  # streamed arrays are read chunk by chunk, one chunk ahead
+    if any(isinstance(t, np.ndarray) for t in tensors):
+        chunks = chunk_bounds(tensors, config.batch_size)
+        reader = ChunkReader(tensors, device, rows=chunks[0][1])
     else:
         tensors = tuple(t.to(device) for t in tensors)
         chunks = [(0, n)]
@@ -289,7 +288,8 @@ def train(
             start = time.perf_counter()
             model.train()
             losses = torch.empty(n_batches, device=device)  # read once, at the end of the epoch
-            batches = _shuffled_batches(tensors, chunks, config.batch_size, generator, device)
+            batches = _shuffled_batches(tensors, chunks, reader, config.batch_size,
+                                        generator, device)
             for i, batch in enumerate(batches):
                 lr = learning_rate(epoch, i)
                 if in_place:
@@ -419,38 +419,22 @@ def _save_on_interrupt(checkpoint, unsaved: Callable[[], dict | None]):
         raise
 
 
-def _shuffled_batches(tensors, chunks, batch_size: int, generator, device):
+def _shuffled_batches(tensors, chunks, reader, batch_size: int, generator, device):
     """One epoch of batches: the chunks in a random order, each one's rows in a random order.
 
-    Resident data are one chunk; a streamed chunk is read to the device when its turn comes.
+    Resident data are one chunk; streamed chunks come from ``reader``, each read while the
+    one before it trains.
     """
-    visits = (torch.randperm(len(chunks), generator=generator, device=device).tolist()
-              if len(chunks) > 1 else [0])
-    for c in visits:
-        a, b = chunks[c]
-        part = tuple(rows_of(t, a, b, device) for t in tensors)  # resident: already there
+    visits = chunks
+    if len(chunks) > 1:
+        visits = [chunks[c] for c in torch.randperm(len(chunks), generator=generator,
+                                                    device=device).tolist()]
+    parts = reader.read(visits) if reader is not None else [tensors]
+    for (a, b), part in zip(visits, parts, strict=True):
         order = torch.randperm(b - a, generator=generator, device=device)
         for j in range((b - a) // batch_size):
             index = order[j * batch_size : (j + 1) * batch_size]
             yield tuple(t.index_select(0, index) for t in part)  # a fast gather
-
-
-def rows_of(x: Tensor | np.ndarray, start: int, stop: int,
-            device: str | torch.device = "cpu") -> Tensor:
-    """Rows ``start:stop`` of a tensor, or of an array (read from disk when memory-mapped;
-    floating point as float32), on ``device``."""
-    if isinstance(x, Tensor):
-        return x[start:stop].to(device)
-    part = x[start:stop]
-    part = np.array(part, dtype=np.float32 if part.dtype.kind == "f" else None)  # a copy
-    return torch.from_numpy(part).to(device)
-
-
-def row_chunks(x: Tensor | np.ndarray, device: str | torch.device = "cpu",
-               rows: int = 4096):
-    """``x`` as consecutive chunks of ``rows`` rows on ``device``."""
-    for start in range(0, len(x), rows):
-        yield rows_of(x, start, start + rows, device)
 
 
 def batched(fn: Callable[[Tensor], Tensor], x: Tensor, batch_size: int = 4096) -> Tensor:
