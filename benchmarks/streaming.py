@@ -53,6 +53,8 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--epochs", type=int, default=3)
     args = parser.parse_args()
+    if not args.file.endswith(".npy") or not os.path.isfile(args.file):
+        parser.error(f"{args.file} is not a .npy file")
     mapped = np.load(args.file, mmap_mode="r")
     if args.cold:
         fill = streaming.ChunkReader._fill
@@ -62,7 +64,7 @@ def main() -> None:
             return fill(reader, slot, start, stop)
 
         streaming.ChunkReader._fill = cold_fill
-    runs = {"in memory": lambda: torch.from_numpy(np.asarray(mapped, dtype=np.float32)),
+    runs = {"in memory": lambda: torch.from_numpy(np.array(mapped, dtype=np.float32)),  # a copy
             "streamed, read ahead": lambda: mapped,
             "streamed, read in turn": lambda: mapped}
     results = {}

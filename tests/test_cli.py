@@ -120,6 +120,17 @@ def test_train_streams_a_npy_file_from_disk(tmp_path, capsys):
         name = data if data == "mnist" else str(tmp_path / data)
         assert main(["train", "--data", name, "--stream", "--out", str(tmp_path / "r")]) == 2
         assert message in capsys.readouterr().err
+    assert main(["train", "--data", str(tmp_path / "x.npy"), "--stream", "--finetune-epochs",
+                 "1", "--out", str(tmp_path / "r")]) == 2
+    assert "a streamed .npy holds only inputs" in capsys.readouterr().err
+
+
+def test_train_streams_bits_stored_as_uint8(tmp_path):
+    bits = (np.random.default_rng(0).random((100, 16)) > 0.5).astype(np.uint8)
+    np.save(tmp_path / "bits.npy", bits)
+    assert main(["train", "--data", str(tmp_path / "bits.npy"), "--stream", "--hidden", "8",
+                 "--epochs", "1", "--batch-size", "10", "--out", str(tmp_path / "run")]) == 0
+    assert (tmp_path / "run" / "model.safetensors").exists()
 
 
 def test_fine_tuning_without_labels(tmp_path, capsys):
@@ -439,7 +450,8 @@ def test_denoise_bad_input(photo_folder, small_npz, tmp_path, capsys):
         (["denoise", "train", "--images", str(tmp_path / "nowhere"), "--out",
           str(tmp_path / "m.safetensors")], "no such file or folder"),
         (["denoise", "train", "--images", str(photo_folder), "--sigma", "30", "--sigma-max",
-          "10", "--out", str(tmp_path / "m.safetensors")], "sigma_max must be >= sigma"),
+          "10", "--out", str(tmp_path / "m.safetensors")],
+         "sigma_max (--sigma-max) must be >= sigma"),
         (["denoise", "train", "--images", str(photo_folder), "--out",
           str(tmp_path / "m.pt")], "name a .safetensors file"),
     ]

@@ -123,7 +123,7 @@ def test_noise_is_reproducible_from_the_generator():
 @pytest.mark.parametrize(("options", "message"), [
     ({"kind": "speckle"}, "unknown image noise"),
     ({"sigma": -1}, "sigma must be >= 0"),
-    ({"sigma": 30, "sigma_max": 10}, "sigma_max must be >= sigma"),
+    ({"sigma": 30, "sigma_max": 10}, r"sigma_max \(--sigma-max\) must be >= sigma"),
     ({"kind": "masking", "fraction": 1.5}, r"fraction of pixels must be in \[0, 1\]"),
 ])
 def test_bad_noise_settings_are_refused(options, message):

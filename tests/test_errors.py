@@ -18,6 +18,7 @@ from sdae import DenoisingAutoencoder
 from sdae.cli import main
 from sdae.data.files import write_image
 from sdae.data.idx import write_idx
+from sdae.denoising import ConvDenoiser
 from sdae.serialization import save_model
 
 DOC = Path(__file__).parents[1] / "docs" / "bad-input.md"
@@ -57,6 +58,7 @@ def make_bad_files(root: Path, served: Path) -> None:
     (root / "empty.csv").write_text("a,b\n")
     np.save(root / "wrong.npy", np.zeros((5, 3), np.float32))
     save_model(DenoisingAutoencoder(16, 8), root / "model.safetensors")
+    save_model(ConvDenoiser(depth=2, width=4), root / "denoiser.safetensors")
     np.savez(root / "short-labels.npz", x=x, y=y[:50])
     np.savez(root / "one-class.npz", x=x, y=np.zeros(60, np.int64))
     np.save(root / "big.npy", x * 5)

@@ -4,7 +4,7 @@ from conftest import png_16bit_rgb
 from PIL import Image
 
 from sdae.data import load_array, load_dataset
-from sdae.data.files import read_image, read_image_set, write_image
+from sdae.data.files import read_image, read_image_set, read_typed_csv, write_image
 from sdae.errors import DataError
 
 
@@ -205,3 +205,17 @@ def test_image_sets_are_all_gray_or_all_colour(tmp_path):
     with pytest.raises(DataError, match="some images are grayscale and some colour"):
         read_image_set(tmp_path)
     assert len(read_image_set(tmp_path / "a.png")) == 1
+
+
+def test_an_array_in_fortran_order_is_not_streamed(tmp_path):
+    np.save(tmp_path / "f.npy", np.asfortranarray(np.random.default_rng(0).random((6, 4, 4))))
+    with pytest.raises(DataError, match="Fortran order"):
+        load_array(tmp_path / "f.npy", stream=True)
+    assert load_array(tmp_path / "f.npy")[0].shape == (6, 16)  # read into memory: fine
+
+
+def test_a_csv_row_of_empty_cells_is_kept_and_a_blank_line_is_not(tmp_path):
+    (tmp_path / "t.csv").write_text("a,b,c\n1,2,3\n,,\n\n4,5,6\nNA,NA,NA\n")
+    table = read_typed_csv(tmp_path / "t.csv")
+    assert table.header == ["a", "b", "c"]
+    assert table.missing.tolist() == [[False] * 3, [True] * 3, [False] * 3, [True] * 3]

@@ -67,10 +67,16 @@ def test_cli_sample_writes_the_grid_and_the_array(tmp_path, capsys):
     assert (tmp_path / "s.png").stat().st_size > 0
     assert main(["sample", model, "--start", str(tmp_path / "x.npy"), "--n", "3", "--steps", "5",
                  "--every", "5", "--out", str(tmp_path / "t.png")]) == 0
+    assert main(["sample", model, "--n", "2", "--steps", "5",
+                 "--out", str(tmp_path / "v.png")]) == 0
+    assert np.load(tmp_path / "v.npy").shape == (1, 2, 16)  # --every is at most --steps
     capsys.readouterr()
     assert main(["sample", model, "--steps", "5", "--every", "10",
                  "--out", str(tmp_path / "u.png")]) == 2
     assert "--every 10 is more than --steps 5" in capsys.readouterr().err
+    assert main(["sample", model, "--start", str(tmp_path / "x.npy"), "--n", "500",
+                 "--out", str(tmp_path / "w.png")]) == 2
+    assert "has 100 rows, fewer than --n 500 chains" in capsys.readouterr().err
 
 
 def test_cli_trains_with_walkback_for_sampling(tmp_path, monkeypatch, capsys):

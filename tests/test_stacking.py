@@ -205,3 +205,17 @@ def test_pretraining_streams_data_and_codes_from_disk(tmp_path):
     assert len(histories[1].valid_loss) == QUICK.epochs
     finetune_unsupervised(streamed, np.load(tmp_path / "x.npy", mmap_mode="r"), QUICK,
                           x_valid=x[:50])
+
+
+def test_finetuning_reads_inputs_and_validation_inputs_from_disk(tmp_path):
+    import numpy as np
+
+    x, y = blobs()
+    np.save(tmp_path / "x.npy", x.numpy())
+    on_disk = np.load(tmp_path / "x.npy", mmap_mode="r")
+    in_memory, streamed = make_stack(), make_stack()
+    finetune(in_memory, x, y, QUICK, x_valid=x[:50], y_valid=y[:50])
+    history = finetune(streamed, on_disk, y, QUICK, x_valid=on_disk[:50], y_valid=y[:50])
+    assert len(history.valid_loss) == QUICK.epochs
+    for p, q in zip(in_memory.parameters(), streamed.parameters(), strict=True):
+        torch.testing.assert_close(p, q)

@@ -79,6 +79,25 @@ def test_a_run_streamed_in_several_chunks_is_reproducible(on_disk, monkeypatch):
         assert torch.equal(p, q)
 
 
+def test_integer_inputs_on_disk_or_in_memory_train_as_float32(tmp_path):
+    bits = (np.random.default_rng(0).random((60, 5)) > 0.5).astype(np.uint8)
+    np.save(tmp_path / "bits.npy", bits)
+    inputs = {"float32 tensor": torch.from_numpy(bits).float(),
+              "uint8 on disk": np.load(tmp_path / "bits.npy", mmap_mode="r"),
+              "uint8 tensor": torch.from_numpy(bits),
+              "float64 tensor": torch.from_numpy(bits).double()}
+    trained = {}
+    for name, x in inputs.items():
+        model = DenoisingAutoencoder(5, 8, noise_level=0.25,
+                                     generator=torch.Generator().manual_seed(0))
+        train_autoencoder(model, x, TrainConfig(epochs=2, batch_size=10, progress=False),
+                          x_valid=x[:20])
+        trained[name] = model
+    for name, model in trained.items():
+        for p, q in zip(trained["float32 tensor"].parameters(), model.parameters(), strict=True):
+            assert torch.equal(p, q), name
+
+
 def test_rows_of_an_array_and_of_a_tensor_agree(on_disk):
     x, mapped = on_disk
     torch.testing.assert_close(rows_of(mapped, 10, 20), torch.from_numpy(x[10:20]).float())

@@ -63,6 +63,9 @@ class DAEConfig:
                 raise ConfigError(f"clip must be (low, high) with low < high, got {self.clip}")
         if self.emphasis is not None:
             self.emphasis = (float(self.emphasis[0]), float(self.emphasis[1]))
+            if min(self.emphasis) < 0 or max(self.emphasis) == 0:
+                raise ConfigError(f"emphasis weights (α, β) must be >= 0 and not both 0, got "
+                                  f"{self.emphasis}")
         self.make_corruption()  # validates the corruption and its level
 
     @classmethod

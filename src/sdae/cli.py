@@ -40,6 +40,17 @@ def _non_negative_int(text: str) -> int:
     return _positive_int(text, minimum=0)
 
 
+def _fraction(text: str) -> float:
+    """A share in [0, 1)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}") from None
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {value}")
+    return value
+
+
 def _add_data_options(p: argparse.ArgumentParser, default: str) -> None:
     p.add_argument("--data", default=default,
                    help="'mnist', 'usps', 'digits' (bundled, offline), 'auto' (MNIST if "
@@ -64,7 +75,7 @@ def _add_train_options(p: argparse.ArgumentParser, *, epochs: int, batch_size: i
     g.add_argument("--weight-decay", type=float, default=0.0,
                    help="L2 penalty λ·Σ‖W‖² on the weights (default: 0)")
     g.add_argument("--seed", type=int, default=0,
-                   help="seed of initialisation, shuffling and noise")
+                   help="seed of initialisation, shuffling and noise (default: 0)")
     g.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default: cpu)")
     _add_precision_option(g)
     g.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
@@ -110,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "with labels; write a run folder with the model, its "
                                    "metrics and figures.")
     _add_data_options(p, default="auto")
-    p.add_argument("--valid-fraction", type=float, default=0.1,
+    p.add_argument("--valid-fraction", type=_fraction, default=0.1,
                    help="share of a user's file held out for validation (default: 0.1)")
     p.add_argument("--stream", action="store_true",
                    help="leave a .npy file on disk (memory-mapped) and stream it to the device "
@@ -129,7 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--clip", type=float, nargs=2, metavar=("LOW", "HIGH"),
                    help="data range: clamps gaussian noise, salt-and-pepper values")
     g.add_argument("--untied", action="store_true", help="learn W' instead of using Wᵀ")
-    g.add_argument("--activation", choices=("sigmoid", "tanh", "relu"), default="sigmoid")
+    g.add_argument("--activation", choices=("sigmoid", "tanh", "relu"), default="sigmoid",
+                   help="of the hidden units (default: sigmoid)")
     g.add_argument("--decoder", choices=("sigmoid", "linear"), default="sigmoid",
                    help="sigmoid for data in [0, 1], linear for real-valued data")
     g.add_argument("--loss", choices=("cross_entropy", "squared_error"), default=None,
@@ -151,7 +163,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="epochs of fine-tuning with a softmax layer on top; the parameters of "
                         "the best validation epoch are kept (default: 0, none)")
     g.add_argument("--finetune-lr", type=float, default=0.1, help="(default: 0.1)")
-    g.add_argument("--finetune-momentum", type=float, default=0.9, help="(default: 0.9)")
+    g.add_argument("--finetune-momentum", type=float, default=None,
+                   help="(default: 0.9 with SGD, none with Adam)")
     g.add_argument("--finetune-warmup", type=float, default=1.0, metavar="EPOCHS",
                    help="raise the learning rate linearly from 0 over this many epochs, so "
                         "that the first momentum steps do not saturate the units (default: 1)")
@@ -168,7 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("filters", help="draw the filters W_i/‖W_i‖ of a saved model",
                        description="Write the filters of a saved model as a tiled image.")
     p.add_argument("model", type=Path, help="a .safetensors model file")
-    p.add_argument("--out", type=Path, default=Path("filters.png"), help="PNG to write")
+    p.add_argument("--out", type=Path, default=Path("filters.png"),
+                   help="PNG to write (default: filters.png)")
     p.add_argument("-n", "--n-filters", type=_positive_int, default=100,
                    help="how many filters (default: 100)")
     p.add_argument("--image-shape", type=_positive_int, nargs=2, metavar=("H", "W"),
@@ -299,8 +313,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n", type=_positive_int, default=100, help="number of chains (default: 100)")
     p.add_argument("--steps", type=_positive_int, default=200, help="steps of each chain "
                                                                     "(default: 200)")
-    p.add_argument("--every", type=_positive_int, default=20,
-                   help="record the chains every this many steps (default: 20)")
+    p.add_argument("--every", type=_positive_int, default=None,
+                   help="record the chains every this many steps (default: 20, or --steps "
+                        "when smaller)")
     p.add_argument("--start", type=Path, default=None, metavar="DATA",
                    help="start the chains from the first --n rows of this .npy/.npz/.csv "
                         "(default: uniform noise)")
@@ -315,7 +330,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_sample)
 
     p = sub.add_parser("demo", help="the main job: a one-minute version of mnist-filters",
-                       description="Train a plain AE and 25%% / 50%% masking DAEs and compare "
+                       description="Train a plain AE and 25% / 50% masking DAEs and compare "
                                    "their filters and features: on MNIST when it is on disk, "
                                    "otherwise on the digits bundled with scikit-learn (offline).")
     p.add_argument("--data-dir", type=Path, default=None, help="where to look for MNIST")
@@ -418,7 +433,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--seeds", type=int, nargs="+", default=[0],
                    help="repeat with these seeds and report mean and spread (default: 0)")
     e.add_argument("--models", nargs="+", choices=("SdA", "SAE", "MLP", "logistic"),
-                   default=["SdA", "SAE", "MLP", "logistic"])
+                   default=["SdA", "SAE", "MLP", "logistic"],
+                   help="which models to train and compare (default: all four)")
     e.add_argument("--pretrain-epochs", type=_positive_int, default=None,
                    help="epochs per layer (default: 40, more on small data sets so that each "
                         "layer gets at least 10 000 updates: 103 on USPS)")
@@ -426,7 +442,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="after greedy pre-training, epochs of fine-tuning the whole deep "
                         "autoencoder on reconstruction (SGD, batch 64, lr 0.1, momentum "
                         "0.9), for SdA and SAE alike (default: 0, the papers' protocol)")
-    e.add_argument("--finetune-epochs", type=_positive_int, default=None)
+    e.add_argument("--finetune-epochs", type=_positive_int, default=None,
+                   help="most epochs of supervised fine-tuning, early stopping on the "
+                        "validation error (default: 30, more on small label sets so that "
+                        "each model gets at least 2000 updates)")
     e.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default: cpu)")
     _add_precision_option(e)
     e.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
@@ -544,12 +563,17 @@ def cmd_train(args) -> None:
                           "more --hidden sizes (on one layer it would only undo the denoising)")
     supervised = args.finetune_epochs > 0
     ft_config = (replace(config, epochs=args.finetune_epochs, lr=args.finetune_lr,
-                         momentum=args.finetune_momentum, warmup_epochs=args.finetune_warmup)
+                         momentum=args.finetune_momentum if args.finetune_momentum is not None
+                         else 0.9 if config.optimizer == "sgd" else 0.0,
+                         warmup_epochs=args.finetune_warmup)
                  if supervised else None)
     dataset = load_dataset(args.data, args.data_dir, valid_fraction=args.valid_fraction,
                            download=not args.no_download, seed=args.seed,
                            stream=args.stream)
     if supervised and dataset.y_train is None:
+        if args.stream:
+            raise DataError("--finetune-epochs needs labels, and a streamed .npy holds only "
+                            "inputs: leave out --stream and give an .npz with arrays x and y")
         raise DataError(f"--finetune-epochs needs labels, and {args.data} has none: "
                         "give an .npz with arrays x and y")
     if supervised and len(set(dataset.y_train.tolist())) < 2:
@@ -655,10 +679,9 @@ def _draw_run_figures(layer, dataset, out: Path, seed: int) -> None:
 
 
 def cmd_filters(args) -> None:
-    from .serialization import load_model
     from .visualize import infer_shape, plot_filter_panels
 
-    model = load_model(args.model)
+    model = _load_autoencoder(args.model, args.command)
     if hasattr(model, "layers"):  # a stack: the filters of its first layer
         model = model.layers[0]
     shape = tuple(args.image_shape) if args.image_shape else infer_shape(model.n_visible)
@@ -724,12 +747,11 @@ def cmd_apply(args) -> None:
     from .atomic import atomic_write
     from .data.files import load_array
     from .errors import ConfigError, DataError
-    from .serialization import load_model
     from .training import batched
 
     if args.out.suffix.lower() not in {".npy", ".csv"}:
         raise ConfigError(f"--out {args.out}: name a .npy or a .csv file")
-    model = load_model(args.model)
+    model = _load_autoencoder(args.model, args.command)
     x, _, _ = load_array(args.data)
     if x.shape[1] != model.n_visible:
         raise DataError(f"{args.data} has {x.shape[1]} features but the model expects "
@@ -878,14 +900,15 @@ def cmd_sample(args) -> None:
     from .data.files import load_array
     from .errors import ConfigError, DataError
     from .sampling import _first_layer, sample_chain
-    from .serialization import load_model
     from .visualize import plot_image_grid
 
+    if args.every is None:
+        args.every = min(20, args.steps)
     if args.every > args.steps:
         raise ConfigError(f"--every {args.every} is more than --steps {args.steps}")
     if args.out.suffix.lower() != ".png":
         raise ConfigError(f"--out {args.out}: name a .png file")
-    model = load_model(args.model)
+    model = _load_autoencoder(args.model, args.command)
     d = model.n_visible
     generator = torch.Generator().manual_seed(args.seed)
     if args.start is None:
@@ -894,6 +917,9 @@ def cmd_sample(args) -> None:
         x, _, _ = load_array(args.start)
         if x.shape[1] != d:
             raise DataError(f"{args.start} has {x.shape[1]} features but the model expects {d}")
+        if len(x) < args.n:
+            raise DataError(f"{args.start} has {len(x)} rows, fewer than --n {args.n} "
+                            "chains: give a smaller --n")
         start = torch.from_numpy(x[:args.n])
     layer = _first_layer(model)
     sigma = args.sigma if args.sigma is not None else max(layer.config.noise_level, 1e-3)
@@ -909,7 +935,8 @@ def cmd_sample(args) -> None:
     np.save(buffer, chains)
     atomic_write(args.out.with_suffix(".npy"), buffer.getvalue())
     print(f"wrote {args.out} and {args.out.with_suffix('.npy')} "
-          f"({chains.shape[0]} records × {chains.shape[1]} chains × {d})")
+          f"({chains.shape[0]} record{'s' * (len(chains) > 1)} × {chains.shape[1]} chains "
+          f"× {d})")
 
 
 def cmd_sampling(args) -> None:
@@ -1093,6 +1120,18 @@ def _print_summary(results: dict, out: Path) -> None:
               f"{m['train_seconds']:>9.0f}")
     print(f"\nwrote {out}/filters.png, reconstructions.png, results.json "
           f"({results['seconds']:.0f} s in all)")
+
+
+def _load_autoencoder(path: Path, command: str):
+    """The DAE layer or stack saved in ``path``; a denoiser gets a one-line error."""
+    from .errors import ConfigError
+    from .serialization import load_model
+
+    model, header = load_model(path, with_header=True)
+    if header["kind"].endswith("denoiser"):
+        raise ConfigError(f"{path} is a {header['kind']} model: 'sdae {command}' takes a DAE "
+                          "or a stack made by 'sdae train' (denoisers: 'sdae denoise apply')")
+    return model
 
 
 def _check_walkback(p: float) -> None:

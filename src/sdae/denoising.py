@@ -58,7 +58,8 @@ class ImageNoise:
         if not (self.sigma >= 0 and math.isfinite(self.sigma)):
             raise ConfigError(f"sigma must be >= 0 (on the 0-255 scale), got {self.sigma}")
         if self.sigma_max is not None and not self.sigma <= self.sigma_max < math.inf:
-            raise ConfigError(f"sigma_max must be >= sigma ({self.sigma}), got {self.sigma_max}")
+            raise ConfigError(f"sigma_max (--sigma-max) must be >= sigma ({self.sigma}), "
+                              f"got {self.sigma_max}")
         if not 0 <= self.fraction <= 1:
             raise ConfigError(f"fraction of pixels must be in [0, 1], got {self.fraction}")
 

@@ -99,6 +99,9 @@ class _Base(BaseEstimator):
     def load(cls, path: str | os.PathLike):
         """An estimator fitted with the model in ``path`` (saved by ``save`` or the CLI)."""
         model, header = load_model(path, with_header=True)
+        if header["kind"].endswith("denoiser"):
+            raise ModelFileError(f"{path} is a {header['kind']} model: estimators load a DAE "
+                                 "or a stack (denoisers: sdae.denoising.denoise)")
         extra = header.get("extra", {})
         names = cls._get_param_names()
         params = {k: v for k, v in _params_of_file(model, extra).items() if k in names}

@@ -24,7 +24,7 @@ from torch import Tensor, nn
 
 from .autoencoder import DAEConfig, DenoisingAutoencoder, reconstruction_loss
 from .errors import ConfigError, DataError
-from .streaming import row_chunks
+from .streaming import inputs_on, row_chunks
 from .training import (
     History,
     Objective,
@@ -249,10 +249,6 @@ def pretrain(
     return histories
 
 
-def _on_device_or_disk(x: Tensor | np.ndarray | None, device) -> Tensor | np.ndarray | None:
-    return x.to(device) if isinstance(x, Tensor) else x
-
-
 def _next_codes(layer: DenoisingAutoencoder, x: Tensor | np.ndarray, device,
                 path: Path) -> Tensor | np.ndarray:
     """The clean code of ``x``: a tensor on the device, or for data streamed from disk an
@@ -272,8 +268,8 @@ def _next_codes(layer: DenoisingAutoencoder, x: Tensor | np.ndarray, device,
 
 def _pretrain_layers(stack, x, x_valid, configs, device, keep_best, noise_candidates, score,
                      checkpoint_dir, objective, scratch: Path) -> list[History]:
-    codes = _on_device_or_disk(x, device)
-    valid = _on_device_or_disk(x_valid, device)
+    codes = inputs_on(x, device)
+    valid = inputs_on(x_valid, device)
     histories = []
     for k, layer_config in enumerate(configs):
         description = f"pretrain layer {k + 1}"
@@ -313,11 +309,15 @@ def _select_noise_level(layer, codes, valid, config, levels, score, keep_best, d
     return best[1], best[2]
 
 
-def classification_error(model: nn.Module, x: Tensor, y: Tensor, batch_size: int = 4096) -> float:
-    """Fraction of ``x`` whose predicted class differs from ``y``."""
+def classification_error(model: nn.Module, x: Tensor | np.ndarray, y: Tensor,
+                         batch_size: int = 4096) -> float:
+    """Fraction of ``x`` (a tensor, or an array on disk) whose predicted class differs from
+    ``y``."""
+    device = next(model.parameters()).device
     with torch.no_grad():
-        wrong = sum(int((model(x[i:i + batch_size]).argmax(-1) != y[i:i + batch_size]).sum())
-                    for i in range(0, len(x), batch_size))
+        wrong = sum(int((model(part).argmax(-1) != y[i:i + batch_size].to(device)).sum())
+                    for i, part in zip(range(0, len(x), batch_size),
+                                       row_chunks(x, device, batch_size), strict=True))
     return wrong / len(x)
 
 
@@ -353,7 +353,7 @@ def finetune(
     evaluate = None
     if x_valid is not None and y_valid is not None:
         device = resolve_device(config.device)
-        xv = x_valid.to(device)
+        xv = inputs_on(x_valid, device)
         yv = torch.as_tensor(y_valid, dtype=torch.long).to(device)
 
         def evaluate(model: nn.Module) -> float:
@@ -381,7 +381,7 @@ def finetune_unsupervised(
     evaluate = None
     if x_valid is not None:
         device = resolve_device(config.device)
-        xv = _on_device_or_disk(x_valid, device)
+        xv = inputs_on(x_valid, device)
 
         def evaluate(model: nn.Module) -> float:
             loss = model.layers[0].config.loss

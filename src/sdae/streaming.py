@@ -34,8 +34,10 @@ class ChunkReader:
     """Reads chunks of rows of ``arrays`` onto ``device``, each one while the one before it
     is in use.
 
-    A chunk handed out stays valid until the one after next is asked for: the two host
-    buffers take turns. ``read_ahead = False`` reads each chunk only when it is asked for
+    Arrays are read as float32, tensors keep their type. A chunk handed out stays valid
+    until the next one is asked for, when the reader starts to fill its buffer with the
+    chunk after (the two host buffers take turns): copy what must outlive it.
+    ``read_ahead = False`` reads each chunk only when it is asked for
     (``benchmarks/streaming.py`` measures what reading ahead saves).
     """
 
@@ -81,21 +83,23 @@ class ChunkReader:
 
 
 def _host_dtype(x: Rows) -> torch.dtype:
-    """An array's floating point as float32 (what the models compute in), anything else as
-    it is."""
-    if isinstance(x, Tensor):
-        return x.dtype
-    return torch.float32 if x.dtype.kind == "f" else torch.from_numpy(np.empty(0, x.dtype)).dtype
+    """Arrays are inputs, read as float32 (what the models compute in); tensors (labels,
+    say) keep their type."""
+    return x.dtype if isinstance(x, Tensor) else torch.float32
 
 
 def rows_of(x: Rows, start: int, stop: int, device: str | torch.device = "cpu") -> Tensor:
-    """Rows ``start:stop`` of a tensor, or of an array (read from disk when memory-mapped;
-    floating point as float32), on ``device``."""
+    """Rows ``start:stop`` of a tensor, or of an array (read from disk when memory-mapped,
+    as float32), on ``device``."""
     if isinstance(x, Tensor):
         return x[start:stop].to(device)
-    part = x[start:stop]
-    part = np.array(part, dtype=np.float32 if part.dtype.kind == "f" else None)  # a copy
-    return torch.from_numpy(part).to(device)
+    return torch.from_numpy(np.array(x[start:stop], dtype=np.float32)).to(device)  # a copy
+
+
+def inputs_on(x: Rows | None, device: torch.device) -> Rows | None:
+    """Inputs where training reads them: a tensor as float32 on ``device`` (the type the
+    models compute in), an array left on disk (it is read as float32 chunk by chunk)."""
+    return x.to(device, torch.float32) if isinstance(x, Tensor) else x
 
 
 def row_chunks(x: Rows, device: str | torch.device = "cpu", rows: int = 4096):

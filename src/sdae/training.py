@@ -27,7 +27,7 @@ from torch import Tensor, nn
 
 from .checkpoint import load_checkpoint, save_checkpoint
 from .errors import ConfigError, DataError, SdaeError, check_int
-from .streaming import ChunkReader, chunk_bounds, row_chunks
+from .streaming import ChunkReader, chunk_bounds, inputs_on, row_chunks
 
 # objective(model, batch, generator) -> mean loss over the batch (a scalar tensor). To train
 # with several processes it also takes ``rows=``: the slice of the batch this process
@@ -84,6 +84,9 @@ class TrainConfig:
             raise ConfigError(f"optimizer must be one of {', '.join(OPTIMIZERS)}")
         if not 0 <= self.momentum < 1:
             raise ConfigError(f"momentum must be in [0, 1), got {self.momentum!r}")
+        if self.momentum and self.optimizer != "sgd":
+            raise ConfigError(f"momentum is for SGD; {self.optimizer} keeps its own moments: "
+                              "leave momentum at 0")
         if not self.weight_decay >= 0:
             raise ConfigError(f"weight decay must be >= 0, got {self.weight_decay!r}")
         if not 0 < self.lr_decay <= 1:
@@ -96,6 +99,8 @@ class TrainConfig:
         if self.precision not in PRECISIONS:
             raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, "
                               f"got {self.precision!r}")
+        if self.precision == "tf32" and not str(self.device).startswith("cuda"):
+            raise ConfigError("precision tf32 exists on CUDA GPUs only: use fp32 or bf16")
         self.checkpoint_every = check_int(self.checkpoint_every, "checkpoint_every")
 
     def to_dict(self) -> dict:
@@ -180,9 +185,10 @@ def train(
         ``objective(model, batch, generator)``: mean loss over the batch. ``batch`` is a
         tuple of slices of the tensors in ``data``; ``generator`` drives the corruption.
     data : Tensor or sequence of Tensors
-        Examples along the first dimension (inputs, and targets when there are any). NumPy
-        arrays (memory-mapped ``.npy`` files, say) are streamed to the device in chunks (see
-        :mod:`sdae.streaming`), visited in a random order, batches shuffled within each.
+        Examples along the first dimension: the inputs (as float32), then any targets. NumPy
+        arrays (memory-mapped ``.npy`` files, say) are inputs streamed to the device in
+        chunks (see :mod:`sdae.streaming`), visited in a random order, batches shuffled
+        within each.
     config : TrainConfig
     evaluate : callable, optional
         ``evaluate(model) -> float`` called after each epoch in eval mode without
@@ -203,11 +209,11 @@ def train(
     from tqdm.auto import tqdm
 
     device = resolve_device(config.device)
-    if config.precision == "tf32" and device.type != "cuda":
-        raise ConfigError("precision tf32 exists on CUDA GPUs only: use fp32 or bf16")
     if config.patience is not None and evaluate is None:
         raise ConfigError("early stopping (patience) needs validation data")
     tensors = (data,) if isinstance(data, Tensor | np.ndarray) else tuple(data)
+    if isinstance(tensors[0], Tensor):  # the inputs, in the type the models compute in
+        tensors = (tensors[0].float(), *tensors[1:])
     n = len(tensors[0])
     if n == 0:
         raise SdaeError("cannot train on empty data: give at least one example")
@@ -313,10 +319,9 @@ def train(
             train_loss = losses.mean().item()  # the one synchronisation of the epoch
             if not math.isfinite(train_loss):
                 batch = int((~torch.isfinite(losses)).nonzero()[0]) + 1
-                kept = " (the last checkpoint is kept)" if checkpoint is not None else ""
                 raise SdaeError(
                     f"training diverged: the loss became {losses[batch - 1].item()} at batch "
-                    f"{batch} of epoch {epoch + 1}: use a lower learning rate{kept}"
+                    f"{batch} of epoch {epoch + 1}: use a lower learning rate"
                 )
             history.train_loss.append(train_loss)
             postfix = {"loss": f"{train_loss:.4g}"}
@@ -497,8 +502,7 @@ def train_autoencoder(
     evaluate = None
     if x_valid is not None:
         check_inputs(model, x_valid, "validation data")
-        if isinstance(x_valid, Tensor):
-            x_valid = x_valid.to(resolve_device(config.device))
+        x_valid = inputs_on(x_valid, resolve_device(config.device))
 
         def evaluate(m: nn.Module) -> float:
             return reconstruction_error(m, x_valid)

@@ -25,7 +25,8 @@ def infer_shape(d: int) -> tuple[int, int]:
     """The square image shape of a d-component input, or a clear error."""
     side = math.isqrt(d)
     if side * side != d:
-        raise ConfigError(f"inputs of {d} components are not square images: give image_shape")
+        raise ConfigError(f"inputs of {d} components are not square images: give "
+                          "image_shape (--image-shape H W)")
     return side, side
 
 

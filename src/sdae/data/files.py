@@ -33,11 +33,8 @@ def load_array(
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path}: no such file or folder")
-    if path.is_dir():
-        images = load_image_folder(path)
-        return images.reshape(len(images), -1), None, images.shape[1:]
     suffix = path.suffix.lower()
-    if stream and suffix != ".npy":
+    if stream and (path.is_dir() or suffix != ".npy"):
         raise DataError(f"{path}: only a .npy file can be streamed from disk: save the "
                         "inputs with numpy.save, or leave out --stream")
     if stream:
@@ -45,8 +42,14 @@ def load_array(
         if x.dtype.kind not in "biuf" or x.ndim < 2 or x.size == 0:
             raise DataError(f"{path}: need a numeric array of examples (n, d) with n >= 1, "
                             f"got {x.dtype} {x.shape}")
+        if not x.flags.c_contiguous:  # reshaping it would read it all into memory
+            raise DataError(f"{path}: the array is stored in Fortran order: save it with "
+                            "numpy.save(path, numpy.ascontiguousarray(x)) to stream it")
         shape = tuple(x.shape[1:]) if x.ndim == 3 else None
         return x.reshape(len(x), -1), None, shape  # still on disk: a view, not a copy
+    if path.is_dir():
+        images = load_image_folder(path)
+        return images.reshape(len(images), -1), None, images.shape[1:]
     if suffix == ".npy":
         x, y = _read_npy(path), None
     elif suffix == ".npz":
@@ -178,7 +181,8 @@ def read_typed_csv(path: str | os.PathLike) -> TypedTable:
     path = Path(path)
     try:
         with open(path, newline="") as f:
-            rows = [row for row in csv.reader(f) if row and any(c.strip() for c in row)]
+            # a blank line is no row; ",," is a row of missing cells, kept in its place
+            rows = [row for row in csv.reader(f) if len(row) > 1 or (row and row[0].strip())]
     except UnicodeDecodeError as err:
         raise DataError(f"{path}: not a text CSV file ({err.reason})") from err
     except csv.Error as err:
