@@ -314,10 +314,12 @@ def classification_error(model: nn.Module, x: Tensor | np.ndarray, y: Tensor,
     """Fraction of ``x`` (a tensor, or an array on disk) whose predicted class differs from
     ``y``."""
     device = next(model.parameters()).device
+    wrong, start = 0, 0
     with torch.no_grad():
-        wrong = sum(int((model(part).argmax(-1) != y[i:i + batch_size].to(device)).sum())
-                    for i, part in zip(range(0, len(x), batch_size),
-                                       row_chunks(x, device, batch_size), strict=True))
+        for part in row_chunks(x, device, batch_size):
+            labels = y[start:start + len(part)].to(device)
+            wrong += int((model(part).argmax(-1) != labels).sum())
+            start += len(part)
     return wrong / len(x)
 
 
