@@ -8,6 +8,7 @@ and exit with status 2.
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import io
 import os
@@ -1154,6 +1155,10 @@ def _join_process_group(device: str) -> int:
         if gpu:
             torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
         dist.init_process_group("nccl" if gpu else "gloo")
+        # leave the group before the interpreter tears down: a process that exits with the
+        # group's threads still running can abort ("terminate called without an active
+        # exception")
+        atexit.register(dist.destroy_process_group)
     return dist.get_rank()
 
 
