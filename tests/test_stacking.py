@@ -1,6 +1,7 @@
 import pytest
 import torch
 
+from sdae import training
 from sdae.autoencoder import DenoisingAutoencoder
 from sdae.errors import ConfigError, DataError
 from sdae.stacking import (
@@ -219,3 +220,20 @@ def test_finetuning_reads_inputs_and_validation_inputs_from_disk(tmp_path):
     assert len(history.valid_loss) == QUICK.epochs
     for p, q in zip(in_memory.parameters(), streamed.parameters(), strict=True):
         torch.testing.assert_close(p, q)
+
+
+@pytest.mark.parametrize("check_input", [True, False])
+def test_pretraining_checks_the_inputs_unless_told_they_are_checked(monkeypatch, check_input):
+    checked = []
+    original = training.check_inputs
+
+    def spy(model, x, name="data"):
+        checked.append((model.n_visible, name))
+        return original(model, x, name)
+
+    monkeypatch.setattr(training, "check_inputs", spy)
+    x, _ = blobs()
+    pretrain(make_stack(), x, QUICK, x_valid=x[:50], check_input=check_input)
+    layer_2 = [(16, "training data"), (16, "validation data")]  # codes: always checked
+    assert checked == ([(12, "training data"), (12, "validation data")] if check_input
+                       else []) + layer_2

@@ -591,8 +591,10 @@ def cmd_train(args) -> None:
     def tensor(a):  # a streamed array stays on disk
         return a if args.stream or a is None else torch.from_numpy(a)
 
-    x = tensor(dataset.x_train)
+    x, x_valid = tensor(dataset.x_train), tensor(dataset.x_valid)
     check_inputs(stack.layers[0], x, "training data")  # before anything is written
+    if x_valid is not None:
+        check_inputs(stack.layers[0], x_valid, "validation data")
     if args.batch_size > len(x):
         raise ConfigError(f"batch size {args.batch_size} is larger than the {len(x)} training "
                           "examples: use a smaller --batch-size")
@@ -606,10 +608,9 @@ def cmd_train(args) -> None:
         print(f"data: {dataset.describe()}")
         for k, layer in enumerate(stack.layers):
             print(f"layer {k + 1}: {layer.extra_repr()}")
-        x_valid = tensor(dataset.x_valid)
         histories = pretrain(stack, x, config, x_valid=x_valid, checkpoint_dir=checkpoints,
                              objective=walkback_objective(args.walkback) if args.walkback
-                             else None)
+                             else None, check_input=False)  # checked above
         metrics = {
             "data": dataset.describe(),
             "model": stack.config.to_dict(),

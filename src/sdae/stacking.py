@@ -214,6 +214,7 @@ def pretrain(
     score: Callable[[DenoisingAutoencoder, Tensor, Tensor | None], float] | None = None,
     checkpoint_dir: str | os.PathLike | None = None,
     objective: Objective | None = None,
+    check_input: bool = True,
 ) -> list[History]:
     """Greedy layer-wise pre-training, bottom layer first.
 
@@ -234,6 +235,8 @@ def pretrain(
     killed run stopped: finished layers are restored, the interrupted one resumes.
 
     ``objective`` replaces each layer's denoising criterion (walkback training, say).
+    ``check_input=False`` leaves out the check of ``x`` and ``x_valid`` (see
+    :func:`~sdae.training.train_autoencoder`); the codes of the layers above are checked.
     """
     if (noise_candidates is None) != (score is None):
         raise ConfigError("noise_candidates and score go together: give both or neither")
@@ -244,7 +247,7 @@ def pretrain(
     with tempfile.TemporaryDirectory(prefix="sdae-codes-") as scratch:
         histories = _pretrain_layers(stack, x, x_valid, configs, device, keep_best,
                                      noise_candidates, score, checkpoint_dir, objective,
-                                     Path(scratch))
+                                     check_input, Path(scratch))
     stack.to(device)
     return histories
 
@@ -267,7 +270,7 @@ def _next_codes(layer: DenoisingAutoencoder, x: Tensor | np.ndarray, device,
 
 
 def _pretrain_layers(stack, x, x_valid, configs, device, keep_best, noise_candidates, score,
-                     checkpoint_dir, objective, scratch: Path) -> list[History]:
+                     checkpoint_dir, objective, check_input, scratch: Path) -> list[History]:
     codes = inputs_on(x, device)
     valid = inputs_on(x_valid, device)
     histories = []
@@ -278,7 +281,8 @@ def _pretrain_layers(stack, x, x_valid, configs, device, keep_best, noise_candid
                           if checkpoint_dir is not None else None)
             history = train_autoencoder(stack.layers[k], codes, layer_config, x_valid=valid,
                                         keep_best=keep_best, checkpoint=checkpoint,
-                                        description=description, objective=objective)
+                                        description=description, objective=objective,
+                                        check_input=check_input or k > 0)
         else:
             stack.layers[k], history = _select_noise_level(
                 stack.layers[k], codes, valid, layer_config, noise_candidates, score,

@@ -493,15 +493,21 @@ def train_autoencoder(
     checkpoint: str | os.PathLike | None = None,
     description: str = "dae",
     objective: Objective | None = None,
+    check_input: bool = True,
 ) -> History:
     """Train a :class:`~sdae.autoencoder.DenoisingAutoencoder` on ``x`` with the denoising
     criterion (or ``objective``, such as :func:`sdae.sampling.walkback_objective`); record
     the clean reconstruction error of ``x_valid`` after each epoch (and, with ``keep_best``,
-    end with the parameters of the epoch where it was lowest)."""
-    check_inputs(model, x, "training data")
+    end with the parameters of the epoch where it was lowest).
+
+    ``check_input=False`` skips :func:`check_inputs` (a pass over each array) for a caller
+    that has checked them already: it saves a read of data streamed from disk."""
+    if check_input:
+        check_inputs(model, x, "training data")
+        if x_valid is not None:
+            check_inputs(model, x_valid, "validation data")
     evaluate = None
     if x_valid is not None:
-        check_inputs(model, x_valid, "validation data")
         x_valid = inputs_on(x_valid, resolve_device(config.device))
 
         def evaluate(m: nn.Module) -> float:
