@@ -138,6 +138,23 @@ def test_resuming_with_other_settings_is_refused(tmp_path):
         train_autoencoder(model(), x, TrainConfig(**{**CONFIG, "lr": 0.5}), checkpoint=ckpt)
 
 
+@pytest.mark.parametrize("other", ["model", "data"])
+def test_resuming_another_model_or_other_data_is_refused(tmp_path, other):
+    x, _ = data()
+    ckpt = tmp_path / "run.ckpt"
+    config = TrainConfig(**{**CONFIG, "epochs": 1})
+    train_autoencoder(model(), x, config, checkpoint=ckpt)
+    resumed = model()
+    if other == "model":  # same shapes, other corruption
+        resumed = DenoisingAutoencoder(20, 12, corruption="gaussian", noise_level=0.3)
+    else:
+        x = x[:100]
+    before = [p.clone() for p in resumed.parameters()]
+    with pytest.raises(ConfigError, match="another model or other data"):
+        train_autoencoder(resumed, x, config, checkpoint=ckpt)
+    assert all(torch.equal(a, b) for a, b in zip(before, resumed.parameters(), strict=True))
+
+
 class CreatesAFile:
     def __reduce__(self):
         return (open, (os.environ["SDAE_TEST_TARGET"], "w"))

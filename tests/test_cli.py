@@ -331,6 +331,20 @@ def test_a_killed_stack_run_resumes_to_the_same_model(small_npz, tmp_path, capsy
     assert resumed["finetune_history"]["valid_loss"] == whole["finetune_history"]["valid_loss"]
 
 
+def test_a_run_resumes_from_any_folder_with_the_data_it_started_with(small_npz, tmp_path,
+                                                                     monkeypatch):
+    monkeypatch.chdir(small_npz.parent)
+    run = tmp_path / "run"
+    assert main(["train", "--data", small_npz.name, "--hidden", "8", "--epochs", "1",
+                 "--batch-size", "10", "--out", str(run)]) == 0
+    record = json.loads((run / "command.json").read_text())
+    assert record["data"] == str(small_npz.resolve())  # not the relative name given
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert main(["train", "--resume", str(run)]) == 0
+
+
 def test_resume_needs_a_run_folder(tmp_path, capsys):
     assert main(["train", "--resume", str(tmp_path)]) == 2
     assert "not a run folder" in capsys.readouterr().err

@@ -191,6 +191,9 @@ def test_image_files_that_cannot_be_read_or_written(tmp_path):
     with pytest.raises(DataError, match="16-bit colour image can only be written as PNG or"):
         write_image(tmp_path / "c.jpg", np.zeros((3, 3, 3)), 16)
     assert not (tmp_path / "c.jpg").exists()
+    with pytest.raises(DataError, match="name the image file with one of"):
+        write_image(tmp_path / "c.jpg2", np.zeros((3, 3)))
+    assert not (tmp_path / "c.jpg2").exists()
 
 
 def test_16_bit_colour_png_written_elsewhere_is_read_in_full(tmp_path):

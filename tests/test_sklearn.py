@@ -56,6 +56,13 @@ def test_random_state_repeats_fits_without_touching_global_rng(digits):
     assert torch.equal(state, torch.get_rng_state())
 
 
+def test_the_classifier_leaves_the_global_rng_alone_too(digits):
+    x, y = digits
+    state = torch.get_rng_state()
+    SDAEClassifier(hidden_sizes=(12,), epochs=1, finetune_epochs=1, random_state=0).fit(x, y)
+    assert torch.equal(state, torch.get_rng_state())
+
+
 def test_dtype_preserved_and_score_is_higher_when_better(digits):
     x, _ = digits
     dae = DAETransformer(n_hidden=16, epochs=1, random_state=0).fit(x)

@@ -431,7 +431,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="fine-tune on only N labelled training examples, balanced over "
                         "classes (several N: one pre-training, one fine-tuning each); "
                         "pre-training still uses every training image")
-    e.add_argument("--seeds", type=int, nargs="+", default=[0],
+    e.add_argument("--seeds", type=_non_negative_int, nargs="+", default=[0],
                    help="repeat with these seeds and report mean and spread (default: 0)")
     e.add_argument("--models", nargs="+", choices=("SdA", "SAE", "MLP", "logistic"),
                    default=["SdA", "SAE", "MLP", "logistic"],
@@ -446,7 +446,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--finetune-epochs", type=_positive_int, default=None,
                    help="most epochs of supervised fine-tuning, early stopping on the "
                         "validation error (default: 30, more on small label sets so that "
-                        "each model gets at least 2000 updates)")
+                        "each model gets at least 2000 updates; a number given is kept)")
     e.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default: cpu)")
     _add_precision_option(e)
     e.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
@@ -465,7 +465,7 @@ def build_parser() -> argparse.ArgumentParser:
                    default=["letter", "spam", "breast"])
     e.add_argument("--rates", type=float, nargs="+", default=[0.2, 0.5, 0.8],
                    help="shares of entries removed (default: 0.2 0.5 0.8)")
-    e.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    e.add_argument("--seeds", type=_non_negative_int, nargs="+", default=[0, 1, 2, 3, 4])
     e.add_argument("--methods", nargs="+", default=None,
                    choices=("DAEImputer", "mean", "KNN", "Iterative", "Iterative-ExtraTrees"))
     e.add_argument("--dae-epochs", type=_positive_int, default=None,
@@ -544,12 +544,17 @@ def cmd_train(args) -> None:
     if args.resume is not None:
         run = args.resume
         try:
-            argv = json.loads((run / "command.json").read_text())["argv"]
-        except (OSError, ValueError, KeyError):
+            record = json.loads((run / "command.json").read_text())
+            argv = record["argv"]
+        except (OSError, ValueError, KeyError, TypeError):
             raise ConfigError(f"{run} is not a run folder of sdae train (no readable "
                               "command.json): give the --out folder of the run") from None
         args = build_parser().parse_args(argv)
         args.argv, args.out, args.resume = argv, run, run
+        # the data the run started with, wherever and however the resume is started
+        args.data = record.get("data", args.data)
+        if record.get("data_dir"):
+            args.data_dir = Path(record["data_dir"])
     config = replace(_train_config(args), checkpoint_every=args.checkpoint_every)
     resolve_device(config.device)  # before anything is written
     writes = _join_process_group(config.device) == 0  # under torchrun, rank 0 writes
@@ -602,7 +607,7 @@ def cmd_train(args) -> None:
     checkpoints = out / "checkpoints"
     if args.resume is None and writes:  # a fresh run: start from scratch, record how to resume
         shutil.rmtree(checkpoints, ignore_errors=True)
-        write_json(out / "command.json", {"argv": args.argv})
+        write_json(out / "command.json", {"argv": args.argv, **_data_source(args, dataset)})
     quiet = contextlib.nullcontext() if writes else contextlib.redirect_stdout(io.StringIO())
     with _resume_hint(f"continue with: sdae train --resume {out}"), quiet:
         print(f"data: {dataset.describe()}")
@@ -1059,6 +1064,8 @@ def cmd_sda(args) -> None:
         settings.min_pretrain_updates = 0
     settings.finetune = replace(settings.finetune, **common,
                                 epochs=args.finetune_epochs or settings.finetune.epochs)
+    if args.finetune_epochs:  # likewise
+        settings.min_finetune_updates = 0
     if args.unsupervised_epochs:
         settings.unsupervised = replace(sda.DEEP_AUTOENCODER, **common,
                                         epochs=args.unsupervised_epochs)
@@ -1122,6 +1129,17 @@ def _print_summary(results: dict, out: Path) -> None:
               f"{m['train_seconds']:>9.0f}")
     print(f"\nwrote {out}/filters.png, reconstructions.png, results.json "
           f"({results['seconds']:.0f} s in all)")
+
+
+def _data_source(args, dataset) -> dict:
+    """Where the data of a run came from, as absolute paths and a resolved name, so that a
+    resume reads the same data from any folder and whatever $SDAE_DATA_DIR says then."""
+    from .data.registry import NAMED
+
+    data = (args.data if args.data in NAMED else dataset.name if args.data == "auto"
+            else str(Path(args.data).resolve()))
+    data_dir = args.data_dir or os.environ.get("SDAE_DATA_DIR")
+    return {"data": data, "data_dir": str(Path(data_dir).resolve()) if data_dir else None}
 
 
 def _load_autoencoder(path: Path, command: str):

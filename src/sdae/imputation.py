@@ -121,15 +121,19 @@ def _numeric_block(X: np.ndarray, columns: np.ndarray) -> np.ndarray:
                         "it in categorical_features") from None
 
 
-def entry_losses(encoding: TableEncoding, logits: Tensor, x: Tensor, targets: Tensor) -> Tensor:
+def entry_losses(encoding: TableEncoding, logits: Tensor, x: Tensor, targets: Tensor,
+                 numeric: Tensor | None = None) -> Tensor:
     """The reconstruction loss of every entry, one per original column; (n, p).
 
     Cross-entropy of the sigmoid output for a numeric column, of the softmax over its
     one-hot block for a categorical one (a missing category's loss is meaningless: mask it).
+    ``numeric``: the numeric columns' indices already on the device, if at hand.
     """
     losses = torch.empty(len(x), encoding.n_columns, dtype=x.dtype, device=x.device)
+    if numeric is None:
+        numeric = torch.as_tensor(encoding.numeric, device=x.device)
     k = len(encoding.numeric)
-    losses[:, torch.as_tensor(encoding.numeric, device=x.device)] = \
+    losses[:, numeric] = \
         F.binary_cross_entropy_with_logits(logits[:, :k], x[:, :k], reduction="none")
     for c, (j, cats) in enumerate(zip(encoding.categorical, encoding.categories, strict=True)):
         losses[:, j] = F.cross_entropy(logits[:, k:k + len(cats)], targets[:, c].clamp(min=0),
@@ -149,17 +153,23 @@ def imputation_objective(encoding: TableEncoding, noise_level: float,
     network saw (emphasised denoising, Vincent et al. 2010, section 4.4). Filling in a
     missing entry is the dropped case, so α > β spends the network on what it is for.
     """
-    feature = torch.as_tensor(encoding.feature_of_input)
     alpha, beta = emphasis
+    # column indices on the device, made once: a copy from the host in every step would
+    # wait for a GPU each time
+    indices: dict[torch.device, tuple[Tensor, Tensor]] = {}
 
     def objective(model, batch, generator, rows=slice(None)):
         x, observed, targets = batch  # (n, m), (n, p) bool, (n, n_categorical) long
+        if x.device not in indices:
+            indices[x.device] = (torch.as_tensor(encoding.feature_of_input, device=x.device),
+                                 torch.as_tensor(encoding.numeric, device=x.device))
+        feature, numeric = indices[x.device]
         drop = torch.rand(observed.shape, generator=generator, device=x.device) < noise_level
         x, observed, targets, drop = x[rows], observed[rows], targets[rows], drop[rows]
-        logits = model.reconstruction_logits(
-            network_input(x, observed, ~drop[:, feature.to(x.device)], feature))
+        logits = model.reconstruction_logits(network_input(x, observed, ~drop[:, feature],
+                                                           feature))
         weights = torch.where(drop, alpha, beta).to(x.dtype) * observed
-        return (entry_losses(encoding, logits, x, targets) * weights).sum() / len(x)
+        return (entry_losses(encoding, logits, x, targets, numeric) * weights).sum() / len(x)
 
     return objective
 

@@ -649,7 +649,9 @@ class DAEImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         draws = self.multiple_imputations(X)
         out = draws[0].copy()
         numeric = self.encoding_.numeric
-        out[:, numeric] = draws[:, :, numeric].astype(np.float64).mean(0)
+        values = draws[:, :, numeric].astype(np.float64)
+        agreed = (values == values[0]).all(0)  # observed entries: kept exactly, not averaged
+        out[:, numeric] = np.where(agreed, values[0], values.mean(0))
         for j in self.categorical_:
             out[:, j] = [Counter(row).most_common(1)[0][0] for row in draws[:, :, j].T]
         return out

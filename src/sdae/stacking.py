@@ -139,8 +139,11 @@ class StackedDenoisingAutoencoder(nn.Module):
         if n_classes is not None:
             if n_classes < 2:
                 raise ConfigError(f"a classifier needs at least 2 classes, got {n_classes}")
-            self.classifier = nn.Linear(layers[-1].n_hidden, n_classes)
-            with torch.no_grad():  # zero start, as in the classic tutorial's logistic layer
+            # zero start, as in the classic tutorial's logistic layer (skip_init: no draw
+            # from the global generator for weights that are zeroed anyway)
+            self.classifier = torch.nn.utils.skip_init(nn.Linear, layers[-1].n_hidden,
+                                                       n_classes)
+            with torch.no_grad():
                 self.classifier.weight.zero_()
                 self.classifier.bias.zero_()
 

@@ -256,11 +256,15 @@ def train(
     history = History()
     best_score, best_state = math.inf, None
     first_epoch = 0
+    signature = _signature(model, tensors)
     if checkpoint is not None and Path(checkpoint).exists():
         state = load_checkpoint(checkpoint)
         if state["config"] != _resumable(config):
             raise ConfigError(f"{checkpoint} was made with other training settings: resume "
                               "with the same ones, or delete it to start again")
+        if state.get("signature", signature) != signature:  # older checkpoints have none
+            raise ConfigError(f"{checkpoint} was made for another model or other data: "
+                              "resume with the same ones, or delete it to start again")
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         generator.set_state(state["generator"])
@@ -273,7 +277,8 @@ def train(
         config = replace(config, progress=False)
 
     def state(epoch: int) -> dict:
-        return {"config": _resumable(config), "epoch": epoch, "model": model.state_dict(),
+        return {"config": _resumable(config), "signature": signature, "epoch": epoch,
+                "model": model.state_dict(),
                 "optimizer": optimizer.state_dict(),
                 "generator": generator.get_state(), "history": asdict(history),
                 "best_score": best_score, "best_state": best_state}
@@ -405,6 +410,15 @@ def _data_parallel_step(model, objective, device, world: int, rank: int, batch_s
     # in fine-tuning), which DDP learns from the first step instead of checking every step
     return DistributedDataParallel(_Share(model, objective, rows), device_ids=gpus,
                                    static_graph=True)
+
+
+def _signature(model: nn.Module, tensors) -> dict:
+    """What a checkpoint must share with the run that continues it besides the settings: the
+    model's configuration (or its parameter shapes) and the shapes of the data."""
+    config = getattr(model, "config", None)
+    described = (config.to_dict() if hasattr(config, "to_dict")
+                 else {k: list(v.shape) for k, v in model.state_dict().items()})
+    return {"model": described, "data": [list(t.shape) for t in tensors]}
 
 
 def _resumable(config: TrainConfig) -> dict:

@@ -351,6 +351,9 @@ def write_image(path: str | os.PathLike, image: np.ndarray, bits: int = 8) -> Pa
     from ..atomic import atomic_write
 
     path = Path(path)
+    if path.suffix.lower() not in IMAGE_SUFFIXES:
+        raise DataError(f"{path}: name the image file with one of "
+                        f"{', '.join(sorted(IMAGE_SUFFIXES))}")
     if bits not in (8, 16):
         raise DataError(f"images have 8 or 16 bits per channel, not {bits}")
     tiff = path.suffix.lower() in {".tif", ".tiff"}
