@@ -60,3 +60,13 @@ def test_classic_parameters_are_chosen_on_training_images():
     tv = denoising.classic_denoisers()["tv"]
     best, scores = denoising.tune_classic(tv, [0.01, 1.0], images, 25, seed=0)
     assert best == 1.0 and scores["1.0"] > scores["0.01"]  # almost no smoothing loses
+
+
+def test_only_methods_that_are_not_installed_is_an_error(tmp_path, monkeypatch):
+    installed = denoising.classic_denoisers()
+    monkeypatch.setattr(denoising, "classic_denoisers",
+                        lambda: {k: v for k, v in installed.items() if k != "bm3d"})
+    with pytest.raises(denoising.ConfigError, match="bm3d not installed"):
+        denoising.run(synthetic_sets(), tmp_path, tiny_settings(), methods=("bm3d",),
+                      log=lambda line: None)
+    assert not list(tmp_path.iterdir())

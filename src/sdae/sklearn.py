@@ -521,8 +521,8 @@ class DAEImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         Untied decoders filled the test tables in better than tied ones.
     optimizer : {"adam", "sgd"}, default="adam"
     lr : float, default=1e-2
-        The starting learning rate; it decays exponentially to a twentieth of it by the
-        last epoch.
+        The starting learning rate; it decays exponentially, by a factor of 20 over the
+        whole run (the last epoch runs at 20^(1/epochs) times a twentieth).
     epochs : int or None, default=None
         None: enough epochs for about 80 000 updates (at least 20, at most 2000).
     batch_size : int, default=128

@@ -24,6 +24,7 @@ from ..atomic import atomic_write, write_json
 from ..data.files import read_image_set
 from ..data.registry import find_folder
 from ..denoising import ConvDenoiser, ImageNoise, PatchDenoiser, denoise, train_denoiser
+from ..errors import ConfigError
 from ..serialization import save_model
 from ..training import TrainConfig
 from ..visualize import plot_denoising_crops
@@ -176,12 +177,15 @@ def run(sets: dict[str, list[np.ndarray]], out: Path, settings: DenoisingSetting
     held_out = train[-settings.n_valid:] if settings.n_valid else []
     train = train[: len(train) - settings.n_valid]
     settings.conv_train.device = settings.patch_train.device = device
-    trained = train_models(train, held_out, settings, [m for m in MODELS if m in methods],
-                           out, log)
     classic = classic_denoisers()
     skipped = [m for m in methods if m in CLASSIC and m not in classic]
+    if skipped and set(skipped) == set(methods):
+        raise ConfigError(f"{', '.join(skipped)} not installed (pip install bm3d), and no "
+                          "other method asked for: install it, or name other --methods")
     if skipped:
         log(f"skipped {', '.join(skipped)}: not installed (pip install bm3d)")
+    trained = train_models(train, held_out, settings, [m for m in MODELS if m in methods],
+                           out, log)
     tuned = {}
     tune_images = train[: settings.n_tune]
     for name in [m for m in CLASSIC if m in methods and m in classic]:
