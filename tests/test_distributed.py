@@ -24,7 +24,9 @@ def small_npz(tmp_path):
 
 @pytest.mark.parametrize("corruption", [["--corruption", "masking", "--noise-level", "0.3"],
                                         ["--corruption", "gaussian", "--noise-level", "0.3",
-                                         "--decoder", "linear"]])
+                                         "--decoder", "linear"],
+                                        ["--corruption", "salt_and_pepper", "--noise-level",
+                                         "0.3", "--walkback", "0.5"]])
 def test_two_processes_train_the_model_one_process_trains(small_npz, tmp_path, corruption):
     options = ["train", "--data", str(small_npz), "--hidden", "12", "6", "--epochs", "3",
                "--batch-size", "10", "--momentum", "0.5", "--unsupervised-epochs", "2",

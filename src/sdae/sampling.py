@@ -88,20 +88,26 @@ def walkback_objective(p: float = 0.5, max_steps: int = 5) -> Objective:
         x = batch[0]
         layer = _first_layer(model)
         x_tilde = layer.corrupt(x, generator)
-        alive = torch.ones(len(x), dtype=torch.bool, device=x.device)
-        total, count = 0.0, torch.zeros((), device=x.device)
+        walking = torch.arange(len(x), device=x.device)  # the examples still walking
+        first, last, _ = rows.indices(len(x))  # this process's share of the batch
+        total, count = 0.0, 0
         for step in range(max_steps):
-            per_example = _reconstruction_loss(model, x_tilde[rows], x[rows])
-            weight = alive[rows].to(x.dtype)
-            total = total + (per_example * weight).sum()
-            count = count + weight.sum()
+            mine = (walking >= first) & (walking < last)
+            per_example = _reconstruction_loss(model, x_tilde[mine], x[walking[mine]])
+            total, count = total + per_example.sum(), count + len(walking)
             if step + 1 == max_steps:
                 break
-            alive &= torch.rand(len(x), generator=generator, device=x.device) < p
+            # only the walkers go on: half the work of stepping every example at p = 0.5
+            on = torch.rand(len(walking), generator=generator, device=x.device) < p
+            walking, x_tilde = walking[on], x_tilde[on]
+            if not len(walking):
+                break
             with torch.no_grad():
                 x_star, _ = draw(model, x_tilde, generator)
             x_tilde = layer.corrupt(x_star, generator)
-        return total / count
+        # the mean over every step of every example; with several processes, each one's
+        # share of it, scaled so that the processes' average gradient is that of the mean
+        return total / (count * (last - first) / len(x))
 
     return objective
 
