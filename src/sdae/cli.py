@@ -959,7 +959,8 @@ def cmd_sampling(args) -> None:
     dataset = load_mnist(args.data_dir)
     out = _prepare_out(args.out)
     sampling.run(dataset, out, settings)
-    print(f"wrote {out}/chains.png, samples.png, samples.npy, results.json")
+    print(f"wrote {out}/model.safetensors, chains.png, samples.png, samples.npy (the "
+          "recorded chains), results.json")
 
 
 def cmd_denoising(args) -> None:

@@ -234,10 +234,12 @@ def run(sets: dict[str, list[np.ndarray]], out: Path, settings: DenoisingSetting
                     crops[name] = outputs
             if (set_name, sigma) == shown:
                 crops["clean"], crops["noisy"] = images, noisy
-            _write(out, settings, trained, tuned, results, device, time.perf_counter() - start)
+            _write(out, settings, trained, tuned, results, device, time.perf_counter() - start,
+                   len(train))
     if crops:
         _plot_crops(crops, names, results, *shown, out / "crops.png")
-    return _write(out, settings, trained, tuned, results, device, time.perf_counter() - start)
+    return _write(out, settings, trained, tuned, results, device, time.perf_counter() - start,
+                   len(train))
 
 
 def _plot_crops(crops: dict, names: list[str], results: dict, set_name: str, sigma: int,
@@ -257,10 +259,12 @@ def _plot_crops(crops: dict, names: list[str], results: dict, set_name: str, sig
                                              "(PSNR of the whole image)")
 
 
-def _write(out: Path, settings, trained, tuned, results, device, seconds) -> dict:
+def _write(out: Path, settings, trained, tuned, results, device, seconds,
+           n_train: int) -> dict:
     doc = {
         "experiment": "denoising",
         "settings": settings.to_dict(),
+        "train_images": n_train,
         "machine": machine_description(device),
         "seconds": round(seconds, 1),
         "training": {name: info for name, (_, info) in trained.items()},
@@ -301,7 +305,8 @@ def markdown(doc: dict) -> str:
                  and method in PUBLISHED_BSD68.get(sigma, {}) else "" for s, sigma in columns]
         lines.append(f"| {method} (published, DnCNN paper) | {' | '.join(cells)} | | |")
     lines += ["", "Every method denoises the same noisy images (fixed seed); sdae's models are "
-              "each one blind model trained on Train400 for σ in "
+              f"each one blind model trained on {doc['train_images']} Train400 "
+              "images for σ in "
               f"{doc['settings']['sigma_range']}; the classic methods get the true σ."]
     for name, info in doc["training"].items():
         lines.append(f"- {NAMES[name]}: {info['parameters']:,} parameters, trained "

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -65,6 +66,7 @@ def run(dataset: Dataset, out: str | os.PathLike, settings: SamplingSettings | N
         log: Callable[[str], None] = print) -> dict:
     """Train, sample, judge; writes model.safetensors, chains.png, samples.png,
     samples.npy and results.json under ``out``."""
+    from sklearn.exceptions import ConvergenceWarning
     from sklearn.neural_network import MLPClassifier
 
     settings = settings or SamplingSettings()
@@ -98,7 +100,9 @@ def run(dataset: Dataset, out: str | os.PathLike, settings: SamplingSettings | N
     rng = np.random.default_rng(settings.seed)
     pick = rng.permutation(len(dataset.x_train))[: settings.classifier_examples]
     classifier = MLPClassifier(hidden_layer_sizes=(256,), max_iter=30, random_state=0)
-    classifier.fit(dataset.x_train[pick], dataset.y_train[pick])
+    with warnings.catch_warnings():  # 30 epochs on purpose: 97 % is enough to label digits
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        classifier.fit(dataset.x_train[pick], dataset.y_train[pick])
     test_accuracy = float(classifier.score(dataset.x_test, dataset.y_test))
     proba = classifier.predict_proba(samples)
     labels = proba.argmax(1)
