@@ -424,6 +424,41 @@ def photo_folder(tmp_path):
     return folder
 
 
+def test_an_interrupted_denoiser_continues_from_its_checkpoint(photo_folder, tmp_path,
+                                                               monkeypatch, capsys):
+    from sdae import denoising, training
+
+    options = ["denoise", "train", "--images", str(photo_folder), "--depth", "3", "--width",
+               "8", "--crop", "12", "--stride", "6", "--epochs", "3", "--batch-size", "16"]
+    assert main([*options, "--out", str(tmp_path / "whole.safetensors")]) == 0
+    resumable = [*options, "--checkpoint", str(tmp_path / "ckpt" / "denoiser.ckpt"),
+                 "--out", str(tmp_path / "resumed.safetensors")]
+    saved, objective, save = [], denoising.denoising_objective, training.save_checkpoint
+
+    def save_and_note(path, state):
+        save(path, state)
+        saved.append(state["epoch"])
+
+    def interrupt_after_a_checkpoint(model, batch, generator):
+        if saved:
+            raise KeyboardInterrupt  # Ctrl-C in epoch 2
+        return objective(model, batch, generator)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(training, "save_checkpoint", save_and_note)
+        patch.setattr(denoising, "denoising_objective", interrupt_after_a_checkpoint)
+        assert main(resumable) == 130
+    assert "continue by running the same command" in capsys.readouterr().err
+    assert saved == [1] and not (tmp_path / "resumed.safetensors").exists()
+    with monkeypatch.context() as patch:
+        patch.setattr(training, "save_checkpoint", save_and_note)
+        assert main(resumable) == 0
+    assert saved == [1, 2, 3]  # it went on from epoch 2
+    whole = load_model(tmp_path / "whole.safetensors").state_dict()
+    resumed = load_model(tmp_path / "resumed.safetensors").state_dict()
+    assert all(torch.equal(whole[k], resumed[k]) for k in whole)
+
+
 @pytest.mark.parametrize("model", ["conv", "patch"])
 def test_denoise_train_and_apply(photo_folder, tmp_path, capsys, model):
     from sdae.data.files import read_image, write_image

@@ -284,6 +284,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="conv: side of the training crops (default: 40)")
     g.add_argument("--stride", type=_positive_int, default=10,
                    help="between training crops or patches (default: 10)")
+    g.add_argument("--checkpoint", type=Path, default=None, metavar="FILE",
+                   help="save the training there after every epoch and on Ctrl-C; run the "
+                        "same command again to continue from it (default: none)")
     _add_run_options(g)
     d.set_defaults(handler=cmd_denoise_train)
 
@@ -858,9 +861,15 @@ def cmd_denoise_train(args) -> None:
                                       lr=args.lr, optimizer="adam", seed=args.seed,
                                       device=args.device, progress=args.progress)
     _prepare_out(args.out.parent)
+    if args.checkpoint is not None:
+        _prepare_out(args.checkpoint.parent)
     start = time.perf_counter()
-    history = train_denoiser(model, images, config, patch_size=args.crop, stride=args.stride,
-                             valid_images=valid, pretrain_config=pretrain_config)
+    hint = (f"continue by running the same command (checkpoint {args.checkpoint})"
+            if args.checkpoint is not None else "give --checkpoint FILE to be able to continue")
+    with _resume_hint(hint):
+        history = train_denoiser(model, images, config, patch_size=args.crop,
+                                 stride=args.stride, valid_images=valid,
+                                 pretrain_config=pretrain_config, checkpoint=args.checkpoint)
     seconds = time.perf_counter() - start
     save_model(model, args.out, extra={"argv": args.argv, "history": history.to_dict(),
                                        "seconds": seconds})
