@@ -155,6 +155,18 @@ def test_resuming_another_model_or_other_data_is_refused(tmp_path, other):
     assert all(torch.equal(a, b) for a, b in zip(before, resumed.parameters(), strict=True))
 
 
+def test_resuming_on_another_kind_of_device_is_refused(tmp_path):
+    x, _ = data()
+    ckpt = tmp_path / "run.ckpt"
+    config = TrainConfig(**{**CONFIG, "epochs": 1})
+    train_autoencoder(model(), x, config, checkpoint=ckpt)
+    state = load_checkpoint(ckpt)
+    state["generator"] = torch.zeros(16, dtype=torch.uint8)  # the size of a CUDA generator's
+    save_checkpoint(ckpt, state)
+    with pytest.raises(ConfigError, match="another kind of device"):
+        train_autoencoder(model(), x, config, checkpoint=ckpt)
+
+
 class CreatesAFile:
     def __reduce__(self):
         return (open, (os.environ["SDAE_TEST_TARGET"], "w"))

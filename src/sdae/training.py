@@ -267,7 +267,11 @@ def train(
                               "resume with the same ones, or delete it to start again")
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
-        generator.set_state(state["generator"])
+        try:
+            generator.set_state(state["generator"])
+        except RuntimeError:  # a CUDA generator's state does not fit a CPU one, and back
+            raise ConfigError(f"{checkpoint} was made on another kind of device: resume on "
+                              "the device the run started on") from None
         history = History(**state["history"])
         best_score, best_state = state["best_score"], state["best_state"]
         first_epoch = state["epoch"]
