@@ -117,7 +117,7 @@ def run(
         chosen = filters[:settings.gabor_filters]
         return edge_statistics(chosen, shape, settings.gabor_starts, settings.train.seed)
 
-    results_models, panels = [], [("data patches", patches[:100])]
+    results_models, panels = [], [("data patches (held out)", patches[:100])]
     for n_hidden in settings.hidden_sizes:
         for spec in settings.models():
             config = replace(settings.train, weight_decay=spec.weight_decay)
@@ -140,7 +140,7 @@ def run(
         stats = measure(components)
         results_models.append(_entry("PCA", len(components), None, stats, 0.0, None))
         log(_describe(results_models[-1]))
-    panels.append(("PCA", components))
+    panels.append((f"PCA, the first {len(components)} components", components))
 
     figure = plot_filter_panels(panels, out / "filters.png", shape, columns=3)
     results = {
