@@ -37,7 +37,7 @@ class ChunkReader:
     Arrays are read as float32, tensors keep their type. A chunk handed out stays valid
     until the next one is asked for, when the reader starts to fill its buffer with the
     chunk after (the two host buffers take turns): copy what must outlive it.
-    ``read_ahead = False`` reads each chunk only when it is asked for
+    ``read_ahead = False`` never reads while a chunk is in use, only between two
     (``benchmarks/streaming.py`` measures what reading ahead saves).
     """
 
