@@ -689,9 +689,10 @@ def _draw_run_figures(layer, dataset, out: Path, seed: int) -> None:
 
 
 def cmd_filters(args) -> None:
+    from .serialization import load_autoencoder
     from .visualize import infer_shape, plot_filter_panels
 
-    model = _load_autoencoder(args.model, args.command)
+    model = load_autoencoder(args.model)
     if hasattr(model, "layers"):  # a stack: the filters of its first layer
         model = model.layers[0]
     shape = tuple(args.image_shape) if args.image_shape else infer_shape(model.n_visible)
@@ -757,11 +758,12 @@ def cmd_apply(args) -> None:
     from .atomic import atomic_write
     from .data.files import load_array
     from .errors import ConfigError, DataError
+    from .serialization import load_autoencoder
     from .training import batched
 
     if args.out.suffix.lower() not in {".npy", ".csv"}:
         raise ConfigError(f"--out {args.out}: name a .npy or a .csv file")
-    model = _load_autoencoder(args.model, args.command)
+    model = load_autoencoder(args.model)
     x, _, _ = load_array(args.data)
     if x.shape[1] != model.n_visible:
         raise DataError(f"{args.data} has {x.shape[1]} features but the model expects "
@@ -916,6 +918,7 @@ def cmd_sample(args) -> None:
     from .data.files import load_array
     from .errors import ConfigError, DataError
     from .sampling import _first_layer, sample_chain
+    from .serialization import load_autoencoder
     from .visualize import plot_image_grid
 
     if args.every is None:
@@ -924,7 +927,7 @@ def cmd_sample(args) -> None:
         raise ConfigError(f"--every {args.every} is more than --steps {args.steps}")
     if args.out.suffix.lower() != ".png":
         raise ConfigError(f"--out {args.out}: name a .png file")
-    model = _load_autoencoder(args.model, args.command)
+    model = load_autoencoder(args.model)
     d = model.n_visible
     generator = torch.Generator().manual_seed(args.seed)
     if args.start is None:
@@ -1150,18 +1153,6 @@ def _data_source(args, dataset) -> dict:
             else str(Path(args.data).resolve()))
     data_dir = args.data_dir or os.environ.get("SDAE_DATA_DIR")
     return {"data": data, "data_dir": str(Path(data_dir).resolve()) if data_dir else None}
-
-
-def _load_autoencoder(path: Path, command: str):
-    """The DAE layer or stack saved in ``path``; a denoiser gets a one-line error."""
-    from .errors import ConfigError
-    from .serialization import load_model
-
-    model, header = load_model(path, with_header=True)
-    if header["kind"].endswith("denoiser"):
-        raise ConfigError(f"{path} is a {header['kind']} model: 'sdae {command}' takes a DAE "
-                          "or a stack made by 'sdae train' (denoisers: 'sdae denoise apply')")
-    return model
 
 
 def _check_walkback(p: float) -> None:

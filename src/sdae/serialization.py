@@ -123,3 +123,13 @@ def load_model(
     model.load_state_dict(tensors)
     model = model.to(device).eval()
     return (model, info) if with_header else model
+
+
+def load_autoencoder(path: str | os.PathLike, device: str | torch.device = "cpu", *,
+                     with_header: bool = False):
+    """:func:`load_model` for a DAE layer or a stack: a denoiser's file is refused."""
+    model, header = load_model(path, device, with_header=True)
+    if header["kind"].endswith("denoiser"):
+        raise ModelFileError(f"{path} is a {header['kind']} model, not a DAE or a stack: "
+                             "denoise images with it ('sdae denoise apply')")
+    return (model, header) if with_header else model

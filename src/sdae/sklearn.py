@@ -30,7 +30,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from .autoencoder import DenoisingAutoencoder
 from .errors import ConfigError, ModelFileError, check_int
-from .serialization import load_model, save_model
+from .serialization import load_autoencoder, save_model
 from .stacking import StackedDenoisingAutoencoder, finetune, pretrain
 from .training import TrainConfig, batched, reconstruction_error, train_autoencoder
 
@@ -98,10 +98,7 @@ class _Base(BaseEstimator):
     @classmethod
     def load(cls, path: str | os.PathLike):
         """An estimator fitted with the model in ``path`` (saved by ``save`` or the CLI)."""
-        model, header = load_model(path, with_header=True)
-        if header["kind"].endswith("denoiser"):
-            raise ModelFileError(f"{path} is a {header['kind']} model: estimators load a DAE "
-                                 "or a stack (denoisers: sdae.denoising.denoise)")
+        model, header = load_autoencoder(path, with_header=True)
         extra = header.get("extra", {})
         names = cls._get_param_names()
         params = {k: v for k, v in _params_of_file(model, extra).items() if k in names}
