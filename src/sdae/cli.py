@@ -1175,11 +1175,21 @@ def _join_process_group(device: str) -> int:
         if gpu:
             torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
         dist.init_process_group("nccl" if gpu else "gloo")
-        # leave the group before the interpreter tears down: a process that exits with the
-        # group's threads still running can abort ("terminate called without an active
-        # exception")
-        atexit.register(dist.destroy_process_group)
+        atexit.register(_leave_process_group)
     return dist.get_rank()
+
+
+def _leave_process_group() -> None:
+    """At exit, the processes leave together (rank 0 writes the results while the others
+    are done) and close the group before the interpreter tears down: a gloo process that
+    exited alone, its group's threads still running, aborted now and then ("terminate
+    called without an active exception")."""
+    import torch.distributed as dist
+
+    try:
+        dist.barrier()
+    finally:
+        dist.destroy_process_group()
 
 
 def _prepare_out(path: Path) -> Path:
