@@ -212,8 +212,7 @@ def train(
     if config.patience is not None and evaluate is None:
         raise ConfigError("early stopping (patience) needs validation data")
     tensors = (data,) if isinstance(data, Tensor | np.ndarray) else tuple(data)
-    if isinstance(tensors[0], Tensor):  # the inputs, in the type the models compute in
-        tensors = (tensors[0].float(), *tensors[1:])
+    tensors = (inputs_on(tensors[0], device), *tensors[1:])  # float32, as the models compute
     n = len(tensors[0])
     if n == 0:
         raise SdaeError("cannot train on empty data: give at least one example")
