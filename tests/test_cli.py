@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from sdae.checkpoint import load_checkpoint
-from sdae.cli import main
+from sdae.cli import build_parser, main
 from sdae.data import mnist
 from sdae.data.idx import write_idx
 from sdae.serialization import load_model
@@ -211,7 +211,7 @@ def test_experiment_mnist_filters_on_tiny_mnist(tiny_mnist, tmp_path):
     out = tmp_path / "exp"
     assert main(["experiment", "mnist-filters", "--data-dir", str(tiny_mnist), "--out", str(out),
                  "--hidden", "16", "--epochs", "2", "--batch-size", "10",
-                 "--noise-levels", "0", "0.5"]) == 0
+                 "--noise-level", "0", "0.5"]) == 0
     results = json.loads((out / "results.json").read_text())
     assert "probe_test_error" in results["raw_pixels"]
     for model in results["models"]:
@@ -535,3 +535,22 @@ def test_sda_experiment_on_usps_with_and_without_the_deep_autoencoder_phase(
         # the phase ran (its time, rounded to 0.1 s, may read 0 on so small a network)
         assert run["unsupervised_valid_reconstruction"] > 0
     assert "| SdA-1 | 6291 |" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command, old, new, dest", [
+    (["experiment", "mnist-filters"], "--noise-levels", "--noise-level", "noise_levels"),
+    (["experiment", "sda-mnist"], "--noise", "--noise-level", "noise"),
+])
+def test_the_noise_level_is_spelled_alike_everywhere_and_the_old_spelling_still_works(
+        command, old, new, dest):
+    parser = build_parser()
+    for spelling in (old, new):
+        args = parser.parse_args([*command, spelling, "0.1", "0.3"])
+        assert getattr(args, dest) == [0.1, 0.3]
+
+
+def test_denoise_train_names_its_noise_corruption_like_train():
+    common = ["denoise", "train", "--images", "photos", "--out", "m.safetensors"]
+    for spelling in ("--corruption", "--noise"):
+        args = build_parser().parse_args([*common, spelling, "salt_and_pepper"])
+        assert args.corruption == "salt_and_pepper"

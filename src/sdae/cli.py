@@ -247,8 +247,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="held-out images: the epoch with the lowest error on them is kept")
     d.add_argument("--out", type=Path, required=True, help="the .safetensors model to write")
     g = d.add_argument_group("noise")
-    g.add_argument("--noise", choices=("gaussian", "salt_and_pepper", "masking"),
-                   default="gaussian", help="(default: gaussian)")
+    g.add_argument("--corruption", "--noise", dest="corruption",
+                   choices=("gaussian", "salt_and_pepper", "masking"),
+                   default="gaussian", help="corruption process (default: gaussian)")
     g.add_argument("--sigma", type=float, default=25.0,
                    help="Gaussian σ on the 0-255 scale (default: 25)")
     g.add_argument("--sigma-max", type=float, default=None,
@@ -372,7 +373,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--out", type=Path, default=Path("runs/mnist-filters"),
                    help="output folder (default: runs/mnist-filters)")
     e.add_argument("--hidden", type=_positive_int, default=500)
-    e.add_argument("--noise-levels", type=float, nargs="+", default=[0.0, 0.25, 0.5])
+    e.add_argument("--noise-level", "--noise-levels", dest="noise_levels", type=float,
+                   nargs="+", default=[0.0, 0.25, 0.5], metavar="LEVEL",
+                   help="one model per level; 0 is the plain autoencoder (default: 0 0.25 0.5)")
     e.add_argument("--corruption", default="masking",
                    choices=("masking", "fixed_masking", "salt_and_pepper"))
     _add_train_options(e, epochs=15, batch_size=20, lr=0.1)
@@ -421,7 +424,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--out", type=Path, default=None, help="(default: runs/sda-DATASET)")
     e.add_argument("--hidden", type=_positive_int, nargs="+", default=None,
                    help="layer sizes (default: 1000 1000 1000)")
-    e.add_argument("--noise", type=float, nargs="+", default=None,
+    e.add_argument("--noise-level", "--noise", dest="noise", type=float, nargs="+",
+                   default=None, metavar="LEVEL",
                    help="masking noise of each layer of the SdA (default: 0.1 0.2 0.3, cut "
                         "or extended with its last value to the number of layers)")
     e.add_argument("--noise-search", type=float, nargs="*", default=None, metavar="LEVEL",
@@ -846,7 +850,7 @@ def cmd_denoise_train(args) -> None:
     images = read_image_set(*args.images)
     valid = read_image_set(*args.valid_images) if args.valid_images else None
     channels = args.channels or (images[0].shape[2] if images[0].ndim == 3 else 1)
-    noise = ImageNoise(args.noise, args.sigma, args.sigma_max, args.fraction)
+    noise = ImageNoise(args.corruption, args.sigma, args.sigma_max, args.fraction)
     generator = torch.Generator().manual_seed(args.seed)
     if args.model == "conv":
         model = ConvDenoiser(channels, args.depth, args.width, target=args.target, noise=noise,
@@ -1062,10 +1066,10 @@ def cmd_sda(args) -> None:
         levels = settings.noise_levels  # the default, cut or extended to the depth
         settings.noise_levels = [levels[min(k, len(levels) - 1)] for k in range(len(args.hidden))]
     if args.noise:  # checked here, before the data are read
-        settings.noise_levels = per_layer(args.noise, len(settings.hidden_sizes), "--noise")
+        settings.noise_levels = per_layer(args.noise, len(settings.hidden_sizes), "--noise-level")
     if args.noise_search is not None:
         if args.noise:
-            raise ConfigError("give --noise or --noise-search, not both")
+            raise ConfigError("give --noise-level or --noise-search, not both")
         settings.noise_candidates = list(args.noise_search or NOISE_CANDIDATES)
     for level in [*settings.noise_levels, *(settings.noise_candidates or [])]:
         if not 0 <= level <= 1:
