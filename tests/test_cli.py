@@ -62,7 +62,8 @@ def test_train_writes_a_run_folder(small_npz, tmp_path, capsys):
     assert {p.name for p in out.iterdir()} == {"model.safetensors", "metrics.json",
                                                "filters.png", "reconstructions.png",
                                                "command.json", "checkpoints"}
-    assert [p.name for p in (out / "checkpoints").iterdir()] == ["pretrain-layer1.ckpt"]
+    assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["command.json",
+                                                                     "pretrain-layer1.ckpt"]
     metrics = json.loads((out / "metrics.json").read_text())
     assert len(metrics["pretrain_history"][0]["train_loss"]) == 3
     layer = metrics["model"]["layers"][0]
@@ -343,6 +344,21 @@ def test_a_run_resumes_from_any_folder_with_the_data_it_started_with(small_npz, 
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
     assert main(["train", "--resume", str(run)]) == 0
+
+
+def test_a_failed_rerun_leaves_the_finished_run_in_its_folder_as_it_was(small_npz, tmp_path,
+                                                                        capsys):
+    run = tmp_path / "run"
+    options = ["train", "--data", str(small_npz), "--hidden", "8", "--batch-size", "10",
+               "--out", str(run)]
+    assert main([*options, "--epochs", "1"]) == 0
+    finished = {name: (run / name).read_bytes() for name in ("command.json", "model.safetensors")}
+    assert main([*options, "--epochs", "3", "--decoder", "linear", "--lr", "1e6"]) == 2
+    assert "diverged" in capsys.readouterr().err
+    assert {name: (run / name).read_bytes() for name in finished} == finished
+    # the failed run is the one --resume continues
+    unfinished = json.loads((run / "checkpoints" / "command.json").read_text())
+    assert unfinished["argv"][-2:] == ["--lr", "1e6"]
 
 
 def test_resume_needs_a_run_folder(tmp_path, capsys):

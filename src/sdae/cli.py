@@ -550,10 +550,13 @@ def cmd_train(args) -> None:
 
     if args.resume is not None:
         run = args.resume
+        # an unfinished run's command lies with its checkpoints, a finished one's beside its model
         try:
-            record = json.loads((run / "command.json").read_text())
+            record = next(json.loads(path.read_text()) for path in
+                          (run / "checkpoints" / "command.json", run / "command.json")
+                          if path.exists())
             argv = record["argv"]
-        except (OSError, ValueError, KeyError, TypeError):
+        except (StopIteration, OSError, ValueError, KeyError, TypeError):
             raise ConfigError(f"{run} is not a run folder of sdae train (no readable "
                               "command.json): give the --out folder of the run") from None
         args = build_parser().parse_args(argv)
@@ -612,9 +615,12 @@ def cmd_train(args) -> None:
                           "examples: use a smaller --batch-size")
     out = _prepare_out(args.out)
     checkpoints = out / "checkpoints"
-    if args.resume is None and writes:  # a fresh run: start from scratch, record how to resume
-        shutil.rmtree(checkpoints, ignore_errors=True)
-        write_json(out / "command.json", {"argv": args.argv, **_data_source(args, dataset)})
+    if args.resume is None:
+        record = {"argv": args.argv, **_data_source(args, dataset)}
+        if writes:  # a fresh run: start from scratch, record how to resume; the files of an
+            # earlier run in the folder stay as they were until this one has finished
+            shutil.rmtree(checkpoints, ignore_errors=True)
+            write_json(checkpoints / "command.json", record)
     quiet = contextlib.nullcontext() if writes else contextlib.redirect_stdout(io.StringIO())
     with _resume_hint(f"continue with: sdae train --resume {out}"), quiet:
         print(f"data: {dataset.describe()}")
@@ -665,6 +671,7 @@ def cmd_train(args) -> None:
         save_model(model, out / "model.safetensors",
                    extra={"train": config.to_dict(), "walkback": args.walkback})
         write_json(out / "metrics.json", metrics)
+        write_json(out / "command.json", record)
         if dataset.image_shape is not None:
             _draw_run_figures(stack.layers[0], dataset, out, args.seed)
         summary = [f"layer {k + 1}: train loss {h.train_loss[-1]:.3f}"
