@@ -40,6 +40,14 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args()
+    if args.device.startswith("cuda"):
+        import torch
+
+        gpus = torch.cuda.device_count()
+        if args.processes > gpus:
+            parser.error(f"--processes {args.processes} needs as many GPUs, one a process; "
+                         f"this machine has {gpus}")
+        args.device = "cuda"  # each process takes the GPU of its local rank
     options = ["train", "--data", "mnist", "--no-download", "--hidden", "1000",
                "--epochs", str(args.epochs), "--finetune-epochs", str(args.epochs),
                "--batch-size", str(args.batch_size), "--device", args.device, "--no-progress"]

@@ -31,12 +31,12 @@ def examples_per_second(step, x: torch.Tensor, batch: int, generator, device, ep
     for _ in range(epochs):
         order = torch.randperm(len(x), generator=generator, device=device)
         if device.type == "cuda":
-            torch.cuda.synchronize()
+            torch.cuda.synchronize(device)
         start = time.perf_counter()
         for j in range(len(x) // batch):
             step(x.index_select(0, order[j * batch:(j + 1) * batch]), generator)
         if device.type == "cuda":
-            torch.cuda.synchronize()
+            torch.cuda.synchronize(device)
         best = min(best, time.perf_counter() - start)
     return len(x) // batch * batch / best
 

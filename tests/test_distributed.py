@@ -41,3 +41,15 @@ def test_two_processes_train_the_model_one_process_trains(small_npz, tmp_path, c
     two = load_model(tmp_path / "two" / "model.safetensors").state_dict()
     for name in one:
         torch.testing.assert_close(two[name], one[name], rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("command, message", [
+    (["info", "model.safetensors"], "sdae info runs in one process"),
+    (["train", "--data", "data.npz", "--device", "cuda:1", "--out", "run"],
+     "give --device cuda, not cuda:1"),
+])
+def test_what_cannot_run_under_torchrun_says_so(command, message, monkeypatch, capsys):
+    """Checked before any process group is joined: no torchrun needed."""
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    assert main(command) == 2
+    assert message in capsys.readouterr().err

@@ -197,6 +197,33 @@ def test_tf32_is_for_cuda_only():
         fit(precision="tf32")
 
 
+@pytest.fixture
+def cuda_flags():
+    """The float32 switches of CUDA (plain settings, even in a CPU build), put back after."""
+    flags = (torch.backends.cuda.matmul, torch.backends.cudnn.conv)
+    before = [f.fp32_precision for f in flags]
+    yield flags
+    for f, value in zip(flags, before, strict=True):
+        f.fp32_precision = value
+
+
+def test_the_float32_switches_of_cuda_are_set_for_the_run_and_put_back(cuda_flags):
+    matmul, conv = cuda_flags
+    matmul.fp32_precision, conv.fp32_precision = "tf32", "tf32"  # a program's own choice
+    for precision, inside in (("fp32", "ieee"), ("bf16", "ieee"), ("tf32", "tf32")):
+        with training.float32_kernels(precision, torch.device("cuda")):
+            assert (matmul.fp32_precision, conv.fp32_precision) == (inside, inside)
+        assert (matmul.fp32_precision, conv.fp32_precision) == ("tf32", "tf32")
+
+
+def test_training_on_the_cpu_leaves_the_cuda_switches_alone(cuda_flags):
+    """torch refuses to read its older TF32 switch once a program has set the newer one."""
+    matmul, _ = cuda_flags
+    matmul.fp32_precision = "tf32"
+    fit(epochs=1)
+    assert matmul.fp32_precision == "tf32"
+
+
 def on_disk(x, path):
     """``x`` saved as .npy and memory-mapped back: an array train() streams from disk."""
     np.save(path, x.numpy())

@@ -566,8 +566,8 @@ def cmd_train(args) -> None:
         if record.get("data_dir"):
             args.data_dir = Path(record["data_dir"])
     config = replace(_train_config(args), checkpoint_every=args.checkpoint_every)
-    resolve_device(config.device)  # before anything is written
     writes = _join_process_group(config.device) == 0  # under torchrun, rank 0 writes
+    resolve_device(config.device)  # before anything is written
     for option in ("finetune_epochs", "unsupervised_epochs"):
         if getattr(args, option) < 0:
             raise ConfigError(f"--{option.replace('_', '-')} must be >= 0")
@@ -1173,18 +1173,32 @@ def _check_walkback(p: float) -> None:
         raise ConfigError(f"--walkback is a probability below 1, got {p}")
 
 
+def _under_torchrun() -> bool:
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1
+
+
 def _join_process_group(device: str) -> int:
-    """Under torchrun (WORLD_SIZE > 1) join the group of processes, NCCL for GPUs and gloo
-    for CPUs, and return this process's rank; else 0."""
-    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+    """Under torchrun join the group of processes, NCCL for GPUs (one each: that of the
+    process's local rank) and gloo for CPUs, and return this process's rank; else 0."""
+    if not _under_torchrun():
         return 0
     import torch
     import torch.distributed as dist
 
+    from .errors import ConfigError
+    from .training import resolve_device
+
     if not dist.is_initialized():
-        gpu = device.startswith("cuda")
+        if device.startswith("cuda") and device != "cuda":
+            raise ConfigError(f"under torchrun each process takes the GPU of its local rank: "
+                              f"give --device cuda, not {device}")
+        gpu = resolve_device(device).type == "cuda"
+        local, gpus = int(os.environ.get("LOCAL_RANK", "0")), torch.cuda.device_count()
+        if gpu and local >= gpus:
+            raise ConfigError(f"torchrun started more processes than this machine's {gpus} "
+                              f"GPU(s): use --nproc-per-node {gpus} or fewer")
         if gpu:
-            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+            torch.cuda.set_device(local)
         dist.init_process_group("nccl" if gpu else "gloo")
         atexit.register(_leave_process_group)
     return dist.get_rank()
@@ -1236,7 +1250,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     args.argv = argv
-    from .errors import SdaeError
+    from .errors import ConfigError, SdaeError
 
     if hasattr(sys.stdout, "reconfigure"):  # progress lines appear at once in logs and pipes
         sys.stdout.reconfigure(line_buffering=True)
@@ -1246,6 +1260,9 @@ def main(argv: list[str] | None = None) -> int:
     in_main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
     try:
+        if _under_torchrun() and args.command != "train":
+            raise ConfigError(f"sdae {args.command} runs in one process; under torchrun, run "
+                              "sdae train")
         args.handler(args)
     except SdaeError as err:
         print(f"sdae {args.command}: error: {err}", file=sys.stderr)

@@ -57,8 +57,10 @@ class ChunkReader:
             for k in range(len(bounds)):
                 part = tuple(t.to(self.device, non_blocking=True) for t in ahead.result())
                 if self.device.type == "cuda":  # the buffer is free once this copy is done
+                    # (recorded on the stream of the training device, which the copy went to,
+                    # whichever GPU is current)
                     self._copied[k % 2] = torch.cuda.Event()
-                    self._copied[k % 2].record()
+                    self._copied[k % 2].record(torch.cuda.current_stream(self.device))
                 if k + 1 < len(bounds):
                     ahead = thread.submit(self._fill, (k + 1) % 2, *bounds[k + 1])
                     if not self.read_ahead:

@@ -52,10 +52,10 @@ class TrainConfig:
     (needs ``evaluate``).
     ``progress=None`` shows a progress bar only when stderr is a terminal.
     ``precision``: ``fp32``; ``bf16`` (autocast: matrix products in bfloat16, the rest in
-    float32), or ``tf32`` (TensorFloat-32 matrix products, CUDA only). ``sdae bench``
-    measures which one pays on a machine; fp32 is the default: on CPUs without bfloat16
-    units it is the fastest, and with them the default SdA run was no faster in bf16
-    (docs/benchmarks.md).
+    float32), or ``tf32`` (TensorFloat-32 matrix products and convolutions, CUDA only).
+    ``sdae bench`` measures which one pays on a machine; fp32 is the default: on CPUs
+    without bfloat16 units it is the fastest, and with them the default SdA run was no
+    faster in bf16 (docs/benchmarks.md).
     ``checkpoint_every``: with a checkpoint file, save it every that many epochs (and at
     the end, and when the run is interrupted); it may differ between a run and its resume.
     """
@@ -147,14 +147,29 @@ def autocast(precision: str, device: torch.device):
 
 
 @contextlib.contextmanager
-def tf32_matmuls(enabled: bool):
-    """TensorFloat-32 matrix products on CUDA inside the block, forward and backward."""
-    before = torch.backends.cuda.matmul.allow_tf32
-    torch.backends.cuda.matmul.allow_tf32 = before or enabled
+def float32_kernels(precision: str, device: torch.device):
+    """On CUDA, inside the block, float32 matrix products and convolutions in TensorFloat-32
+    for ``tf32`` and in full float32 otherwise: cuDNN's convolutions default to TF32, so
+    ``fp32`` would not be fp32 for the convolutional denoiser. Nothing changes on a CPU."""
+    if device.type != "cuda":
+        yield
+        return
+    backends = torch.backends
+    if hasattr(backends.cuda.matmul, "fp32_precision"):  # torch >= 2.9; the older switches
+        # may not be read once a program has set these (torch refuses a mix of the two)
+        flags = [(backends.cuda.matmul, "fp32_precision"), (backends.cudnn.conv, "fp32_precision")]
+        value = "tf32" if precision == "tf32" else "ieee"
+    else:
+        flags = [(backends.cuda.matmul, "allow_tf32"), (backends.cudnn, "allow_tf32")]
+        value = precision == "tf32"
+    before = [getattr(owner, name) for owner, name in flags]
     try:
+        for owner, name in flags:
+            setattr(owner, name, value)
         yield
     finally:
-        torch.backends.cuda.matmul.allow_tf32 = before
+        for (owner, name), old in zip(flags, before, strict=True):
+            setattr(owner, name, old)
 
 
 def make_optimizer(params, config: TrainConfig) -> torch.optim.Optimizer:
@@ -297,7 +312,7 @@ def train(
         dynamic_ncols=True,
     )
     with (bar, _save_on_interrupt(checkpoint if writes else None, lambda: unsaved),
-          tf32_matmuls(config.precision == "tf32")):
+          float32_kernels(config.precision, device)):
         for epoch in range(first_epoch, config.epochs):
             start = time.perf_counter()
             model.train()
@@ -488,7 +503,7 @@ def check_inputs(model, x: Tensor | np.ndarray, name: str = "data") -> None:
             f"{name} has shape {tuple(x.shape)} but the model expects (n, {model.n_visible})"
         )
     low, high = math.inf, -math.inf
-    for part in row_chunks(x, rows=65536):
+    for part in row_chunks(x, x.device if isinstance(x, Tensor) else "cpu", rows=65536):
         if not torch.isfinite(part).all():
             raise DataError(f"{name} contain NaN or infinite values: remove or impute them")
         if len(part):

@@ -19,5 +19,5 @@ def machine_description(device: str = "cpu") -> dict:
         "device": device,
     }
     if device.startswith("cuda") and torch.cuda.is_available():
-        info["gpu"] = torch.cuda.get_device_name()
+        info["gpu"] = torch.cuda.get_device_name(torch.device(device))
     return info
