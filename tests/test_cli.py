@@ -356,9 +356,10 @@ def test_a_failed_rerun_leaves_the_finished_run_in_its_folder_as_it_was(small_np
     assert main([*options, "--epochs", "3", "--decoder", "linear", "--lr", "1e6"]) == 2
     assert "diverged" in capsys.readouterr().err
     assert {name: (run / name).read_bytes() for name in finished} == finished
-    # the failed run is the one --resume continues
-    unfinished = json.loads((run / "checkpoints" / "command.json").read_text())
-    assert unfinished["argv"][-2:] == ["--lr", "1e6"]
+    assert not (run / "checkpoints").exists()  # a failed run leaves nothing to continue
+    assert main([*options[:-1], str(tmp_path / "new" / "run"), "--epochs", "3",
+                 "--decoder", "linear", "--lr", "1e6"]) == 2
+    assert not (tmp_path / "new").exists()  # nor the folders it made
 
 
 def test_resume_needs_a_run_folder(tmp_path, capsys):

@@ -109,7 +109,9 @@ def bad_files(tmp_path, server, monkeypatch):
 
 
 def files_under(root: Path) -> dict[str, int]:
-    return {str(p.relative_to(root)): p.stat().st_size for p in root.rglob("*") if p.is_file()}
+    """Size of each file and folder (-1) under ``root``."""
+    return {str(p.relative_to(root)): p.stat().st_size if p.is_file() else -1
+            for p in root.rglob("*")}
 
 
 def test_the_table_covers_every_kind_of_bad_input_the_issue_names():

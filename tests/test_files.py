@@ -222,3 +222,15 @@ def test_a_csv_row_of_empty_cells_is_kept_and_a_blank_line_is_not(tmp_path):
     table = read_typed_csv(tmp_path / "t.csv")
     assert table.header == ["a", "b", "c"]
     assert table.missing.tolist() == [[False] * 3, [True] * 3, [False] * 3, [True] * 3]
+
+
+@pytest.mark.parametrize("text, message", [
+    ("a,b,c\n1,,3\n4,NA,6\n", "column 'b' has no values"),
+    ("1,,3\n4,,6\n", "column 2 has no values"),
+    ("a;b\n1;\n2;3\n", "one column of cells holding semicolons"),
+    ("a\tb\n1\t2\n", "one column of cells holding tabs"),
+])
+def test_a_csv_table_that_cannot_be_imputed_is_refused(tmp_path, text, message):
+    (tmp_path / "t.csv").write_text(text)
+    with pytest.raises(DataError, match=message):
+        read_typed_csv(tmp_path / "t.csv")

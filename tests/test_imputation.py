@@ -180,3 +180,6 @@ def test_bad_input():
     for emphasis in [0.5, (1.0, -1.0), (0, 0)]:
         with pytest.raises(ValueError, match="emphasis must be two weights"):
             DAEImputer(emphasis=emphasis).fit(Xm[1:])
+    Xm[:, 2] = np.nan  # nothing to learn it from: refused, not filled with made-up values
+    with pytest.raises(ValueError, match="column 2 of X has no observed values"):
+        DAEImputer().fit(Xm[1:])

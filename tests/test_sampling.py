@@ -77,6 +77,10 @@ def test_cli_sample_writes_the_grid_and_the_array(tmp_path, capsys):
     assert main(["sample", model, "--start", str(tmp_path / "x.npy"), "--n", "500",
                  "--out", str(tmp_path / "w.png")]) == 2
     assert "has 100 rows, fewer than --n 500 chains" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["sample", model, "--sigma", "-1", "--out", str(tmp_path / "x.png")])
+    assert "--sigma: expected a positive number, got -1.0" in capsys.readouterr().err
+    assert not (tmp_path / "x.png").exists()
 
 
 def test_cli_trains_with_walkback_for_sampling(tmp_path, monkeypatch, capsys):

@@ -11,12 +11,16 @@ import argparse
 import atexit
 import contextlib
 import io
+import math
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 EXIT_USAGE = 2
 NOISE_CANDIDATES = (0.1, 0.25, 0.4)  # sda-mnist --noise-search without values
+SHOWN_CHAINS = 10  # sdae sample draws the first ten chains: a grid of a hundred is unreadable
 
 
 class _Parser(argparse.ArgumentParser):
@@ -39,6 +43,16 @@ def _positive_int(text: str, minimum: int = 1) -> int:
 
 def _non_negative_int(text: str) -> int:
     return _positive_int(text, minimum=0)
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {value}")
+    return value
 
 
 def _fraction(text: str) -> float:
@@ -312,8 +326,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "corruption and a draw from its reconstruction "
                                    "distribution (Bernoulli for a cross-entropy model, "
                                    "Gaussian otherwise), from noise or from data (Bengio et "
-                                   "al. 2013). Writes the chains as a grid image (a row per "
-                                   "chain, a column every --every steps) and as a .npy array.")
+                                   "al. 2013). Writes the chains as a .npy array and the first "
+                                   f"{SHOWN_CHAINS} as a grid image (a row per chain, a "
+                                   "column every --every steps).")
     p.add_argument("model", type=Path, help="a .safetensors model file (a DAE or a stack)")
     p.add_argument("--n", type=_positive_int, default=100, help="number of chains (default: 100)")
     p.add_argument("--steps", type=_positive_int, default=200, help="steps of each chain "
@@ -324,14 +339,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--start", type=Path, default=None, metavar="DATA",
                    help="start the chains from the first --n rows of this .npy/.npz/.csv "
                         "(default: uniform noise)")
-    p.add_argument("--sigma", type=float, default=None,
+    p.add_argument("--sigma", type=_positive_float, default=None,
                    help="standard deviation of a squared-error model's Gaussian "
                         "reconstructions (default: its noise level)")
     p.add_argument("--out", type=Path, default=Path("samples.png"),
-                   help="grid image to write; the array goes beside it as .npy")
+                   help="grid image to write; the array goes beside it as .npy (default: "
+                        "samples.png)")
     p.add_argument("--image-shape", type=_positive_int, nargs=2, metavar=("H", "W"),
                    default=None, help="(default: square images)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="(default: 0)")
     p.set_defaults(handler=cmd_sample)
 
     p = sub.add_parser("demo", help="the main job: a one-minute version of mnist-filters",
@@ -528,7 +544,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_train(args) -> None:
     import json
-    import shutil
     from dataclasses import replace
 
     import torch
@@ -622,7 +637,9 @@ def cmd_train(args) -> None:
             shutil.rmtree(checkpoints, ignore_errors=True)
             write_json(checkpoints / "command.json", record)
     quiet = contextlib.nullcontext() if writes else contextlib.redirect_stdout(io.StringIO())
-    with _resume_hint(f"continue with: sdae train --resume {out}"), quiet:
+    fresh = args.resume is None and writes
+    with (_resume_hint(f"continue with: sdae train --resume {out}"), quiet,
+          _discarded_on_error(checkpoints if fresh else None)):
         print(f"data: {dataset.describe()}")
         for k, layer in enumerate(stack.layers):
             print(f"layer {k + 1}: {layer.extra_repr()}")
@@ -955,18 +972,22 @@ def cmd_sample(args) -> None:
     sigma = args.sigma if args.sigma is not None else max(layer.config.noise_level, 1e-3)
     chains = sample_chain(model, start, args.steps, generator, every=args.every,
                           sigma=sigma).numpy()  # (steps // every, n, d)
-    shown = chains[:, :10].transpose(1, 0, 2).reshape(-1, d)
+    shown = chains[:, :SHOWN_CHAINS].transpose(1, 0, 2).reshape(-1, d)
     if layer.config.loss != "cross_entropy":  # real-valued data: stretch to [0, 1] to show
         shown = (shown - shown.min()) / max(shown.max() - shown.min(), 1e-12)
     plot_image_grid(shown, args.out, tuple(args.image_shape) if args.image_shape else None,
-                    n_cols=len(chains), title=f"{min(args.n, 10)} chains, a column every "
-                                              f"{args.every} steps")
+                    n_cols=len(chains), title=f"{_first(args.n, SHOWN_CHAINS)} chains, "
+                                              f"a column every {args.every} steps")
     buffer = io.BytesIO()
     np.save(buffer, chains)
     atomic_write(args.out.with_suffix(".npy"), buffer.getvalue())
     print(f"wrote {args.out} and {args.out.with_suffix('.npy')} "
           f"({chains.shape[0]} record{'s' * (len(chains) > 1)} × {chains.shape[1]} chains "
           f"× {d})")
+
+
+def _first(n: int, shown: int) -> str:
+    return f"{n}" if n <= shown else f"the first {shown} of {n}"
 
 
 def cmd_sampling(args) -> None:
@@ -1218,16 +1239,45 @@ def _leave_process_group() -> None:
 
 
 def _prepare_out(path: Path) -> Path:
-    """Create the output folder now, so an unwritable one fails before any training."""
+    """Create the output folder now, so an unwritable one fails before any training (and
+    is removed again if the command fails and leaves it empty)."""
     from .errors import ConfigError
 
     try:
+        _made_folders.extend(p for p in (path, *path.parents) if not p.exists())
         path.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise ConfigError(f"cannot create output folder {path}: {err.strerror}") from None
-    if not os.access(path, os.W_OK):
-        raise ConfigError(f"output folder {path} is not writable: choose another --out")
+    try:  # a file, not os.access: root may write anywhere, but not in /proc or read-only mounts
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError:
+        raise ConfigError(f"output folder {path} is not writable: choose another --out") from None
     return path
+
+
+@contextlib.contextmanager
+def _discarded_on_error(folder: Path | None):
+    """A run that fails (divergence, say) removes the checkpoints it made: continuing it
+    would fail again. An interrupted one keeps them, to continue."""
+    from .errors import SdaeError
+
+    try:
+        yield
+    except SdaeError:
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
+
+
+_made_folders: list[Path] = []  # by _prepare_out in this command, the deepest first
+
+
+def _remove_empty_made_folders() -> None:
+    for folder in _made_folders:
+        with contextlib.suppress(OSError):  # not empty, or gone
+            folder.rmdir()
+    _made_folders.clear()
 
 
 @contextlib.contextmanager
@@ -1259,12 +1309,14 @@ def main(argv: list[str] | None = None) -> int:
 
     in_main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
+    _made_folders.clear()
     try:
         if _under_torchrun() and args.command != "train":
             raise ConfigError(f"sdae {args.command} runs in one process; under torchrun, run "
                               "sdae train")
         args.handler(args)
     except SdaeError as err:
+        _remove_empty_made_folders()
         print(f"sdae {args.command}: error: {err}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt as interrupt:

@@ -15,7 +15,6 @@ numeric columns + the sum of the categories of the categorical ones.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -36,7 +35,7 @@ class TableEncoding:
     n_columns: int
     numeric: np.ndarray  # indices of the numeric columns
     low: np.ndarray  # their observed minimum...
-    span: np.ndarray  # ...and range (1 where a column is constant or never observed)
+    span: np.ndarray  # ...and range (1 where a column is constant)
     categorical: list[int]  # indices of the categorical columns
     categories: list[np.ndarray]  # the observed categories of each, sorted
 
@@ -47,14 +46,16 @@ class TableEncoding:
         categorical = sorted(int(j) for j in categorical)
         numeric = np.array([j for j in range(X.shape[1]) if j not in categorical], dtype=int)
         values = _numeric_block(X, numeric)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # a column never observed
-            low = np.nanmin(values, axis=0) if len(values) else np.zeros(len(numeric))
-            span = np.nanmax(values, axis=0) - low if len(values) else np.ones(len(numeric))
-        low = np.where(np.isfinite(low), low, 0.0)
-        span = np.where(np.isfinite(span) & (span > 0), span, 1.0)
         categories = [np.array(sorted({v for v in X[:, j] if not _missing(v)}, key=str),
                                dtype=object) for j in categorical]
+        never = [*numeric[np.isnan(values).all(axis=0)],
+                 *(j for j, seen in zip(categorical, categories, strict=True) if not len(seen))]
+        if never:
+            raise DataError(f"column {min(never)} of X has no observed values, so there is "
+                            "nothing to impute it from: drop it")
+        low = np.nanmin(values, axis=0)
+        span = np.nanmax(values, axis=0) - low
+        span = np.where(span > 0, span, 1.0)
         return cls(X.shape[1], numeric, low, span, categorical, categories)
 
     @property

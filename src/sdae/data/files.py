@@ -199,8 +199,16 @@ def read_typed_csv(path: str | os.PathLike) -> TypedTable:
         if len(row) != width:
             raise DataError(f"{path}, row {i + 1}: {len(row)} cells where the table has "
                             f"{width} columns")
+    for separator, name in ((";", "semicolons"), ("\t", "tabs")):
+        if width == 1 and any(separator in row[0] for row in [header or [""], *rows[:20]]):
+            raise DataError(f"{path}: one column of cells holding {name}: sdae reads "
+                            "comma-separated tables: save it with commas")
     cells = np.array(rows, dtype=object)
     missing = np.vectorize(lambda c: c.strip().lower() in MISSING_CELLS, otypes=[bool])(cells)
+    for j in np.flatnonzero(missing.all(axis=0)):
+        name = f"column {header[j]!r}" if header is not None else f"column {j + 1}"
+        raise DataError(f"{path}: {name} has no values, so there is nothing to impute it "
+                        "from: drop it from the table")
     categorical = [j for j in range(width)
                    if not all(_is_number(c) for c in cells[~missing[:, j], j])]
     X = np.empty(cells.shape, dtype=object if categorical else np.float64)
