@@ -365,6 +365,8 @@ def test_a_failed_rerun_leaves_the_finished_run_in_its_folder_as_it_was(small_np
 def test_resume_needs_a_run_folder(tmp_path, capsys):
     assert main(["train", "--resume", str(tmp_path)]) == 2
     assert "not a run folder" in capsys.readouterr().err
+    assert main(["train", "--resume", str(tmp_path), "--out", str(tmp_path / "b")]) == 2
+    assert "--out would be ignored: give --resume RUN_DIR alone" in capsys.readouterr().err
 
 
 def test_sigterm_stops_cleanly_with_how_to_resume(small_npz, tmp_path):

@@ -205,6 +205,19 @@ def test_large_images_are_restored_tile_by_tile_with_the_same_result():
     assert tiled.shape == whole.shape and np.abs(tiled - whole).max() < 1e-5  # stride 1
 
 
+def test_denoised_images_are_floats_in_0_1_and_integer_images_are_scaled_first():
+    model = ConvDenoiser(1, 3, 4, target="noise", generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        model.net[-1].bias.fill_(-0.5)  # predicts a noise of -0.5 everywhere: restores > 1
+    image = np.random.default_rng(0).random((9, 11)).astype(np.float32)
+    out = denoise(model, image)
+    assert out.dtype == np.float32 and out.min() >= 0 and out.max() == 1
+    for dtype in (np.uint8, np.uint16):
+        scale = np.iinfo(dtype).max
+        np.testing.assert_allclose(denoise(model, (image * scale).round().astype(dtype)),
+                                   out, atol=1e-2)
+
+
 def test_a_colour_model_refuses_a_grayscale_image():
     with pytest.raises(DataError, match="image is grayscale but the model was trained on colour"):
         denoise(ConvDenoiser(3, 2, 4), np.zeros((8, 8), np.float32))

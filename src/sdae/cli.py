@@ -190,7 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "on Ctrl-C or SIGTERM (default: 1)")
     p.add_argument("--resume", type=Path, metavar="RUN_DIR", default=None,
                    help="continue a stopped or killed run exactly where it stopped, with the "
-                        "options it was started with (any others given are ignored)")
+                        "options it was started with (give no others)")
     p.set_defaults(handler=cmd_train)
 
     p = sub.add_parser("filters", help="draw the filters W_i/‖W_i‖ of a saved model",
@@ -274,9 +274,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--model", choices=("conv", "patch"), default="conv",
                    help="fully convolutional, or stacked fully connected on patches "
                         "(default: conv)")
-    g.add_argument("--target", choices=("clean", "noise"), default="clean",
-                   help="what the network outputs: the clean image, or the noise to "
-                        "subtract from the input (default: clean)")
+    g.add_argument("--target", choices=("clean", "noise"), default="noise",
+                   help="what the network outputs: the noise to subtract from the input "
+                        "(residual learning: far better on a short schedule), or the clean "
+                        "image (default: noise)")
     g.add_argument("--depth", type=_positive_int, default=10,
                    help="conv: convolution layers (default: 10)")
     g.add_argument("--width", type=_positive_int, default=48,
@@ -565,6 +566,13 @@ def cmd_train(args) -> None:
 
     if args.resume is not None:
         run = args.resume
+        defaults = vars(build_parser().parse_args(["train"]))
+        others = [f"--{k.replace('_', '-')}" for k, v in vars(args).items()
+                  if k not in ("resume", "progress", "argv") and v != defaults.get(k)]
+        if others:
+            raise ConfigError(f"--resume continues a run with the options it started with, "
+                              f"and {' '.join(others)} would be ignored: give --resume "
+                              "RUN_DIR alone")
         # an unfinished run's command lies with its checkpoints, a finished one's beside its model
         try:
             record = next(json.loads(path.read_text()) for path in
@@ -691,8 +699,9 @@ def cmd_train(args) -> None:
         write_json(out / "command.json", record)
         if dataset.image_shape is not None:
             _draw_run_figures(stack.layers[0], dataset, out, args.seed)
-        summary = [f"layer {k + 1}: train loss {h.train_loss[-1]:.3f}"
-                   + (f", valid {h.valid_loss[-1]:.3f}" if h.valid_loss else "")
+        # the training loss reconstructs corrupted inputs, the validation error clean ones
+        summary = [f"layer {k + 1}: train loss {h.train_loss[-1]:.3f} (corrupted input)"
+                   + (f", valid {h.valid_loss[-1]:.3f} (clean)" if h.valid_loss else "")
                    for k, h in enumerate(histories)]
         summary += [f"{split} error {metrics[f'{split}_error']:.2%}" for split in ("valid", "test")
                     if f"{split}_error" in metrics]
@@ -893,6 +902,8 @@ def cmd_denoise_train(args) -> None:
     _prepare_out(args.out.parent)
     if args.checkpoint is not None:
         _prepare_out(args.checkpoint.parent)
+    if args.checkpoint is not None and args.checkpoint.exists():
+        print(f"continuing from {args.checkpoint}")
     start = time.perf_counter()
     hint = (f"continue by running the same command (checkpoint {args.checkpoint})"
             if args.checkpoint is not None else "give --checkpoint FILE to be able to continue")

@@ -336,7 +336,10 @@ def denoising_objective(model: ImageDenoiser, batch, generator: torch.Generator 
 # -- data and use -------------------------------------------------------------------------
 
 def as_image_tensor(image: np.ndarray) -> Tensor:
-    """An (h, w) or (h, w, c) array as a (1, c, h, w) tensor."""
+    """An (h, w) or (h, w, c) array as a (1, c, h, w) float tensor; integer images (8- or
+    16-bit, say) scaled by their type's maximum to [0, 1]."""
+    if np.issubdtype(image.dtype, np.integer):
+        image = image / np.iinfo(image.dtype).max
     a = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32))
     return a[None, None] if a.dim() == 2 else a.permute(2, 0, 1)[None]
 
@@ -361,7 +364,8 @@ def training_patches(images: list[np.ndarray], size: int, stride: int,
 
 
 def denoise(model: ImageDenoiser, image: np.ndarray, tile: int = 1024) -> np.ndarray:
-    """Denoise one image, (h, w) or (h, w, c) in [0, 1]; the result has its shape.
+    """Denoise one image, (h, w) or (h, w, c) in [0, 1] (or of an integer type, scaled by
+    its maximum); the result has its shape, as floats in [0, 1].
 
     A grayscale model restores each channel of a colour image on its own. Images larger
     than ``tile``×``tile`` are restored tile by tile, each seen with a margin as wide as
@@ -383,7 +387,7 @@ def denoise(model: ImageDenoiser, image: np.ndarray, tile: int = 1024) -> np.nda
     was_training = model.training
     model.eval()
     with torch.no_grad():
-        y = _restore_tiled(model, x.to(device), tile).cpu()
+        y = _restore_tiled(model, x.to(device), tile).clamp_(0, 1).cpu()
     model.train(was_training)
     y = y.transpose(0, 1) if model.channels == 1 and c > 1 else y
     out = y[0].permute(1, 2, 0).numpy()
