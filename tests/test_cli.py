@@ -278,6 +278,20 @@ def test_info_encode_reconstruct(small_npz, tmp_path, capsys):
     assert np.load(tmp_path / "r.npy").shape == (120, 16)
 
 
+def test_predict_writes_the_fine_tuned_stacks_classes_and_probabilities(small_npz, tmp_path):
+    out = tmp_path / "clf"
+    assert main(["train", "--data", str(small_npz), "--hidden", "12", "--epochs", "1",
+                 "--finetune-epochs", "2", "--batch-size", "10", "--out", str(out)]) == 0
+    stack = load_model(out / "model.safetensors")
+    x = torch.from_numpy(np.load(small_npz)["x"].reshape(120, -1).astype(np.float32))
+    assert main(["predict", str(out / "model.safetensors"), str(small_npz),
+                 "--out", str(tmp_path / "p.csv")]) == 0
+    assert np.loadtxt(tmp_path / "p.csv").astype(int).tolist() == stack.predict(x).tolist()
+    assert main(["predict", str(out / "model.safetensors"), str(small_npz), "--proba",
+                 "--out", str(tmp_path / "p.npy")]) == 0
+    np.testing.assert_allclose(np.load(tmp_path / "p.npy"), stack.predict_proba(x), atol=1e-6)
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -285,6 +299,7 @@ def test_info_encode_reconstruct(small_npz, tmp_path, capsys):
         (["encode", "MODEL", "DATA", "--depth", "3", "--out", "OUT"], "the stack has 2 layers"),
         (["info", "WRONG"], "not an sdae model file"),
         (["reconstruct", "MODEL", "DATA", "--out", "r.txt"], "name a .npy or a .csv file"),
+        (["predict", "MODEL", "DATA", "--out", "OUT"], "has no classifier: fine-tune one"),
     ],
 )
 def test_apply_bad_input(small_npz, tmp_path, capsys, args, message):

@@ -212,7 +212,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_info)
 
     for name, what in (("encode", "the code of each example (the top layer's for a stack)"),
-                       ("reconstruct", "the clean reconstruction of each example")):
+                       ("reconstruct", "the clean reconstruction of each example"),
+                       ("predict", "the class of each example (a fine-tuned stack)")):
         p = sub.add_parser(name, help=f"write {what}",
                            description=f"Apply a saved model to data and write {what} as "
                                        ".npy (or .csv when --out ends in .csv).")
@@ -223,6 +224,9 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "encode":
             p.add_argument("--depth", type=_positive_int, default=None,
                            help="for a stack: the code of the first DEPTH layers (default: all)")
+        if name == "predict":
+            p.add_argument("--proba", action="store_true",
+                           help="write each class's probability instead (a row per example)")
         p.set_defaults(handler=cmd_apply)
 
     p = sub.add_parser("impute", help="fill the missing cells of a CSV table with a DAE",
@@ -806,7 +810,12 @@ def cmd_apply(args) -> None:
         raise DataError(f"{args.data} has {x.shape[1]} features but the model expects "
                         f"{model.n_visible}: give data of the kind it was trained on")
     stack = hasattr(model, "layers")
-    if args.command == "encode":
+    if args.command == "predict":
+        if not stack or model.classifier is None:
+            raise ConfigError(f"{args.model} has no classifier: fine-tune one with 'sdae train "
+                              "--finetune-epochs N' on labelled data")
+        fn = model.predict_proba if args.proba else model.predict
+    elif args.command == "encode":
         if args.depth and not stack:
             raise ConfigError("--depth is for stacks; this model has one layer")
         if args.depth and args.depth > len(model.layers):
@@ -824,7 +833,7 @@ def cmd_apply(args) -> None:
         atomic_write(args.out, buffer.getvalue())
     except OSError as err:
         raise ConfigError(f"cannot write {args.out}: {err.strerror}") from None
-    print(f"wrote {args.out}: {out.shape[0]} × {out.shape[1]}")
+    print(f"wrote {args.out}: {' × '.join(map(str, out.shape))}")
 
 
 def cmd_impute(args) -> None:
