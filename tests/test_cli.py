@@ -1,3 +1,4 @@
+import argparse
 import json
 import os
 import subprocess
@@ -588,3 +589,20 @@ def test_denoise_train_names_its_noise_corruption_like_train():
     for spelling in ("--corruption", "--noise"):
         args = build_parser().parse_args([*common, spelling, "salt_and_pepper"])
         assert args.corruption == "salt_and_pepper"
+
+
+def test_every_option_says_what_it_does_and_its_default():
+    def options(parser, command):
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    yield from options(sub, [*command, name])
+            elif action.option_strings and action.dest not in ("help", "version"):
+                yield parser, command, action
+
+    for parser, command, action in options(build_parser(), []):
+        where = f"sdae {' '.join(command)} {action.option_strings[0]}"
+        assert (action.help or "").strip(), where
+        shown = parser._get_formatter()._get_help_string(action)
+        if action.default not in (None, False):
+            assert "default" in shown, where

@@ -23,8 +23,25 @@ NOISE_CANDIDATES = (0.1, 0.25, 0.4)  # sda-mnist --noise-search without values
 SHOWN_CHAINS = 10  # sdae sample draws the first ten chains: a grid of a hundred is unreadable
 
 
+class _Help(argparse.HelpFormatter):
+    """States an option's default where its help does not."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text, default = action.help or "", action.default
+        if (not action.option_strings or "default" in text or default is None
+                or default is False or default is argparse.SUPPRESS):
+            return text
+        shown = " ".join(map(str, default)) if isinstance(default, list | tuple) else default
+        return f"{text} (default: {shown})".replace("%", "%%").lstrip()
+
+
 class _Parser(argparse.ArgumentParser):
-    """argparse with a one-line error (what is wrong, where to read more), no usage dump."""
+    """argparse with a one-line error (what is wrong, where to read more), no usage dump,
+    and every default in the help."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", _Help)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
@@ -99,9 +116,11 @@ def _add_train_options(p: argparse.ArgumentParser, *, epochs: int, batch_size: i
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
     """--seed, --device and --progress, as every training command has them."""
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of initialisation, shuffling and noise")
     p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default: cpu)")
-    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="show progress bars (default: only on a terminal)")
 
 
 def _add_precision_option(p) -> None:
@@ -227,6 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "predict":
             p.add_argument("--proba", action="store_true",
                            help="write each class's probability instead (a row per example)")
+        p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default: cpu)")
         p.set_defaults(handler=cmd_apply)
 
     p = sub.add_parser("impute", help="fill the missing cells of a CSV table with a DAE",
@@ -352,7 +372,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "samples.png)")
     p.add_argument("--image-shape", type=_positive_int, nargs=2, metavar=("H", "W"),
                    default=None, help="(default: square images)")
-    p.add_argument("--seed", type=int, default=0, help="(default: 0)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the chains")
     p.set_defaults(handler=cmd_sample)
 
     p = sub.add_parser("demo", help="the main job: a one-minute version of mnist-filters",
@@ -362,8 +382,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", type=Path, default=None, help="where to look for MNIST")
     p.add_argument("--out", type=Path, default=Path("runs/demo"),
                    help="output folder (default: runs/demo)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of initialisation, shuffling and noise")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="show progress bars (default: only on a terminal)")
     p.set_defaults(handler=cmd_demo)
 
     p = sub.add_parser("bench", help="training speed against this machine's matmul ceiling",
@@ -390,15 +412,17 @@ def build_parser() -> argparse.ArgumentParser:
                                    "cross-entropy, same initialisation and epochs) on MNIST; "
                                    "write filters.png, reconstructions.png and results.json.")
     e.add_argument("--data-dir", type=Path, default=None, help="folder with MNIST")
-    e.add_argument("--no-download", action="store_true")
+    e.add_argument("--no-download", action="store_true",
+                   help="never download: fail if MNIST is not on disk")
     e.add_argument("--out", type=Path, default=Path("runs/mnist-filters"),
                    help="output folder (default: runs/mnist-filters)")
-    e.add_argument("--hidden", type=_positive_int, default=500)
+    e.add_argument("--hidden", type=_positive_int, default=500, help="hidden units")
     e.add_argument("--noise-level", "--noise-levels", dest="noise_levels", type=float,
                    nargs="+", default=[0.0, 0.25, 0.5], metavar="LEVEL",
                    help="one model per level; 0 is the plain autoencoder (default: 0 0.25 0.5)")
     e.add_argument("--corruption", default="masking",
-                   choices=("masking", "fixed_masking", "salt_and_pepper"))
+                   choices=("masking", "fixed_masking", "salt_and_pepper"),
+                   help="corruption process of the DAEs")
     _add_train_options(e, epochs=15, batch_size=20, lr=0.1)
     e.set_defaults(handler=cmd_mnist_filters)
 
@@ -440,7 +464,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "(SAE), or randomly initialised (MLP), all with the same "
                                    "architecture and fine-tuning, and logistic regression on "
                                    "raw pixels. Writes results.json and results.md.")
-    e.add_argument("--dataset", choices=("mnist", "usps"), default="mnist")
+    e.add_argument("--dataset", choices=("mnist", "usps"), default="mnist", help="data set")
     e.add_argument("--data-dir", type=Path, default=None, help="folder with the data set")
     e.add_argument("--out", type=Path, default=None, help="(default: runs/sda-DATASET)")
     e.add_argument("--hidden", type=_positive_int, nargs="+", default=None,
@@ -477,7 +501,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "each model gets at least 2000 updates; a number given is kept)")
     e.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default: cpu)")
     _add_precision_option(e)
-    e.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
+    e.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="show progress bars (default: only on a terminal)")
     e.set_defaults(handler=cmd_sda)
 
     e = exp.add_parser("imputation", help="DAEImputer against mean, KNN and iterative "
@@ -490,12 +515,14 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--out", type=Path, default=Path("runs/imputation"),
                    help="output folder (default: runs/imputation)")
     e.add_argument("--tables", nargs="+", choices=("letter", "spam", "breast"),
-                   default=["letter", "spam", "breast"])
+                   default=["letter", "spam", "breast"], help="tables")
     e.add_argument("--rates", type=float, nargs="+", default=[0.2, 0.5, 0.8],
                    help="shares of entries removed (default: 0.2 0.5 0.8)")
-    e.add_argument("--seeds", type=_non_negative_int, nargs="+", default=[0, 1, 2, 3, 4])
+    e.add_argument("--seeds", type=_non_negative_int, nargs="+", default=[0, 1, 2, 3, 4],
+                   help="one draw of the removed entries per seed")
     e.add_argument("--methods", nargs="+", default=None,
-                   choices=("DAEImputer", "mean", "KNN", "Iterative", "Iterative-ExtraTrees"))
+                   choices=("DAEImputer", "mean", "KNN", "Iterative", "Iterative-ExtraTrees"),
+                   help="(default: all)")
     e.add_argument("--dae-epochs", type=_positive_int, default=None,
                    help="DAEImputer epochs (default: about 80 000 updates, at most 2000 epochs)")
     e.add_argument("--jobs", type=_positive_int, default=1,
@@ -800,11 +827,12 @@ def cmd_apply(args) -> None:
     from .data.files import load_array
     from .errors import ConfigError, DataError
     from .serialization import load_autoencoder
-    from .training import batched
+    from .training import batched, resolve_device
 
     if args.out.suffix.lower() not in {".npy", ".csv"}:
         raise ConfigError(f"--out {args.out}: name a .npy or a .csv file")
-    model = load_autoencoder(args.model)
+    device = resolve_device(args.device)
+    model = load_autoencoder(args.model).to(device)
     x, _, _ = load_array(args.data)
     if x.shape[1] != model.n_visible:
         raise DataError(f"{args.data} has {x.shape[1]} features but the model expects "
@@ -823,7 +851,7 @@ def cmd_apply(args) -> None:
         fn = (lambda v: model.encode(v, args.depth)) if stack else model.encode
     else:
         fn = (lambda v: model.decode(model.encode(v))) if stack else model
-    out = batched(fn, torch.from_numpy(x)).numpy()
+    out = batched(lambda v: fn(v.to(device)).cpu(), torch.from_numpy(x)).numpy()
     buffer = io.BytesIO()
     if args.out.suffix.lower() == ".csv":
         np.savetxt(buffer, out, delimiter=",", fmt="%.7g")
