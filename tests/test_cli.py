@@ -262,7 +262,7 @@ def test_info_encode_reconstruct(small_npz, tmp_path, capsys):
     assert main(["info", str(model_file)]) == 0
     text = capsys.readouterr().out
     assert "stack (sdae format 1)" in text and "layer 2: 12 -> 6" in text
-    assert "masking 0.2" in text
+    assert "masking 0.2" in text and "training: 1 epoch, batch 10, sgd lr 0.1, seed 0" in text
     assert main(["info", str(model_file), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["kind"] == "stack"
 

@@ -800,21 +800,35 @@ def cmd_info(args) -> None:
                      f"{config['stride']}")
         print(f"  {colour} images; {shape}; predicts the {config['target']}; trained with "
               f"{noise}")
-        return
-    layers = config.get("layers", [config])
-    for k, c in enumerate(layers):
-        noise = "no noise" if c["corruption"] == "none" or not c["noise_level"] else \
-            f"{c['corruption']} {c['noise_level']:g}"
-        print(f"  layer {k + 1}: {c['n_visible']} -> {c['n_hidden']}, {c['activation']}, "
-              f"{'tied' if c['tied'] else 'untied'}, {c['decoder']} decoder, "
-              f"{c['loss'] or 'auto'} loss, trained with {noise}")
-    if config.get("n_classes"):
-        print(f"  softmax output: {config['n_classes']} classes")
+    else:
+        layers = config.get("layers", [config])
+        for k, c in enumerate(layers):
+            noise = "no noise" if c["corruption"] == "none" or not c["noise_level"] else \
+                f"{c['corruption']} {c['noise_level']:g}"
+            print(f"  layer {k + 1}: {c['n_visible']} -> {c['n_hidden']}, {c['activation']}, "
+                  f"{'tied' if c['tied'] else 'untied'}, {c['decoder']} decoder, "
+                  f"{c['loss'] or 'auto'} loss, trained with {noise}")
+        if config.get("n_classes"):
+            print(f"  softmax output: {config['n_classes']} classes")
     extra = header.get("extra") or {}
+    if "train" in extra:
+        t = extra["train"]
+        print(f"  training: {_count(t['epochs'], 'epoch')}, batch {t['batch_size']}, "
+              f"{t['optimizer']} lr {t['lr']:g}, seed {t['seed']}, {t['device']}, "
+              f"{t.get('precision', 'fp32')}")
+    if "history" in extra:
+        h = extra["history"]
+        best = f", best at epoch {h['best_epoch']}" if h.get("best_epoch") else ""
+        print(f"  {_count(len(h['train_loss']), 'epoch')} in {h['seconds']:.0f} s, final "
+              f"training loss {h['train_loss'][-1]:.4g}{best}")
     if "estimator" in extra:
         print(f"  saved by sdae.sklearn.{extra['estimator']}")
     if "classes" in extra:
         print(f"  classes: {extra['classes']}")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'s' * (n != 1)}"
 
 
 def cmd_apply(args) -> None:
@@ -895,7 +909,7 @@ def cmd_impute(args) -> None:
     except OSError as err:
         raise ConfigError(f"cannot write {args.out}: {err.strerror}") from None
     print(f"filled {int(missing.sum())} missing cells of {missing.size} "
-          f"({len(table.categorical)} categorical columns); wrote {args.out}")
+          f"({_count(len(table.categorical), 'categorical column')}); wrote {args.out}")
 
 
 def _cell(value) -> str:

@@ -124,8 +124,8 @@ def run(
             row = {"table": name, "rate": rate, "method": method,
                    "rmse_mean": float(np.mean(errors)), "rmse_std": float(np.std(errors)),
                    "rmse": list(errors), "seconds": float(np.mean(seconds))}
-            log(f"  {name} {rate:.0%} {method:<22} RMSE {row['rmse_mean']:.4f} ± "
-                f"{row['rmse_std']:.4f}  ({row['seconds']:.1f} s)")
+            log(f"  {name} {rate:.0%} {method:<22} RMSE {_spread(row)}  "
+                f"({row['seconds']:.1f} s)")
             rows.append(row)
     results = {"experiment": "imputation", "tables": list(tables), "rates": list(rates),
                "seeds": list(seeds), "dae_options": dae_options or {}, "jobs": jobs,
@@ -184,8 +184,8 @@ def markdown(results: dict) -> str:
                      if r["table"] == name and r["rate"] == rate}
             best = min(cells.values(), key=lambda r: r["rmse_mean"])["method"]
             lines.append(f"| {name} | {rate:.0%} | " + " | ".join(
-                ("**{:.4f} ± {:.4f}**" if m == best else "{:.4f} ± {:.4f}").format(
-                    cells[m]["rmse_mean"], cells[m]["rmse_std"]) for m in methods) + " |")
+                f"**{_spread(cells[m])}**" if m == best else _spread(cells[m])
+                for m in methods) + " |")
     lines += ["", "Mean seconds per imputation (fit and transform):", "",
               "| table | missing | " + " | ".join(methods) + " |",
               "|---|---|" + "---|" * len(methods)]
@@ -199,3 +199,9 @@ def markdown(results: dict) -> str:
               f"seeds {results['seeds']}; {results['seconds']:.0f} s in all on "
               f"{results['machine']['cpu_count']} CPU cores."]
     return "\n".join(lines) + "\n"
+
+
+def _spread(row: dict) -> str:
+    """Mean RMSE, ± the standard deviation over seeds when there are several."""
+    return (f"{row['rmse_mean']:.4f}" if len(row["rmse"]) == 1
+            else f"{row['rmse_mean']:.4f} ± {row['rmse_std']:.4f}")
