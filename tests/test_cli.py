@@ -546,6 +546,18 @@ def test_denoise_bad_input(photo_folder, small_npz, tmp_path, capsys):
     assert not (tmp_path / "o.png").exists() and not (tmp_path / "m.safetensors").exists()
 
 
+@pytest.mark.parametrize("labels", ["5", "100000"])
+def test_sda_experiment_refuses_label_counts_the_data_cannot_give(labels, tmp_path, capsys):
+    from conftest import SHARED_DATA
+
+    if not (SHARED_DATA / "usps" / "usps.h5").exists():
+        pytest.skip("USPS not found: set SDAE_DATA_DIR to the shared data folder")
+    assert main(["experiment", "sda-mnist", "--dataset", "usps", "--data-dir", str(SHARED_DATA),
+                 "--labels", labels, "--out", str(tmp_path / "sda")]) == 2
+    assert "give between 10 (one per class) and" in capsys.readouterr().err
+    assert not (tmp_path / "sda").exists()
+
+
 @pytest.mark.parametrize("unsupervised", ["0", "1"])
 def test_sda_experiment_on_usps_with_and_without_the_deep_autoencoder_phase(
         unsupervised, tmp_path, capsys):

@@ -1099,6 +1099,9 @@ def cmd_demo(args) -> None:
     from .experiments import mnist_filters
 
     dataset = load_dataset("auto", args.data_dir)
+    if dataset.name != "mnist":
+        print(f"MNIST was not found, so the demo uses {dataset.name} (8×8 images, too small "
+              "for pen-stroke filters): give --data-dir a folder with MNIST for the real one")
     dataset, options = mnist_filters.demo_config(dataset, args.seed)
     options["train_config"] = replace(options["train_config"], progress=args.progress)
     out = _prepare_out(args.out)
@@ -1145,6 +1148,8 @@ def cmd_natural_patches(args) -> None:
 def cmd_sda(args) -> None:
     from dataclasses import replace
 
+    import numpy as np
+
     from .data import load_dataset
     from .errors import ConfigError
     from .experiments import sda
@@ -1177,6 +1182,11 @@ def cmd_sda(args) -> None:
         settings.unsupervised = replace(sda.DEEP_AUTOENCODER, **common,
                                         epochs=args.unsupervised_epochs)
     dataset = load_dataset(args.dataset, args.data_dir)
+    classes, n = len(np.unique(dataset.y_train)), len(dataset.y_train)
+    for count in args.labels or []:
+        if not classes <= count <= n:
+            raise ConfigError(f"--labels {count}: give between {classes} (one per class) and "
+                              f"{n} (the {args.dataset} training labels)")
     out = _prepare_out(args.out or Path(f"runs/sda-{args.dataset}"))
     sda.run(dataset, out, settings, seeds=args.seeds, label_counts=args.labels or [None],
             models=args.models)
