@@ -7,7 +7,7 @@ only when its turn comes. With ``--cold``, the file's pages are dropped from the
 before each chunk is read, as they would be for a file larger than memory, so every chunk
 comes from the disk. Prints seconds per epoch (the fastest epoch after the first).
 
-    python benchmarks/streaming.py FILE.npy [--cold] [--hidden 1000] [--epochs 3]
+    python benchmarks/streaming.py FILE.npy [--cold] [--device cuda] [--hidden 1000]
 
 Make FILE.npy larger than one chunk (256 MB), e.g. MNIST's images repeated (see
 docs/benchmarks.md).
@@ -38,10 +38,11 @@ def evict(x: np.memmap, start: int, stop: int) -> None:
         os.posix_fadvise(f.fileno(), first, length, os.POSIX_FADV_DONTNEED)
 
 
-def seconds_per_epoch(x, hidden: int, epochs: int, batch: int) -> list[float]:
+def seconds_per_epoch(x, hidden: int, epochs: int, batch: int, device: str) -> list[float]:
     model = DenoisingAutoencoder(x.shape[1], hidden, noise_level=0.25,
                                  generator=torch.Generator().manual_seed(0))
-    config = TrainConfig(epochs=epochs, batch_size=batch, lr=0.1, progress=False)
+    config = TrainConfig(epochs=epochs, batch_size=batch, lr=0.1, device=device,
+                         progress=False)
     return train_autoencoder(model, x, config).epoch_seconds
 
 
@@ -52,6 +53,8 @@ def main() -> None:
     parser.add_argument("--hidden", type=int, default=1000)
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--device", default="cpu", help="where the layer trains; on a GPU "
+                        "the data in memory are moved there whole")
     args = parser.parse_args()
     if not args.file.endswith(".npy") or not os.path.isfile(args.file):
         parser.error(f"{args.file} is not a .npy file")
@@ -70,11 +73,12 @@ def main() -> None:
     results = {}
     for name, data in runs.items():
         streaming.ChunkReader.read_ahead = name != "streamed, read in turn"
-        seconds = seconds_per_epoch(data(), args.hidden, args.epochs, args.batch)
+        seconds = seconds_per_epoch(data(), args.hidden, args.epochs, args.batch, args.device)
         results[name] = {"epoch_seconds": [round(s, 2) for s in seconds],
                          "best_after_first": round(min(seconds[1:] or seconds), 2)}
         print(f"{name:24s} seconds per epoch: {results[name]['epoch_seconds']}", flush=True)
     print(json.dumps({"file": args.file, "shape": list(mapped.shape), "cold": args.cold,
+                      "device": args.device,
                       "threads": torch.get_num_threads(), **results}))
 
 
