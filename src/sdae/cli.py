@@ -671,12 +671,12 @@ def cmd_train(args) -> None:
     checkpoints = out / "checkpoints"
     if args.resume is None:
         record = {"argv": args.argv, **_data_source(args, dataset)}
-        if writes:  # a fresh run: start from scratch, record how to resume; the files of an
-            # earlier run in the folder stay as they were until this one has finished
-            shutil.rmtree(checkpoints, ignore_errors=True)
-            write_json(checkpoints / "command.json", record)
-    quiet = contextlib.nullcontext() if writes else contextlib.redirect_stdout(io.StringIO())
     fresh = args.resume is None and writes
+    if fresh:  # start from scratch, record how to resume; the files of an earlier run in the
+        # folder stay as they were until this one has finished
+        shutil.rmtree(checkpoints, ignore_errors=True)
+        write_json(checkpoints / "command.json", record)
+    quiet = contextlib.nullcontext() if writes else contextlib.redirect_stdout(io.StringIO())
     with (_resume_hint(f"continue with: sdae train --resume {out}"), quiet,
           _discarded_on_error(checkpoints if fresh else None)):
         print(f"data: {dataset.describe()}")
