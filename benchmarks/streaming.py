@@ -21,9 +21,9 @@ import os
 import numpy as np
 import torch
 
-from sdae import streaming
-from sdae.autoencoder import DenoisingAutoencoder
-from sdae.training import TrainConfig, train_autoencoder
+from sdae.core import streaming
+from sdae.core.autoencoder import DenoisingAutoencoder
+from sdae.core.training import TrainConfig, train_autoencoder
 
 
 def evict(x: np.memmap, start: int, stop: int) -> None:

@@ -1,6 +1,6 @@
 """Do torch.compile or CUDA graphs speed up sdae's training step on this machine?
 
-Times the in-place SGD step of the default layer (sdae.fused.sgd_step_: encoder, decoder,
+Times the in-place SGD step of the default layer (sdae.core.fused.sgd_step_: encoder, decoder,
 cross-entropy, gradients and update) eagerly and compiled by TorchInductor, on the same
 batches, and prints examples/s. On a GPU it also times the step replayed from a CUDA graph
 (captured once on fixed input buffers, so each step is one launch instead of about twenty)
@@ -16,8 +16,8 @@ import time
 
 import torch
 
-from sdae.corruption import masking
-from sdae.fused import sgd_step_
+from sdae.core.corruption import masking
+from sdae.core.fused import sgd_step_
 
 NOISE, LR = 0.25, 0.01
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import torch
 
-from sdae.corruption import Corruption
-from sdae.data import load_dataset
-from sdae.visualize import plot_reconstructions
+from sdae.core.corruption import Corruption
+from sdae.io.data import load_dataset
+from sdae.measures.figures import plot_reconstructions
 
 parser = argparse.ArgumentParser(description=__doc__)
 parser.add_argument("--data-dir", type=Path, default=None)

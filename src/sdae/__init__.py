@@ -11,22 +11,22 @@ import importlib
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "Corruption": "sdae.corruption",
-    "DAEConfig": "sdae.autoencoder",
-    "DenoisingAutoencoder": "sdae.autoencoder",
-    "TrainConfig": "sdae.training",
-    "History": "sdae.training",
-    "train": "sdae.training",
-    "train_autoencoder": "sdae.training",
-    "save_model": "sdae.serialization",
-    "load_model": "sdae.serialization",
-    "load_dataset": "sdae.data",
+    "Corruption": "sdae.core.corruption",
+    "DAEConfig": "sdae.core.autoencoder",
+    "DenoisingAutoencoder": "sdae.core.autoencoder",
+    "TrainConfig": "sdae.core.training",
+    "History": "sdae.core.training",
+    "train": "sdae.core.training",
+    "train_autoencoder": "sdae.core.training",
+    "save_model": "sdae.models",
+    "load_model": "sdae.models",
+    "load_dataset": "sdae.io.data",
     "SdaeError": "sdae.errors",
-    "ConvDenoiser": "sdae.denoising",
-    "PatchDenoiser": "sdae.denoising",
-    "ImageNoise": "sdae.denoising",
-    "train_denoiser": "sdae.denoising",
-    "denoise": "sdae.denoising",
+    "ConvDenoiser": "sdae.tasks.denoising",
+    "PatchDenoiser": "sdae.tasks.denoising",
+    "ImageNoise": "sdae.tasks.denoising",
+    "train_denoiser": "sdae.tasks.denoising",
+    "denoise": "sdae.tasks.denoising",
 }
 
 __all__ = ["__version__", *_EXPORTS]

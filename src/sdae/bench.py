@@ -22,8 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .autoencoder import DenoisingAutoencoder
-from .training import TrainConfig, resolve_device, train_autoencoder
+from .core.autoencoder import DenoisingAutoencoder
+from .core.training import TrainConfig, resolve_device, train_autoencoder
 
 CPU_LAYERS = ((784, 500), (784, 1000), (1000, 1000))
 GPU_LAYERS = (*CPU_LAYERS, (4096, 4096))
@@ -230,7 +230,7 @@ def precision_table(device: torch.device, layer: tuple[int, int] = (784, 1000),
 def run(device: str = "cpu", *, quick: bool = False,
         log: Callable[[str], None] = print) -> dict:
     """The whole benchmark on this machine; ``quick`` runs one small layer and batch."""
-    from .experiments import machine_description
+    from .io.runs import machine_description
 
     dev = resolve_device(device)
     layers = GPU_LAYERS if dev.type == "cuda" else CPU_LAYERS

@@ -130,7 +130,7 @@ def _add_precision_option(p) -> None:
 
 
 def _train_config(args):
-    from .training import TrainConfig
+    from .core.training import TrainConfig
 
     return TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                        optimizer=args.optimizer, momentum=args.momentum,
@@ -580,20 +580,20 @@ def cmd_train(args) -> None:
 
     import torch
 
-    from .atomic import write_json
-    from .data import load_dataset
-    from .errors import ConfigError, DataError
-    from .experiments import machine_description
-    from .sampling import walkback_objective
-    from .serialization import save_model
-    from .stacking import (
+    from .core.stacking import (
         StackedDenoisingAutoencoder,
         classification_error,
         finetune,
         finetune_unsupervised,
         pretrain,
     )
-    from .training import check_inputs, reconstruction_error, resolve_device
+    from .core.training import check_inputs, reconstruction_error, resolve_device
+    from .errors import ConfigError, DataError
+    from .io.atomic import write_json
+    from .io.data import load_dataset
+    from .io.runs import machine_description
+    from .models import save_model
+    from .tasks.sampling import walkback_objective
 
     if args.resume is not None:
         run = args.resume
@@ -743,7 +743,7 @@ def _draw_run_figures(layer, dataset, out: Path, seed: int) -> None:
     import numpy as np
     import torch
 
-    from .visualize import plot_filter_panels, plot_reconstructions
+    from .measures.figures import plot_filter_panels, plot_reconstructions
 
     plot_filter_panels([(layer.extra_repr().split(",")[0], layer.weight.detach().numpy())],
                        out / "filters.png", dataset.image_shape)
@@ -757,8 +757,8 @@ def _draw_run_figures(layer, dataset, out: Path, seed: int) -> None:
 
 
 def cmd_filters(args) -> None:
-    from .serialization import load_autoencoder
-    from .visualize import infer_shape, plot_filter_panels
+    from .measures.figures import infer_shape, plot_filter_panels
+    from .models import load_autoencoder
 
     model = load_autoencoder(args.model)
     if hasattr(model, "layers"):  # a stack: the filters of its first layer
@@ -777,7 +777,7 @@ def cmd_filters(args) -> None:
 def cmd_info(args) -> None:
     import json
 
-    from .serialization import read_model_file
+    from .models import read_model_file
 
     header, tensors = read_model_file(args.model)
     if args.json:
@@ -788,7 +788,7 @@ def cmd_info(args) -> None:
     print(f"{args.model}: {header['kind']} (sdae format {header.get('format_version', '?')}), "
           f"{n_params:,} parameters")
     if header["kind"].endswith("denoiser"):
-        from .denoising import ImageNoise, channel_kind
+        from .tasks.denoising import ImageNoise, channel_kind
 
         noise = ImageNoise(**config["noise"]).describe()
         colour = channel_kind(config["channels"])
@@ -837,11 +837,11 @@ def cmd_apply(args) -> None:
     import numpy as np
     import torch
 
-    from .atomic import atomic_write
-    from .data.files import load_array
+    from .core.training import batched, resolve_device
     from .errors import ConfigError, DataError
-    from .serialization import load_autoencoder
-    from .training import batched, resolve_device
+    from .io.atomic import atomic_write
+    from .io.data.files import load_array
+    from .models import load_autoencoder
 
     if args.out.suffix.lower() not in {".npy", ".csv"}:
         raise ConfigError(f"--out {args.out}: name a .npy or a .csv file")
@@ -881,9 +881,9 @@ def cmd_apply(args) -> None:
 def cmd_impute(args) -> None:
     import csv
 
-    from .atomic import atomic_write
-    from .data.files import read_typed_csv
     from .errors import ConfigError
+    from .io.atomic import atomic_write
+    from .io.data.files import read_typed_csv
     from .sklearn import DAEImputer
 
     if args.out.suffix.lower() != ".csv":
@@ -921,11 +921,11 @@ def cmd_denoise_train(args) -> None:
 
     import torch
 
-    from .data.files import read_image_set
-    from .denoising import ConvDenoiser, ImageNoise, PatchDenoiser, train_denoiser
+    from .core.training import TrainConfig
     from .errors import ConfigError
-    from .serialization import save_model
-    from .training import TrainConfig
+    from .io.data.files import read_image_set
+    from .models import save_model
+    from .tasks.denoising import ConvDenoiser, ImageNoise, PatchDenoiser, train_denoiser
 
     if args.out.suffix != ".safetensors":
         raise ConfigError(f"--out {args.out}: name a .safetensors file")
@@ -975,10 +975,10 @@ def cmd_denoise_train(args) -> None:
 def cmd_denoise_apply(args) -> None:
     import time
 
-    from .data.files import read_image, write_image
-    from .denoising import denoise
     from .errors import ConfigError
-    from .serialization import load_model
+    from .io.data.files import read_image, write_image
+    from .models import load_model
+    from .tasks.denoising import denoise
 
     model, header = load_model(args.model, args.device, with_header=True)
     if not header["kind"].endswith("denoiser"):
@@ -1004,12 +1004,12 @@ def cmd_sample(args) -> None:
     import numpy as np
     import torch
 
-    from .atomic import atomic_write
-    from .data.files import load_array
     from .errors import ConfigError, DataError
-    from .sampling import _first_layer, sample_chain
-    from .serialization import load_autoencoder
-    from .visualize import plot_image_grid
+    from .io.atomic import atomic_write
+    from .io.data.files import load_array
+    from .measures.figures import plot_image_grid
+    from .models import load_autoencoder
+    from .tasks.sampling import _first_layer, sample_chain
 
     if args.every is None:
         args.every = min(20, args.steps)
@@ -1055,8 +1055,8 @@ def _first(n: int, shown: int) -> str:
 def cmd_sampling(args) -> None:
     from dataclasses import replace
 
-    from .data import load_mnist
     from .experiments import sampling
+    from .io.data import load_mnist
 
     _check_walkback(args.walkback)
     settings = sampling.SamplingSettings(walkback=args.walkback, seed=args.seed)
@@ -1095,8 +1095,8 @@ def cmd_denoising(args) -> None:
 def cmd_demo(args) -> None:
     from dataclasses import replace
 
-    from .data import load_dataset
     from .experiments import mnist_filters
+    from .io.data import load_dataset
 
     dataset = load_dataset("auto", args.data_dir)
     if dataset.name != "mnist":
@@ -1110,8 +1110,8 @@ def cmd_demo(args) -> None:
 
 
 def cmd_mnist_filters(args) -> None:
-    from .data import load_mnist
     from .experiments import mnist_filters
+    from .io.data import load_mnist
 
     dataset = load_mnist(args.data_dir, download=not args.no_download)
     out = _prepare_out(args.out)
@@ -1124,8 +1124,8 @@ def cmd_mnist_filters(args) -> None:
 def cmd_natural_patches(args) -> None:
     from dataclasses import replace
 
-    from .data.registry import find_folder
     from .experiments import natural_patches
+    from .io.data.registry import find_folder
 
     folders = args.images or [find_folder(name, args.data_dir)
                               for name in natural_patches.DEFAULT_FOLDERS]
@@ -1150,10 +1150,10 @@ def cmd_sda(args) -> None:
 
     import numpy as np
 
-    from .data import load_dataset
+    from .core.stacking import per_layer
     from .errors import ConfigError
     from .experiments import sda
-    from .stacking import per_layer
+    from .io.data import load_dataset
 
     settings = sda.SdaSettings()
     if args.hidden:
@@ -1198,9 +1198,9 @@ def cmd_bench(args) -> None:
     from dataclasses import replace
 
     from . import bench
-    from .atomic import atomic_write, write_json
-    from .data import load_mnist
-    from .training import resolve_device
+    from .core.training import resolve_device
+    from .io.atomic import atomic_write, write_json
+    from .io.data import load_mnist
 
     resolve_device(args.device)
     dataset = load_mnist(args.data_dir, download=False) if args.sda_mnist else None
@@ -1251,7 +1251,7 @@ def _print_summary(results: dict, out: Path) -> None:
 def _data_source(args, dataset) -> dict:
     """Where the data of a run came from, as absolute paths and a resolved name, so that a
     resume reads the same data from any folder and whatever $SDAE_DATA_DIR says then."""
-    from .data.registry import NAMED
+    from .io.data.registry import NAMED
 
     data = (args.data if args.data in NAMED else dataset.name if args.data == "auto"
             else str(Path(args.data).resolve()))
@@ -1278,8 +1278,8 @@ def _join_process_group(device: str) -> int:
     import torch
     import torch.distributed as dist
 
+    from .core.training import resolve_device
     from .errors import ConfigError
-    from .training import resolve_device
 
     if not dist.is_initialized():
         if device.startswith("cuda") and device != "cuda":

@@ -28,11 +28,11 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from .autoencoder import DenoisingAutoencoder
+from .core.autoencoder import DenoisingAutoencoder
+from .core.stacking import StackedDenoisingAutoencoder, finetune, pretrain
+from .core.training import TrainConfig, batched, reconstruction_error, train_autoencoder
 from .errors import ConfigError, ModelFileError, check_int
-from .serialization import load_autoencoder, save_model
-from .stacking import StackedDenoisingAutoencoder, finetune, pretrain
-from .training import TrainConfig, batched, reconstruction_error, train_autoencoder
+from .models import load_autoencoder, save_model
 
 __all__ = ["DAEImputer", "DAETransformer", "SDAEClassifier", "SDAETransformer"]
 
@@ -482,7 +482,7 @@ class SDAEClassifier(ClassifierMixin, _StackBase):
 
 def _as_stack(layer: DenoisingAutoencoder) -> StackedDenoisingAutoencoder:
     """A one-layer stack holding ``layer`` (a DAE file loaded as a stack)."""
-    from .stacking import StackConfig
+    from .core.stacking import StackConfig
 
     stack = StackedDenoisingAutoencoder.from_config(StackConfig([layer.config]))
     stack.layers[0].load_state_dict(layer.state_dict())
@@ -597,7 +597,7 @@ class DAEImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     def fit(self, X, y=None):
         """Learn the column scaling and train the network on the observed entries of X."""
-        from .imputation import TableEncoding, fit_imputer
+        from .tasks.imputation import TableEncoding, fit_imputer
 
         categorical = self._categorical(X)
         X = self._validate(X, reset=True)
@@ -628,7 +628,7 @@ class DAEImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     def multiple_imputations(self, X) -> np.ndarray:
         """``n_imputations`` draws of the completed X, shape (n_imputations, n, p)."""
-        from .imputation import impute
+        from .tasks.imputation import impute
 
         check_is_fitted(self)
         X = self._validate(X, reset=False)
@@ -638,7 +638,7 @@ class DAEImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     def transform(self, X):
         """X with every missing entry filled."""
-        from .imputation import impute
+        from .tasks.imputation import impute
 
         check_is_fitted(self)
         if self.n_imputations == 1:

@@ -20,15 +20,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..atomic import atomic_write, write_json
-from ..data.files import read_image_set
-from ..data.registry import find_folder
-from ..denoising import ConvDenoiser, ImageNoise, PatchDenoiser, denoise, train_denoiser
+from ..core.training import TrainConfig
 from ..errors import ConfigError
-from ..serialization import save_model
-from ..training import TrainConfig
-from ..visualize import plot_denoising_crops
-from . import machine_description
+from ..io.atomic import atomic_write, write_json
+from ..io.data.files import read_image_set
+from ..io.data.registry import find_folder
+from ..io.runs import machine_description
+from ..measures.figures import plot_denoising_crops
+from ..models import save_model
+from ..tasks.denoising import ConvDenoiser, ImageNoise, PatchDenoiser, denoise, train_denoiser
 
 SETS = ("bsd68", "set12")
 SIGMAS = (15, 25, 50)

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomic import atomic_write, write_json
-from ..data.registry import find_folder
 from ..errors import DataError
-from . import machine_description
+from ..io.atomic import atomic_write, write_json
+from ..io.data.registry import find_folder
+from ..io.runs import machine_description
 
 TABLES = ("letter", "spam", "breast")
 RATES = (0.2, 0.5, 0.8)

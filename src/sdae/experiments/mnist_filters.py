@@ -15,14 +15,14 @@ from pathlib import Path
 
 import torch
 
-from ..analysis import low_frequency_energy, probe_error
-from ..atomic import write_json
-from ..autoencoder import DenoisingAutoencoder
-from ..data import Dataset
-from ..serialization import save_model
-from ..training import TrainConfig, batched, reconstruction_error, train_autoencoder
-from ..visualize import plot_filter_panels, plot_reconstructions
-from . import machine_description
+from ..core.autoencoder import DenoisingAutoencoder
+from ..core.training import TrainConfig, batched, reconstruction_error, train_autoencoder
+from ..io.atomic import write_json
+from ..io.data import Dataset
+from ..io.runs import machine_description
+from ..measures.analysis import low_frequency_energy, probe_error
+from ..measures.figures import plot_filter_panels, plot_reconstructions
+from ..models import save_model
 
 
 def model_name(noise_level: float, corruption: str = "masking") -> str:

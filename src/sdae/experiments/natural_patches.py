@@ -21,14 +21,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..atomic import write_json
-from ..autoencoder import DenoisingAutoencoder
-from ..data.patches import natural_patches, read_images
+from ..core.autoencoder import DenoisingAutoencoder
+from ..core.training import TrainConfig, reconstruction_error, train_autoencoder
 from ..errors import ConfigError
-from ..gabor import edge_statistics
-from ..training import TrainConfig, reconstruction_error, train_autoencoder
-from ..visualize import plot_filter_panels
-from . import machine_description
+from ..io.atomic import write_json
+from ..io.data.patches import natural_patches, read_images
+from ..io.runs import machine_description
+from ..measures.figures import plot_filter_panels
+from ..measures.gabor import edge_statistics
 
 DEFAULT_FOLDERS = ("natural", "train400")
 

@@ -19,14 +19,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..atomic import write_json
-from ..autoencoder import DenoisingAutoencoder
-from ..data import Dataset
-from ..sampling import sample_chain, walkback_objective
-from ..serialization import save_model
-from ..training import TrainConfig, train
-from ..visualize import plot_image_grid
-from . import machine_description
+from ..core.autoencoder import DenoisingAutoencoder
+from ..core.training import TrainConfig, train
+from ..io.atomic import write_json
+from ..io.data import Dataset
+from ..io.runs import machine_description
+from ..measures.figures import plot_image_grid
+from ..models import save_model
+from ..tasks.sampling import sample_chain, walkback_objective
 
 
 @dataclass

@@ -20,20 +20,20 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..analysis import fit_probe, probe_error
-from ..atomic import atomic_write, write_json
-from ..data import Dataset
-from ..serialization import save_model
-from ..stacking import (
+from ..core.stacking import (
     StackedDenoisingAutoencoder,
     classification_error,
     finetune,
     finetune_unsupervised,
     pretrain,
 )
-from ..training import TrainConfig, batched
-from ..visualize import plot_curves
-from . import machine_description
+from ..core.training import TrainConfig, batched
+from ..io.atomic import atomic_write, write_json
+from ..io.data import Dataset
+from ..io.runs import machine_description
+from ..measures.analysis import fit_probe, probe_error
+from ..measures.figures import plot_curves
+from ..models import save_model
 
 # Published test errors (%), for the table beside the measured ones.
 PUBLISHED = {

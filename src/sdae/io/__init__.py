@@ -1,0 +1,1 @@
+"""Files: data sets, model files, training checkpoints, atomic writes and run folders."""

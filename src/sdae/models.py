@@ -1,0 +1,81 @@
+"""The catalogue of model kinds: which class a model file's ``kind`` names, and saving and
+loading models by it (the file format itself is :mod:`sdae.io.model_files`)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from .core.autoencoder import DenoisingAutoencoder
+from .core.stacking import StackedDenoisingAutoencoder
+from .errors import ModelFileError
+from .io.model_files import read_model_file, write_model_file
+from .tasks.denoising import ConvDenoiser, PatchDenoiser
+
+KINDS = {"dae": DenoisingAutoencoder, "stack": StackedDenoisingAutoencoder,
+         "conv-denoiser": ConvDenoiser, "patch-denoiser": PatchDenoiser}
+
+
+def model_kind(model: nn.Module) -> str:
+    for kind, cls in KINDS.items():
+        if isinstance(model, cls):
+            return kind
+    raise ModelFileError(f"cannot save a {type(model).__name__}: not an sdae model")
+
+
+def save_model(model: nn.Module, path: str | os.PathLike, extra: dict | None = None) -> Path:
+    """Write ``model`` to ``path`` (``.safetensors``) atomically.
+
+    ``extra`` is free JSON-serialisable information stored beside the config (for example
+    how the model was trained).
+    """
+    kind = model_kind(model)
+    config = model.config.to_dict()
+    layers = {"dae": [config], "stack": config.get("layers"),
+              "patch-denoiser": (config.get("stack") or {}).get("layers")}.get(kind) or []
+    if not all(isinstance(layer["corruption"], str) for layer in layers):
+        raise ModelFileError("a model with a custom corruption callable cannot be saved to a file")
+    return write_model_file(path, kind, config, model.state_dict(), extra)
+
+
+def load_model(
+    path: str | os.PathLike, device: str | torch.device = "cpu", *, with_header: bool = False
+):
+    """Rebuild the model saved in ``path`` (a DAE layer, a stack or a denoiser), in eval
+    mode.
+
+    ``with_header=True`` returns ``(model, header)``, the header as :func:`read_model_file`
+    gives it (kind, config, extra), from the one read of the file.
+    """
+    info, tensors = read_model_file(path)
+    cls = KINDS.get(info["kind"])
+    if cls is None:
+        raise ModelFileError(f"{path}: unknown model kind {info['kind']!r}")
+    try:
+        with torch.device("meta"):  # the sizes are checked before any memory is taken
+            expected = {k: tuple(v.shape) for k, v in cls.from_config(info["config"])
+                        .state_dict().items()}
+    except (TypeError, KeyError, ValueError, AttributeError, RuntimeError) as err:
+        raise ModelFileError(f"{path}: corrupt model config ({err})") from None
+    if expected != {k: tuple(v.shape) for k, v in tensors.items()}:
+        raise ModelFileError(f"{path}: the weights do not match the stored config")
+    config = info["config"]
+    if info["kind"] == "stack" and config.get("classes") is None and "classes" in info["extra"]:
+        config = {**config, "classes": info["extra"]["classes"]}  # SDAEClassifier, sdae < 0.2
+    model = cls.from_config(config)
+    model.load_state_dict(tensors)
+    model = model.to(device).eval()
+    return (model, info) if with_header else model
+
+
+def load_autoencoder(path: str | os.PathLike, device: str | torch.device = "cpu", *,
+                     with_header: bool = False):
+    """:func:`load_model` for a DAE layer or a stack: a denoiser's file is refused."""
+    model, header = load_model(path, device, with_header=True)
+    if header["kind"].endswith("denoiser"):
+        raise ModelFileError(f"{path} is a {header['kind']} model, not a DAE or a stack: "
+                             "denoise images with it ('sdae denoise apply')")
+    return (model, header) if with_header else model

@@ -1,0 +1,1 @@
+"""Tasks built on the core: image denoising, filling in missing values, sampling."""

@@ -1,0 +1,300 @@
+import numpy as np
+import pytest
+import torch
+
+from sdae.core import streaming, training
+from sdae.core.autoencoder import DenoisingAutoencoder
+from sdae.core.training import (
+    TrainConfig,
+    reconstruction_error,
+    train,
+    train_autoencoder,
+)
+from sdae.errors import ConfigError, DataError, SdaeError
+from sdae.io.checkpoint import load_checkpoint
+
+
+def bars(n=256, d=16, seed=0):
+    """Binary images of one random horizontal or vertical bar: structure a DAE can learn."""
+    g = torch.Generator().manual_seed(seed)
+    side = int(d**0.5)
+    x = torch.zeros(n, side, side)
+    rows = torch.randint(side, (n,), generator=g)
+    vertical = torch.rand(n, generator=g) < 0.5
+    for i in range(n):
+        if vertical[i]:
+            x[i, :, rows[i]] = 1
+        else:
+            x[i, rows[i], :] = 1
+    return x.reshape(n, d)
+
+
+def fit(seed=0, **overrides):
+    x = bars()
+    model = DenoisingAutoencoder(16, 12, noise_level=0.25,
+                                 generator=torch.Generator().manual_seed(seed))
+    config = TrainConfig(**{"epochs": 5, "batch_size": 16, "lr": 0.1, "seed": seed,
+                            "progress": False, **overrides})
+    return model, train_autoencoder(model, x, config, x_valid=bars(64, seed=1))
+
+
+def test_training_reduces_the_clean_reconstruction_error():
+    x_valid = bars(64, seed=1)
+    untrained = DenoisingAutoencoder(16, 12, generator=torch.Generator().manual_seed(0))
+    _, history = fit(epochs=30)
+    assert len(history.train_loss) == 30 and len(history.valid_loss) == 30
+    assert history.valid_loss[-1] < 0.5 * reconstruction_error(untrained, x_valid)
+    assert history.train_loss[-1] < history.train_loss[0]
+    assert history.seconds > 0
+
+
+def test_deterministic_for_a_seed():
+    a, ha = fit(seed=3)
+    b, hb = fit(seed=3)
+    c, _ = fit(seed=4)
+    for p, q in zip(a.parameters(), b.parameters(), strict=True):
+        assert torch.equal(p, q)
+    assert ha.train_loss == hb.train_loss
+    assert not torch.equal(a.weight, c.weight)
+
+
+def test_does_not_touch_the_global_rng():
+    torch.manual_seed(0)
+    expected = torch.rand(3)
+    torch.manual_seed(0)
+    fit()
+    assert torch.equal(torch.rand(3), expected)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_optimizers_and_momentum(optimizer):
+    _, history = fit(optimizer=optimizer, momentum=0.9 if optimizer == "sgd" else 0.0,
+                     lr=0.1 if optimizer == "sgd" else 0.01, epochs=10)
+    assert history.valid_loss[-1] < history.valid_loss[0]
+
+
+def test_weight_decay_shrinks_weights():
+    plain, _ = fit(epochs=10)
+    decayed, _ = fit(epochs=10, weight_decay=0.05)
+    assert decayed.weight.norm() < plain.weight.norm()
+    assert decayed.bias.norm() > 0  # biases are not decayed to zero
+
+
+def test_generic_objective_with_targets():
+    """The loop trains any module: here a linear classifier on (x, y) batches."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(200, 5, generator=g)
+    y = (x[:, 0] > 0).long()
+    model = torch.nn.Linear(5, 2)
+
+    def objective(m, batch, generator):
+        inputs, targets = batch
+        return torch.nn.functional.cross_entropy(m(inputs), targets)
+
+    train(model, objective, (x, y), TrainConfig(epochs=20, batch_size=20, lr=0.5,
+                                               progress=False))
+    assert (model(x).argmax(1) == y).float().mean() > 0.95
+
+
+@pytest.mark.parametrize(("warmup", "moved"), [
+    (0.0, 0.1 * 4 + 0.05 * 4),  # 4 steps of each epoch's rate, halved after the first
+    (1.0, 0.1 * (1 + 2 + 3 + 4) / 4 + 0.05 * 4),  # the first epoch ramps up
+    (1.5, 0.1 * (1 + 2 + 3 + 4) / 6 + 0.05 * (5 + 6) / 6 + 0.05 * 2),
+])
+def test_learning_rate_warms_up_then_decays(warmup, moved):
+    """With a constant gradient of 1 each SGD step moves the parameter by its learning
+    rate, so the total movement is the sum of the schedule."""
+    model = torch.nn.Linear(1, 1, bias=False)
+    torch.nn.init.zeros_(model.weight)
+    train(model, lambda m, batch, g: m.weight.sum(), torch.zeros(8, 1),
+          TrainConfig(epochs=2, batch_size=2, lr=0.1, lr_decay=0.5, warmup_epochs=warmup,
+                      progress=False))
+    assert -model.weight.item() == pytest.approx(moved)
+
+
+def test_divergence_is_reported():
+    x = bars()
+    model = DenoisingAutoencoder(16, 8, decoder="linear")
+    with pytest.raises(SdaeError, match=r"diverged.*at batch \d+ of epoch 1.*lower learning"):
+        train_autoencoder(model, x * 1e3, TrainConfig(epochs=3, batch_size=16, lr=10.0,
+                                                      progress=False))
+
+
+def test_divergence_names_the_first_bad_batch_and_keeps_the_checkpoint(tmp_path):
+    x = bars()
+    calls = []
+
+    def objective(model, batch, generator):  # finite for 1.5 epochs, then NaN
+        calls.append(1)
+        loss = model.loss(batch[0], generator)
+        return loss * float("nan") if len(calls) > 1.5 * (len(x) // 16) else loss
+
+    model = DenoisingAutoencoder(16, 8)
+    ckpt = tmp_path / "run.ckpt"
+    with pytest.raises(SdaeError, match=f"at batch {len(x) // 32 + 1} of epoch 2: use a lower"):
+        train(model, objective, x, TrainConfig(epochs=3, batch_size=16, progress=False),
+              checkpoint=ckpt)
+    assert load_checkpoint(ckpt)["epoch"] == 1
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (torch.rand(10, 5), "expects \\(n, 16\\)"),
+        (torch.full((10, 16), float("nan")), "NaN"),
+        (torch.rand(10, 16) * 3, "needs values in \\[0, 1\\]"),
+    ],
+)
+def test_bad_data(data, message):
+    with pytest.raises(DataError, match=message):
+        train_autoencoder(DenoisingAutoencoder(16, 4), data, TrainConfig(batch_size=5))
+
+
+def test_batch_larger_than_data():
+    with pytest.raises(ConfigError, match="larger than the 10 training examples"):
+        train_autoencoder(DenoisingAutoencoder(16, 4), torch.rand(10, 16),
+                          TrainConfig(batch_size=20))
+
+
+@pytest.mark.parametrize(
+    "options", [{"epochs": 0}, {"batch_size": -1}, {"lr": 0.0}, {"optimizer": "lbfgs"},
+                {"momentum": 1.0}, {"weight_decay": -1.0}, {"precision": "fp16"},
+                {"checkpoint_every": 0}, {"warmup_epochs": -1.0}])
+def test_bad_train_config(options):
+    with pytest.raises(ConfigError):
+        TrainConfig(**options)
+
+
+def test_unavailable_cuda_is_a_clear_error():
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    with pytest.raises(ConfigError, match="no CUDA GPU"):
+        fit(device="cuda")
+
+
+def test_bf16_autocast_trains_close_to_fp32():
+    _, full = fit(epochs=10)
+    model, half = fit(epochs=10, precision="bf16")
+    assert model.weight.dtype == torch.float32  # parameters and optimiser stay in fp32
+    assert half.train_loss != full.train_loss  # the products really ran in bfloat16
+    assert half.valid_loss[-1] == pytest.approx(full.valid_loss[-1], rel=0.05)
+
+
+def test_bf16_autocast_covers_the_forward_pass_only():
+    """The backward pass and the optimiser step run outside autocast (under it, a DAE on
+    MNIST diverged in its first epoch)."""
+    model = DenoisingAutoencoder(16, 12, noise_level=0.25,
+                                 generator=torch.Generator().manual_seed(0))
+    in_backward = []
+    model.weight.register_hook(lambda grad: in_backward.append(torch.is_autocast_enabled("cpu")))
+    train_autoencoder(model, bars(), TrainConfig(epochs=1, batch_size=16, lr=0.1,
+                                                 precision="bf16", progress=False))
+    assert len(in_backward) == 256 // 16 and not any(in_backward)
+
+
+def test_tf32_is_for_cuda_only():
+    with pytest.raises(ConfigError, match="CUDA GPUs only"):
+        fit(precision="tf32")
+
+
+@pytest.fixture
+def cuda_flags():
+    """The float32 switches of CUDA (plain settings, even in a CPU build), put back after."""
+    flags = (torch.backends.cuda.matmul, torch.backends.cudnn.conv)
+    before = [f.fp32_precision for f in flags]
+    yield flags
+    for f, value in zip(flags, before, strict=True):
+        f.fp32_precision = value
+
+
+def test_the_float32_switches_of_cuda_are_set_for_the_run_and_put_back(cuda_flags):
+    matmul, conv = cuda_flags
+    matmul.fp32_precision, conv.fp32_precision = "tf32", "tf32"  # a program's own choice
+    for precision, inside in (("fp32", "ieee"), ("bf16", "ieee"), ("tf32", "tf32")):
+        with training.float32_kernels(precision, torch.device("cuda")):
+            assert (matmul.fp32_precision, conv.fp32_precision) == (inside, inside)
+        assert (matmul.fp32_precision, conv.fp32_precision) == ("tf32", "tf32")
+
+
+def test_training_on_the_cpu_leaves_the_cuda_switches_alone(cuda_flags):
+    """torch refuses to read its older TF32 switch once a program has set the newer one."""
+    matmul, _ = cuda_flags
+    matmul.fp32_precision = "tf32"
+    fit(epochs=1)
+    assert matmul.fp32_precision == "tf32"
+
+
+def on_disk(x, path):
+    """``x`` saved as .npy and memory-mapped back: an array train() streams from disk."""
+    np.save(path, x.numpy())
+    return np.load(path, mmap_mode="r")
+
+
+def test_an_array_on_disk_in_one_chunk_trains_like_the_tensor(tmp_path):
+    resident, _ = fit(seed=2)
+    streamed = DenoisingAutoencoder(16, 12, noise_level=0.25,
+                                    generator=torch.Generator().manual_seed(2))
+    train_autoencoder(streamed, on_disk(bars(), tmp_path / "x.npy"),
+                      TrainConfig(epochs=5, batch_size=16, lr=0.1, seed=2, progress=False),
+                      x_valid=on_disk(bars(64, seed=1), tmp_path / "v.npy"))
+    for p, q in zip(resident.parameters(), streamed.parameters(), strict=True):
+        assert torch.equal(p, q)
+
+
+def test_streamed_chunks_visit_every_example_once_per_epoch(tmp_path, monkeypatch):
+    monkeypatch.setattr(streaming, "STREAM_CHUNK_BYTES", 16 * 4 * 32)  # chunks of 32 rows
+    x = torch.arange(100.0).reshape(100, 1).repeat(1, 16) / 100
+    seen = []
+
+    def objective(model, batch, generator, rows=slice(None)):
+        seen.append(batch[0][:, 0].clone())
+        return model.loss(batch[0], generator)
+
+    model = DenoisingAutoencoder(16, 4, generator=torch.Generator().manual_seed(0))
+    train(model, objective, on_disk(x, tmp_path / "x.npy"),
+          TrainConfig(epochs=2, batch_size=8, progress=False))
+    # 100 rows in chunks of 32, 32, 32, 4: 12 whole batches an epoch, the 4 left over dropped
+    assert len(seen) == 24
+    for epoch in (seen[:12], seen[12:]):
+        rows = torch.cat(epoch).mul(100).round().long()
+        assert len(set(rows.tolist())) == 96 and not set(rows.tolist()) & {96, 97, 98, 99}
+    assert not torch.equal(torch.cat(seen[:12]), torch.cat(seen[12:]))  # a new order
+
+
+def test_bad_values_on_disk_are_found_chunk_by_chunk(tmp_path):
+    x = torch.rand(300, 16)
+    x[250, 3] = float("nan")
+    with pytest.raises(DataError, match="NaN"):
+        train_autoencoder(DenoisingAutoencoder(16, 4), on_disk(x, tmp_path / "x.npy"),
+                          TrainConfig(batch_size=5))
+
+
+def test_plain_sgd_steps_in_place_like_autograd_and_the_optimiser(monkeypatch):
+    """Plain SGD on the denoising criterion takes the fused in-place step; any other
+    objective (here the same criterion, wrapped) goes through autograd and torch.optim."""
+    calls = []
+    original = DenoisingAutoencoder.sgd_step
+    monkeypatch.setattr(DenoisingAutoencoder, "sgd_step",
+                        lambda *a, **k: calls.append(1) or original(*a, **k))
+    fast, fast_history = fit(epochs=3)
+    assert len(calls) == 3 * (256 // 16)
+
+    def wrapped(model, batch, generator):
+        return training.autoencoder_objective(model, batch, generator)
+
+    slow = DenoisingAutoencoder(16, 12, noise_level=0.25,
+                                generator=torch.Generator().manual_seed(0))
+    slow_history = train(slow, wrapped, bars(), TrainConfig(epochs=3, batch_size=16, lr=0.1,
+                                                            progress=False))
+    assert len(calls) == 3 * (256 // 16)  # the wrapped objective never took it
+    for p, q in zip(fast.parameters(), slow.parameters(), strict=True):
+        torch.testing.assert_close(p, q, rtol=1e-4, atol=1e-5)
+    assert fast_history.train_loss == pytest.approx(slow_history.train_loss, rel=1e-5)
+
+
+@pytest.mark.parametrize("options", [{"momentum": 0.5}, {"weight_decay": 0.01},
+                                     {"optimizer": "adam", "lr": 0.01}])
+def test_other_optimisers_do_not_step_in_place(options, monkeypatch):
+    monkeypatch.setattr(DenoisingAutoencoder, "sgd_step",
+                        lambda *a, **k: pytest.fail("stepped in place"))
+    fit(epochs=1, **options)

@@ -1,0 +1,59 @@
+import numpy as np
+import pytest
+from PIL import Image
+
+from sdae.errors import ConfigError
+from sdae.measures.analysis import low_frequency_energy, probe_error
+from sdae.measures.figures import (
+    plot_filter_panels,
+    plot_reconstructions,
+    tile_images,
+    unit_filters,
+)
+
+
+def test_unit_filters_have_norm_one():
+    w = np.random.default_rng(0).normal(size=(5, 9))
+    np.testing.assert_allclose(np.linalg.norm(unit_filters(w), axis=1), 1.0)
+
+
+def test_tile_layout_and_scaling():
+    images = np.arange(6 * 4, dtype=float).reshape(6, 4)  # six 2x2 images
+    grid = tile_images(images, n_cols=3, pad=1)
+    assert grid.shape == (2 * 3 - 1, 3 * 3 - 1)
+    assert grid.min() == 0 and grid.max() == 1
+    np.testing.assert_allclose(grid[:2, :2], [[0, 1 / 3], [2 / 3, 1]])
+
+
+def test_non_square_needs_shape():
+    with pytest.raises(ConfigError, match="not square"):
+        tile_images(np.zeros((2, 10)))
+    assert tile_images(np.zeros((2, 10)), image_shape=(2, 5)).shape == (2, 11)
+
+
+def test_figures_are_written(tmp_path):
+    w = np.random.default_rng(0).normal(size=(20, 16))
+    path = plot_filter_panels([("a", w), ("b", w)], tmp_path / "f.png")
+    with Image.open(path) as im:
+        assert im.size[0] > im.size[1] > 50
+    rng = np.random.default_rng(0)
+    plot_reconstructions([("clean", rng.random((5, 16))), ("noisy", rng.random((5, 16)))],
+                         tmp_path / "r.png")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.png", "r.png"]
+
+
+def test_low_frequency_energy_orders_smooth_above_noise():
+    yy, xx = np.mgrid[:28, :28]
+    smooth = np.exp(-((xx - 14) ** 2 + (yy - 10) ** 2) / 30.0)[None].reshape(1, -1)
+    noise = np.random.default_rng(0).normal(size=(50, 784))
+    stripes = np.cos(2 * np.pi * 10 * xx / 28).reshape(1, -1)  # 10 cycles/image
+    assert low_frequency_energy(smooth, (28, 28)) > 0.9
+    assert low_frequency_energy(noise, (28, 28)) == pytest.approx(49 / 784, abs=0.02)
+    assert low_frequency_energy(stripes, (28, 28)) < 1e-6
+
+
+def test_probe_error_on_separable_data():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 2))
+    y = (x[:, 0] > 0).astype(int)
+    assert probe_error(x[:100], y[:100], x[100:], y[100:]) < 0.05
