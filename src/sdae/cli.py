@@ -8,7 +8,6 @@ and exit with status 2.
 from __future__ import annotations
 
 import argparse
-import atexit
 import contextlib
 import io
 import math
@@ -580,6 +579,7 @@ def cmd_train(args) -> None:
 
     import torch
 
+    from .core.distributed import join_process_group
     from .core.stacking import (
         StackedDenoisingAutoencoder,
         classification_error,
@@ -620,7 +620,7 @@ def cmd_train(args) -> None:
         if record.get("data_dir"):
             args.data_dir = Path(record["data_dir"])
     config = replace(_train_config(args), checkpoint_every=args.checkpoint_every)
-    writes = _join_process_group(config.device) == 0  # under torchrun, rank 0 writes
+    writes = join_process_group(config.device) == 0  # under torchrun, rank 0 writes
     resolve_device(config.device)  # before anything is written
     for option in ("finetune_epochs", "unsupervised_epochs"):
         if getattr(args, option) < 0:
@@ -1266,50 +1266,6 @@ def _check_walkback(p: float) -> None:
         raise ConfigError(f"--walkback is a probability below 1, got {p}")
 
 
-def _under_torchrun() -> bool:
-    return int(os.environ.get("WORLD_SIZE", "1")) > 1
-
-
-def _join_process_group(device: str) -> int:
-    """Under torchrun join the group of processes, NCCL for GPUs (one each: that of the
-    process's local rank) and gloo for CPUs, and return this process's rank; else 0."""
-    if not _under_torchrun():
-        return 0
-    import torch
-    import torch.distributed as dist
-
-    from .core.training import resolve_device
-    from .errors import ConfigError
-
-    if not dist.is_initialized():
-        if device.startswith("cuda") and device != "cuda":
-            raise ConfigError(f"under torchrun each process takes the GPU of its local rank: "
-                              f"give --device cuda, not {device}")
-        gpu = resolve_device(device).type == "cuda"
-        local, gpus = int(os.environ.get("LOCAL_RANK", "0")), torch.cuda.device_count()
-        if gpu and local >= gpus:
-            raise ConfigError(f"torchrun started more processes than this machine's {gpus} "
-                              f"GPU(s): use --nproc-per-node {gpus} or fewer")
-        if gpu:
-            torch.cuda.set_device(local)
-        dist.init_process_group("nccl" if gpu else "gloo")
-        atexit.register(_leave_process_group)
-    return dist.get_rank()
-
-
-def _leave_process_group() -> None:
-    """At exit, the processes leave together (rank 0 writes the results while the others
-    are done) and close the group before the interpreter tears down: a gloo process that
-    exited alone, its group's threads still running, aborted now and then ("terminate
-    called without an active exception")."""
-    import torch.distributed as dist
-
-    try:
-        dist.barrier()
-    finally:
-        dist.destroy_process_group()
-
-
 def _prepare_out(path: Path) -> Path:
     """Create the output folder now, so an unwritable one fails before any training (and
     is removed again if the command fails and leaves it empty)."""
@@ -1372,6 +1328,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     args.argv = argv
+    from .core.distributed import under_torchrun
     from .errors import ConfigError, SdaeError
 
     if hasattr(sys.stdout, "reconfigure"):  # progress lines appear at once in logs and pipes
@@ -1383,7 +1340,7 @@ def main(argv: list[str] | None = None) -> int:
     previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
     _made_folders.clear()
     try:
-        if _under_torchrun() and args.command != "train":
+        if under_torchrun() and args.command != "train":
             raise ConfigError(f"sdae {args.command} runs in one process; under torchrun, run "
                               "sdae train")
         args.handler(args)

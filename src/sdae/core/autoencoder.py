@@ -162,8 +162,24 @@ class DenoisingAutoencoder(nn.Module):
         """x̃ ~ q_D(x̃ | x) with the model's corruption process."""
         return self.corruption(x, generator)
 
-    def encode(self, x: Tensor) -> Tensor:
-        """y = s(W x + b); (n, d) -> (n, d')."""
+    # What a layer shares with a stack (sdae.core.stacking), so that callers never ask which
+    # of the two they hold: its layers, a classifier (none) and its classes (none).
+    classifier = None
+    classes = None
+
+    @property
+    def layers(self) -> list[DenoisingAutoencoder]:
+        """This layer alone: a DAE is a stack of one."""
+        return [self]
+
+    @property
+    def hidden_sizes(self) -> list[int]:
+        return [self.config.n_hidden]
+
+    def encode(self, x: Tensor, depth: int | None = None) -> Tensor:
+        """y = s(W x + b); (n, d) -> (n, d'). ``depth`` (None or 1) as for a stack."""
+        if depth not in (None, 1):
+            raise ConfigError(f"depth {depth}: this model has one layer")
         return ACTIVATIONS[self.config.activation](F.linear(x, self.weight, self.bias))
 
     def decode_logits(self, y: Tensor) -> Tensor:
@@ -174,6 +190,10 @@ class DenoisingAutoencoder(nn.Module):
         """z = s'(W' y + b'); (n, d') -> (n, d)."""
         a = self.decode_logits(y)
         return torch.sigmoid(a) if self.config.decoder == "sigmoid" else a
+
+    def reconstruction_logits(self, x: Tensor) -> Tensor:
+        """Decoder pre-activation of the clean reconstruction of x; (n, d) -> (n, d)."""
+        return self.decode_logits(self.encode(x))
 
     def forward(self, x: Tensor) -> Tensor:
         """Reconstruction of x without corruption (inference)."""

@@ -185,6 +185,8 @@ class StackedDenoisingAutoencoder(nn.Module):
 
     def encode(self, x: Tensor, depth: int | None = None) -> Tensor:
         """Clean code of the first ``depth`` layers (all by default); never corrupted."""
+        if depth is not None and not 1 <= depth <= len(self.layers):
+            raise ConfigError(f"depth {depth}: the stack has {len(self.layers)} layers")
         for layer in self.layers[:depth]:
             x = layer.encode(x)
         return x
@@ -196,6 +198,7 @@ class StackedDenoisingAutoencoder(nn.Module):
         return y
 
     def reconstruction_logits(self, x: Tensor) -> Tensor:
+        """Decoder pre-activation of the first layer after the whole mirrored decoder."""
         y = self.encode(x)
         for layer in reversed(self.layers[1:]):
             y = layer.decode(y)

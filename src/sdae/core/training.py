@@ -27,6 +27,8 @@ from torch import Tensor, nn
 
 from ..errors import ConfigError, DataError, SdaeError, check_int
 from ..io.checkpoint import load_checkpoint, save_checkpoint
+from .device import autocast, float32_kernels, resolve_device
+from .distributed import data_parallel_step, process_group
 from .streaming import ChunkReader, chunk_bounds, inputs_on, row_chunks
 
 # objective(model, batch, generator) -> mean loss over the batch (a scalar tensor). To train
@@ -124,54 +126,6 @@ class History:
         return {**asdict(self), "seconds": self.seconds}
 
 
-def resolve_device(device: str | torch.device) -> torch.device:
-    """The torch device for ``device``, with a clear error when it is not available."""
-    try:
-        dev = torch.device(device)
-    except RuntimeError:
-        dev = None
-    if dev is None or dev.type not in ("cpu", "cuda"):
-        raise ConfigError(f"unsupported device {device!r}: use 'cpu', 'cuda' or 'cuda:N'")
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("--device cuda was asked for but no CUDA GPU is available: use cpu")
-    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
-        raise ConfigError(f"no GPU {dev.index}: this machine has {torch.cuda.device_count()}")
-    return dev
-
-
-def autocast(precision: str, device: torch.device):
-    """bf16 matrix products inside the block (see :class:`TrainConfig`): wrap the forward
-    pass and the loss only. The backward pass and the optimiser step run outside it, as
-    PyTorch advises (under it, a DAE on MNIST diverged in its first epoch)."""
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
-
-
-@contextlib.contextmanager
-def float32_kernels(precision: str, device: torch.device):
-    """On CUDA, inside the block, float32 matrix products and convolutions in TensorFloat-32
-    for ``tf32`` and in full float32 otherwise: cuDNN's convolutions default to TF32, so
-    ``fp32`` would not be fp32 for the convolutional denoiser. Nothing changes on a CPU."""
-    if device.type != "cuda":
-        yield
-        return
-    backends = torch.backends
-    if hasattr(backends.cuda.matmul, "fp32_precision"):  # torch >= 2.9; the older switches
-        # may not be read once a program has set these (torch refuses a mix of the two)
-        flags = [(backends.cuda.matmul, "fp32_precision"), (backends.cudnn.conv, "fp32_precision")]
-        value = "tf32" if precision == "tf32" else "ieee"
-    else:
-        flags = [(backends.cuda.matmul, "allow_tf32"), (backends.cudnn, "allow_tf32")]
-        value = precision == "tf32"
-    before = [getattr(owner, name) for owner, name in flags]
-    try:
-        for owner, name in flags:
-            setattr(owner, name, value)
-        yield
-    finally:
-        for (owner, name), old in zip(flags, before, strict=True):
-            setattr(owner, name, old)
-
-
 def make_optimizer(params, config: TrainConfig) -> torch.optim.Optimizer:
     # foreach=True: one fused kernel launch for all parameters instead of one per tensor.
     if config.optimizer == "adam":
@@ -250,7 +204,7 @@ def train(
         tensors = tuple(t.to(device) for t in tensors)
         chunks = [(0, n)]
     model.to(device)
-    step = _data_parallel_step(model, objective, device, world, rank, config.batch_size)
+    step = data_parallel_step(model, objective, device, world, rank, config.batch_size)
     in_place = _in_place_sgd(model, objective, config, world)
     params = list(model.parameters())
     decayed = [p for p in params if p.dim() >= 2]
@@ -386,48 +340,6 @@ def _in_place_sgd(model: nn.Module, objective: Objective, config: TrainConfig,
     return (objective is autoencoder_objective and getattr(model, "fuses_sgd", False)
             and config.optimizer == "sgd" and config.momentum == 0
             and config.weight_decay == 0 and config.precision != "bf16" and world == 1)
-
-
-def process_group() -> tuple[int, int]:
-    """(number of processes, this one's rank) when torch.distributed is set up (torchrun),
-    else (1, 0)."""
-    import torch.distributed as dist
-
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_world_size(), dist.get_rank()
-    return 1, 0
-
-
-class _Share(nn.Module):
-    """This process's share of the objective of a batch, as a module DDP can wrap."""
-
-    def __init__(self, model: nn.Module, objective: Objective, rows: slice):
-        super().__init__()
-        self.model, self.objective, self.rows = model, objective, rows
-
-    def forward(self, batch: Sequence[Tensor], generator: torch.Generator) -> Tensor:
-        return self.objective(self.model, batch, generator, rows=self.rows)
-
-
-def _data_parallel_step(model, objective, device, world: int, rank: int, batch_size: int):
-    """``step(batch, generator) -> loss``: the objective itself on one process; on several,
-    every process draws the corruption of the whole batch from the same generator (so the
-    noise is that of a single-process run) and computes the loss of its own rows, and
-    DistributedDataParallel averages the gradients: the update is that of the whole batch.
-    """
-    if world == 1:
-        return lambda batch, generator: objective(model, batch, generator)
-    from torch.nn.parallel import DistributedDataParallel
-
-    share = batch_size // world
-    rows = slice(rank * share, (rank + 1) * share)
-    gpus = None
-    if device.type == "cuda":
-        gpus = [torch.cuda.current_device() if device.index is None else device.index]
-    # static graph: the same parameters take part every step (a stack's decoders never do
-    # in fine-tuning), which DDP learns from the first step instead of checking every step
-    return DistributedDataParallel(_Share(model, objective, rows), device_ids=gpus,
-                                   static_graph=True)
 
 
 def _signature(model: nn.Module, tensors) -> dict:
