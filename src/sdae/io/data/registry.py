@@ -10,9 +10,9 @@ import numpy as np
 from ...errors import DataError
 from .dataset import Dataset
 from .files import load_array
-from .mnist import candidate_dirs, find_mnist, load_mnist
+from .mnist import candidate_dirs, find_mnist, load_mnist, load_mnist_small
 
-NAMED = ("mnist", "usps", "digits")
+NAMED = ("mnist", "mnist-small", "usps", "digits")
 
 
 def find_folder(name: str, data_dir: str | os.PathLike | None = None) -> Path:
@@ -106,7 +106,8 @@ def load_dataset(
     seed: int = 0,
     stream: bool = False,
 ) -> Dataset:
-    """``mnist``, ``usps``, ``digits``, ``auto`` (MNIST when on disk, else digits) or a path
+    """``mnist``, ``mnist-small`` (the subset shipped in the package), ``usps``, ``digits``,
+    ``auto`` (MNIST when on disk, else digits) or a path
     (with ``stream``, a ``.npy`` file left on disk, memory-mapped)."""
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise DataError(f"seed must be a non-negative integer, got {seed!r}")
@@ -115,6 +116,8 @@ def load_dataset(
                         "that fits in memory: leave out --stream")
     if name == "mnist":
         return load_mnist(data_dir, download=download)
+    if name == "mnist-small":
+        return load_mnist_small()
     if name == "digits":
         return load_digits()
     if name == "usps":
