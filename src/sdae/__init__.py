@@ -1,12 +1,29 @@
 """sdae: denoising and stacked denoising autoencoders in PyTorch.
 
 The public names are loaded on first use, so that importing the package (and running
-``sdae --help``) does not import torch.
+``sdae --help``) does not import torch; type checkers and IDEs read them from the
+``TYPE_CHECKING`` block below (a test keeps the two lists equal).
 """
 
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .core.autoencoder import DAEConfig, DenoisingAutoencoder
+    from .core.corruption import Corruption
+    from .core.stacking import (
+        StackedDenoisingAutoencoder,
+        finetune,
+        finetune_unsupervised,
+        pretrain,
+    )
+    from .core.training import History, TrainConfig, train, train_autoencoder
+    from .errors import SdaeError
+    from .io.data import load_dataset
+    from .models import load_model, save_model
+    from .tasks.denoising import ConvDenoiser, ImageNoise, PatchDenoiser, denoise, train_denoiser
 
 __version__ = "0.1.0"
 
@@ -18,6 +35,10 @@ _EXPORTS = {
     "History": "sdae.core.training",
     "train": "sdae.core.training",
     "train_autoencoder": "sdae.core.training",
+    "StackedDenoisingAutoencoder": "sdae.core.stacking",
+    "pretrain": "sdae.core.stacking",
+    "finetune": "sdae.core.stacking",
+    "finetune_unsupervised": "sdae.core.stacking",
     "save_model": "sdae.models",
     "load_model": "sdae.models",
     "load_dataset": "sdae.io.data",
