@@ -110,10 +110,11 @@ def describe_progress(checkpoints: Path) -> str:
     epoch 7' (the epoch it continues with)."""
     from .checkpoint import load_checkpoint
 
-    files = sorted(checkpoints.glob("*.ckpt"), key=lambda p: p.stat().st_mtime)
+    files = sorted(checkpoints.rglob("*.ckpt"), key=lambda p: p.stat().st_mtime)
     if not files:
         return "from the start"
-    phase = files[-1].stem.replace("-", " ").replace("layer", "layer ")
+    name = files[-1].relative_to(checkpoints).with_suffix("").as_posix()  # sda-seed0/finetune
+    phase = name.replace("/", " ").replace("-", " ").replace("layer", "layer ")
     try:
         state = load_checkpoint(files[-1])
     except SdaeError:
