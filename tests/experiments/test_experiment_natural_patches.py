@@ -48,7 +48,10 @@ def test_cli_natural_patches(tmp_path, capsys):
                  "--patch-size", "8", "--patches", "400", "--hidden", "12", "--epochs",
                  "1"]) == 0
     assert "edge detectors" in capsys.readouterr().out
-    assert {p.name for p in out.iterdir()} == {"filters.png", "results.json"}
+    # a run folder: the results, the command that made them, each model's checkpoint
+    assert {p.name for p in out.iterdir()} == {"filters.png", "results.json", "command.json",
+                                               "checkpoints"}
+    assert len(list((out / "checkpoints").glob("*.ckpt"))) == 4  # AE, AE+decay, 2 DAEs
 
 
 def test_cli_natural_patches_without_data(tmp_path, capsys, monkeypatch):

@@ -140,8 +140,10 @@ def load_sets(data_dir: str | os.PathLike | None = None) -> dict[str, list[np.nd
 
 
 def train_models(train: list[np.ndarray], valid: list[np.ndarray], settings: DenoisingSettings,
-                 models: Sequence[str], out: Path, log: Callable[[str], None] = print) -> dict:
-    """Train each sdae denoiser of ``models`` (a blind one for every σ); save them in ``out``."""
+                 models: Sequence[str], out: Path, log: Callable[[str], None] = print,
+                 checkpoints: Path | None = None) -> dict:
+    """Train each sdae denoiser of ``models`` (a blind one for every σ); save them in ``out``.
+    ``checkpoints``: a folder where each one's training checkpoints."""
     low, high = settings.sigma_range
     noise = ImageNoise("gaussian", low, high)
     generator = torch.Generator().manual_seed(settings.seed)
@@ -156,7 +158,9 @@ def train_models(train: list[np.ndarray], valid: list[np.ndarray], settings: Den
             config, stride = settings.patch_train, settings.patch_crop_stride
         start = time.perf_counter()
         history = train_denoiser(model, train, config, patch_size=settings.crop, stride=stride,
-                                 valid_images=valid)
+                                 valid_images=valid,
+                                 checkpoint=Path(checkpoints) / f"{name}.ckpt"
+                                 if checkpoints is not None else None)
         seconds = time.perf_counter() - start
         save_model(model, out / f"{name}.safetensors",
                    extra={"experiment": "denoising", "history": history.to_dict()})
@@ -169,7 +173,7 @@ def train_models(train: list[np.ndarray], valid: list[np.ndarray], settings: Den
 
 def run(sets: dict[str, list[np.ndarray]], out: Path, settings: DenoisingSettings,
         methods: Sequence[str] = MODELS + CLASSIC, device: str = "cpu",
-        log: Callable[[str], None] = print) -> dict:
+        log: Callable[[str], None] = print, checkpoints: Path | None = None) -> dict:
     """Train, denoise every test image at every σ with every method, and write
     ``results.json``, ``results.md`` and ``crops.png`` to ``out``."""
     start = time.perf_counter()
@@ -185,7 +189,7 @@ def run(sets: dict[str, list[np.ndarray]], out: Path, settings: DenoisingSetting
     if skipped:
         log(f"skipped {', '.join(skipped)}: not installed (pip install bm3d)")
     trained = train_models(train, held_out, settings, [m for m in MODELS if m in methods],
-                           out, log)
+                           out, log, checkpoints)
     tuned = {}
     tune_images = train[: settings.n_tune]
     for name in [m for m in CLASSIC if m in methods and m in classic]:

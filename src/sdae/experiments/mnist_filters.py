@@ -42,18 +42,19 @@ def run(
     probe_max_iter: int = 200,
     n_filters: int = 100,
     log: Callable[[str], None] = print,
+    checkpoints: str | os.PathLike | None = None,
 ) -> dict:
     """Train one autoencoder per noise level on ``dataset`` and compare them.
 
     Writes ``filters.png``, ``reconstructions.png``, ``results.json`` and the model files
-    under ``out``; returns the results.
+    under ``out``; returns the results. With ``checkpoints``, each model's training
+    checkpoints in a file of its own there: a killed run continues where it stopped, with
+    the results of a run never interrupted (each model has its own seeded streams).
     """
     config = train_config or TrainConfig()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     shape = dataset.image_shape
-    x_train = torch.from_numpy(dataset.x_train)
-    x_valid = torch.from_numpy(dataset.x_valid) if dataset.x_valid is not None else None
     x_test = torch.from_numpy(dataset.x_test)
     started = time.perf_counter()
     log(f"data: {dataset.describe()}")
@@ -66,45 +67,19 @@ def run(
     models, panels, recon_rows = [], [], []
     examples = x_test[:10]
     for level in noise_levels:
-        name = model_name(level, corruption)
-        init = torch.Generator().manual_seed(config.seed)  # the same initial W for every model
-        dae = DenoisingAutoencoder(dataset.n_features, n_hidden, corruption=corruption,
-                                   noise_level=level, generator=init)
-        history = train_autoencoder(dae, x_train, config, x_valid=x_valid, description=name)
-        dae.cpu()
-        encode = dae.encode
-        t = time.perf_counter()
-        codes_train = batched(encode, x_train).numpy()
-        codes_test = batched(encode, x_test).numpy()
-        probe = probe_error(codes_train, dataset.y_train, codes_test, dataset.y_test,
-                            probe_max_iter, config.seed)
-        weight = dae.weight.detach().numpy()
-        result = {
-            "name": name,
-            "corruption": corruption,
-            "noise_level": level,
-            "n_hidden": n_hidden,
-            "epochs": config.epochs,
-            "train_seconds": round(history.seconds, 2),
-            "train_loss": history.train_loss,
-            "valid_reconstruction_error": history.valid_loss,
-            "reconstruction_error_test": reconstruction_error(dae, x_test),
-            "probe_test_error": probe,
-            "probe_seconds": round(time.perf_counter() - t, 2),
-            "filter_low_frequency_energy": low_frequency_energy(weight, shape),
-        }
-        slug = f"dae_{corruption}_{round(level * 100)}" if level else "ae"
-        save_model(dae, out / "models" / f"{slug}.safetensors", extra={"train": config.to_dict()})
+        dae, result = _train_one(dataset, level, n_hidden, corruption, config, probe_max_iter,
+                                 out, checkpoints)
         models.append(result)
-        panels.append((name, weight))
+        panels.append((result["name"], dae.weight.detach().numpy()))
         gen = torch.Generator().manual_seed(config.seed + 1)
         corrupted = dae.corrupt(examples, gen)
         with torch.no_grad():
-            recon_rows += [(f"{name}\n{'corrupted' if level else 'input'}", corrupted.numpy()),
-                           ("reconstructed", dae(corrupted).numpy())]
-        log(f"{name}: {history.seconds:.0f} s, test reconstruction error "
-            f"{result['reconstruction_error_test']:.2f}, probe test error {probe:.2%}, "
-            f"low-frequency energy {result['filter_low_frequency_energy']:.3f}")
+            recon_rows += [(f"{result['name']}\n{'corrupted' if level else 'input'}",
+                            corrupted.numpy()), ("reconstructed", dae(corrupted).numpy())]
+        log(f"{result['name']}: {result['train_seconds']:.0f} s, test reconstruction error "
+            f"{result['reconstruction_error_test']:.2f}, probe test error "
+            f"{result['probe_test_error']:.2%}, low-frequency energy "
+            f"{result['filter_low_frequency_energy']:.3f}")
 
     plot_filter_panels(panels, out / "filters.png", shape, n_filters)
     plot_reconstructions([("clean", examples.numpy()), *recon_rows],
@@ -120,6 +95,47 @@ def run(
     }
     write_json(out / "results.json", results)
     return results
+
+
+def _train_one(dataset: Dataset, level: float, n_hidden: int, corruption: str,
+               config: TrainConfig, probe_max_iter: int, out: Path,
+               checkpoints: str | os.PathLike | None):
+    """One autoencoder, from the initial weights every model shares; saved under ``out``.
+    Returns it and what was measured of it."""
+    x_train = torch.from_numpy(dataset.x_train)
+    x_valid = torch.from_numpy(dataset.x_valid) if dataset.x_valid is not None else None
+    x_test = torch.from_numpy(dataset.x_test)
+    name = model_name(level, corruption)
+    slug = f"dae_{corruption}_{round(level * 100)}" if level else "ae"
+    init = torch.Generator().manual_seed(config.seed)  # the same initial W for every model
+    dae = DenoisingAutoencoder(dataset.n_features, n_hidden, corruption=corruption,
+                               noise_level=level, generator=init)
+    checkpoint = Path(checkpoints) / f"{slug}.ckpt" if checkpoints is not None else None
+    history = train_autoencoder(dae, x_train, config, x_valid=x_valid, description=name,
+                                checkpoint=checkpoint)
+    dae.cpu()
+    t = time.perf_counter()
+    codes_train = batched(dae.encode, x_train).numpy()
+    codes_test = batched(dae.encode, x_test).numpy()
+    probe = probe_error(codes_train, dataset.y_train, codes_test, dataset.y_test,
+                        probe_max_iter, config.seed)
+    result = {
+        "name": name,
+        "corruption": corruption,
+        "noise_level": level,
+        "n_hidden": n_hidden,
+        "epochs": config.epochs,
+        "train_seconds": round(history.seconds, 2),
+        "train_loss": history.train_loss,
+        "valid_reconstruction_error": history.valid_loss,
+        "reconstruction_error_test": reconstruction_error(dae, x_test),
+        "probe_test_error": probe,
+        "probe_seconds": round(time.perf_counter() - t, 2),
+        "filter_low_frequency_energy": low_frequency_energy(dae.weight.detach().numpy(),
+                                                            dataset.image_shape),
+    }
+    save_model(dae, out / "models" / f"{slug}.safetensors", extra={"train": config.to_dict()})
+    return dae, result
 
 
 def demo_config(dataset: Dataset, seed: int = 0) -> tuple[Dataset, dict]:

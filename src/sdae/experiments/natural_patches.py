@@ -93,8 +93,12 @@ def run(
     out: str | os.PathLike,
     settings: PatchSettings | None = None,
     log: Callable[[str], None] = print,
+    checkpoints: str | os.PathLike | None = None,
 ) -> dict:
     """Train every model at every width on the same patches; fit Gabors to their filters.
+
+    ``checkpoints``: a folder where each model's training checkpoints (a killed run
+    continues from them, with the results of a run never interrupted).
 
     Writes ``filters.png`` and ``results.json`` under ``out`` and returns the results.
     """
@@ -127,8 +131,11 @@ def run(
                                        generator=init)
             with torch.no_grad():
                 dae.weight.mul_(settings.init_scale)
+            checkpoint = (Path(checkpoints) / f"{_slug(spec.name)}-{n_hidden}.ckpt"
+                          if checkpoints is not None else None)
             history = train_autoencoder(dae, x, config, x_valid=x_valid,
-                                        description=f"{spec.name}, {n_hidden} units")
+                                        description=f"{spec.name}, {n_hidden} units",
+                                        checkpoint=checkpoint)
             dae.cpu()
             weight = dae.weight.detach().numpy()
             stats = measure(weight)
@@ -155,6 +162,11 @@ def run(
     }
     write_json(out / "results.json", results)
     return results
+
+
+def _slug(name: str) -> str:
+    """A model's name as a file name."""
+    return "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-")
 
 
 def _pca(x: np.ndarray, n_components: int) -> np.ndarray:

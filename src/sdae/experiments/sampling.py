@@ -63,9 +63,11 @@ def nearest_distances(samples: np.ndarray, reference: np.ndarray,
 
 
 def run(dataset: Dataset, out: str | os.PathLike, settings: SamplingSettings | None = None,
-        log: Callable[[str], None] = print) -> dict:
+        log: Callable[[str], None] = print,
+        checkpoints: str | os.PathLike | None = None) -> dict:
     """Train, sample, judge; writes model.safetensors, chains.png, samples.png,
-    samples.npy and results.json under ``out``."""
+    samples.npy and results.json under ``out``. ``checkpoints``: a folder where the
+    training checkpoints (a killed run continues from it)."""
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.neural_network import MLPClassifier
 
@@ -77,7 +79,8 @@ def run(dataset: Dataset, out: str | os.PathLike, settings: SamplingSettings | N
                                noise_level=settings.noise_level,
                                generator=torch.Generator().manual_seed(settings.seed))
     history = train(dae, walkback_objective(settings.walkback), x, settings.train,
-                    description="DAE with walkback")
+                    description="DAE with walkback",
+                    checkpoint=Path(checkpoints) / "walkback.ckpt" if checkpoints else None)
     log(f"trained {dae.extra_repr()} with walkback {settings.walkback}: "
         f"{history.seconds:.0f} s, final loss {history.train_loss[-1]:.2f}")
     dae.cpu().eval()

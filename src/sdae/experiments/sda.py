@@ -136,19 +136,19 @@ def run_one(
     models: Sequence[str] = MODELS,
     out: Path | None = None,
     log: Callable[[str], None] = print,
+    checkpoints: Path | None = None,
 ) -> list[dict]:
     """Train and evaluate each model with ``seed``; one result per model and label count.
 
     A stack is pre-trained once (on every training image) and then fine-tuned separately
-    for each entry of ``label_counts`` (None: all labels).
+    for each entry of ``label_counts`` (None: all labels). With ``checkpoints``, every
+    training phase checkpoints in a file of its own there, so that a killed run continues
+    where it stopped and a finished phase replays at once; each phase draws from its own
+    seeded streams, so the results are those of a run never interrupted.
     """
-    x = torch.from_numpy(dataset.x_train)
-    xv, yv = torch.from_numpy(dataset.x_valid), torch.from_numpy(dataset.y_valid)
-    xt, yt = torch.from_numpy(dataset.x_test), torch.from_numpy(dataset.y_test)
-    n_classes = int(dataset.y_train.max()) + 1
     depth = len(settings.hidden_sizes)
-    subsets = {n: balanced_subset(dataset.y_train, n, seed) if n else np.arange(len(x))
-               for n in label_counts}
+    subsets = {n: balanced_subset(dataset.y_train, n, seed) if n else
+               np.arange(len(dataset.x_train)) for n in label_counts}
     results = []
     for kind in models:
         name = f"{kind}-{depth}" if kind != "logistic" else "logistic regression (raw pixels)"
@@ -157,75 +157,114 @@ def run_one(
                 [0.0] * depth if kind == "SAE" else None,
                 "pretrain_seconds": 0.0, "unsupervised_seconds": 0.0}
         if kind == "logistic":
-            for idx in subsets.values():
-                clf, secs = _timed(lambda idx=idx: fit_probe(
-                    dataset.x_train[idx], dataset.y_train[idx], settings.logistic_max_iter, seed))
-                valid_err = float(np.mean(clf.predict(dataset.x_valid) != dataset.y_valid))
-                test_err = float(np.mean(clf.predict(dataset.x_test) != dataset.y_test))
-                results.append({**base, "n_labels": len(idx), "valid_error": valid_err,
-                                "test_error": test_err, "finetune_seconds": round(secs, 1)})
-                log(f"{name} ({len(idx)} labels): valid {valid_err:.2%}, test {test_err:.2%}")
+            results += _logistic(dataset, settings, seed, subsets, base, log)
             continue
-        stack = StackedDenoisingAutoencoder(
-            dataset.n_features, settings.hidden_sizes, n_classes,
-            corruption=settings.corruption,
-            noise_levels=settings.noise_levels if kind == "SdA" and not settings.noise_candidates
-            else 0.0,  # with a search, each layer's level is set when it is chosen
-            generator=torch.Generator().manual_seed(seed))
+        folder = checkpoints / f"{kind.lower()}-seed{seed}" if checkpoints is not None else None
+        stack = _initial_stack(dataset, settings, kind, seed)
         if kind in ("SdA", "SAE"):
-            config = settings.pretrain_config(len(x), seed)
-            search, scores = {}, []
-            candidates = settings.noise_candidates if kind == "SdA" else None
-            if candidates:
-                search = {"noise_candidates": candidates,
-                          "score": noise_score(dataset, settings, seed, scores, log)}
-            histories, secs = _timed(lambda s=stack, c=config, kw=search: pretrain(
-                s, x, c, x_valid=xv, **kw))
-            base["noise_levels"] = [layer.config.noise_level for layer in stack.layers]
-            if candidates:  # one {level: validation probe error} per layer
-                k = len(candidates)
-                base["noise_search"] = [dict(zip(map(str, candidates), scores[i:i + k],
-                                                 strict=True))
-                                        for i in range(0, len(scores), k)]
-            base["pretrain_seconds"] = round(secs, 1)
-            base["pretrain_valid_reconstruction"] = [h.valid_loss[-1] for h in histories]
-            log(f"{name}: pre-trained {depth} layers in {secs:.0f} s")
-            base["layer_probe_test_error"] = layer_probes(stack, dataset, settings, seed)
-            log(f"{name}: linear probe test error per layer "
-                + ", ".join(f"{e:.2%}" for e in base["layer_probe_test_error"]))
-            if settings.unsupervised is not None:
-                history, secs = _timed(lambda s=stack: finetune_unsupervised(
-                    s, x, replace(settings.unsupervised, seed=seed), x_valid=xv))
-                base["unsupervised_seconds"] = round(secs, 1)
-                base["unsupervised_valid_reconstruction"] = min(history.valid_loss)
-                log(f"{name}: fine-tuned the deep autoencoder {len(history.valid_loss)} epochs "
-                    f"in {secs:.0f} s; validation reconstruction {min(history.valid_loss):.2f}")
+            base.update(_pretrain(stack, dataset, settings, kind, seed, folder, log))
         for n, idx in subsets.items():
-            model = copy.deepcopy(stack)
-            config = settings.finetune_config(len(idx), seed)
-            history = finetune(model, x[idx], torch.from_numpy(dataset.y_train[idx]), config,
-                               x_valid=xv, y_valid=yv)
-            model.cpu()
-            elapsed = np.cumsum(history.epoch_seconds)
-            result = {
-                **base,
-                "n_labels": len(idx),
-                "valid_error": min(history.valid_loss),
-                "test_error": classification_error(model, xt, yt),
-                "finetune_seconds": round(history.seconds, 1),
-                "finetune_epochs": len(history.valid_loss),
-                "best_epoch": history.best_epoch,
-                "seconds_to_best": round(float(elapsed[history.best_epoch - 1]), 1),
-                "valid_error_curve": history.valid_loss,
-            }
-            log(f"{name} ({len(idx)} labels): fine-tuned {result['finetune_epochs']} epochs in "
-                f"{history.seconds:.0f} s; valid {result['valid_error']:.2%}, "
-                f"test {result['test_error']:.2%}")
+            result, model = _finetune(stack, dataset, settings, seed, idx, base, folder, n, log)
             if out is not None:
                 suffix = f"_labels{n}" if n else ""
                 save_model(model, out / "models" / f"{kind.lower()}_seed{seed}{suffix}.safetensors")
             results.append(result)
     return results
+
+
+def _logistic(dataset: Dataset, settings: SdaSettings, seed: int, subsets: dict, base: dict,
+              log: Callable[[str], None]) -> list[dict]:
+    """Logistic regression on the raw pixels of each label subset."""
+    results = []
+    for idx in subsets.values():
+        clf, secs = _timed(lambda idx=idx: fit_probe(
+            dataset.x_train[idx], dataset.y_train[idx], settings.logistic_max_iter, seed))
+        valid_err = float(np.mean(clf.predict(dataset.x_valid) != dataset.y_valid))
+        test_err = float(np.mean(clf.predict(dataset.x_test) != dataset.y_test))
+        results.append({**base, "n_labels": len(idx), "valid_error": valid_err,
+                        "test_error": test_err, "finetune_seconds": round(secs, 1)})
+        log(f"{base['name']} ({len(idx)} labels): valid {valid_err:.2%}, test {test_err:.2%}")
+    return results
+
+
+def _initial_stack(dataset: Dataset, settings: SdaSettings, kind: str,
+                   seed: int) -> StackedDenoisingAutoencoder:
+    """The same initial weights for every kind of model with ``seed``."""
+    return StackedDenoisingAutoencoder(
+        dataset.n_features, settings.hidden_sizes, int(dataset.y_train.max()) + 1,
+        corruption=settings.corruption,
+        noise_levels=settings.noise_levels if kind == "SdA" and not settings.noise_candidates
+        else 0.0,  # with a search, each layer's level is set when it is chosen
+        generator=torch.Generator().manual_seed(seed))
+
+
+def _pretrain(stack, dataset: Dataset, settings: SdaSettings, kind: str, seed: int,
+              folder: Path | None, log: Callable[[str], None]) -> dict:
+    """Greedy pre-training (with the noise search, if asked for, for SdA), the linear
+    probes of each layer, then the optional deep-autoencoder phase; what they measured."""
+    x = torch.from_numpy(dataset.x_train)
+    xv = torch.from_numpy(dataset.x_valid)
+    name, depth = f"{kind}-{len(stack.layers)}", len(stack.layers)
+    config = settings.pretrain_config(len(x), seed)
+    search, scores, measured = {}, [], {}
+    candidates = settings.noise_candidates if kind == "SdA" else None
+    if candidates:
+        search = {"noise_candidates": candidates,
+                  "score": noise_score(dataset, settings, seed, scores, log)}
+    histories, secs = _timed(lambda: pretrain(stack, x, config, x_valid=xv,
+                                              checkpoint_dir=folder, **search))
+    measured["noise_levels"] = [layer.config.noise_level for layer in stack.layers]
+    if candidates:  # one {level: validation probe error} per layer
+        k = len(candidates)
+        measured["noise_search"] = [dict(zip(map(str, candidates), scores[i:i + k],
+                                             strict=True))
+                                    for i in range(0, len(scores), k)]
+    measured["pretrain_seconds"] = round(secs, 1)
+    measured["pretrain_valid_reconstruction"] = [h.valid_loss[-1] for h in histories]
+    log(f"{name}: pre-trained {depth} layers in {secs:.0f} s")
+    measured["layer_probe_test_error"] = layer_probes(stack, dataset, settings, seed)
+    log(f"{name}: linear probe test error per layer "
+        + ", ".join(f"{e:.2%}" for e in measured["layer_probe_test_error"]))
+    if settings.unsupervised is not None:
+        history, secs = _timed(lambda: finetune_unsupervised(
+            stack, x, replace(settings.unsupervised, seed=seed), x_valid=xv,
+            checkpoint=folder / "unsupervised.ckpt" if folder is not None else None))
+        measured["unsupervised_seconds"] = round(secs, 1)
+        measured["unsupervised_valid_reconstruction"] = min(history.valid_loss)
+        log(f"{name}: fine-tuned the deep autoencoder {len(history.valid_loss)} epochs "
+            f"in {secs:.0f} s; validation reconstruction {min(history.valid_loss):.2f}")
+    return measured
+
+
+def _finetune(stack, dataset: Dataset, settings: SdaSettings, seed: int, idx: np.ndarray,
+              base: dict, folder: Path | None, n: int | None, log: Callable[[str], None]):
+    """A copy of ``stack`` fine-tuned on the labels ``idx``; its result and the model."""
+    x = torch.from_numpy(dataset.x_train)
+    xv, yv = torch.from_numpy(dataset.x_valid), torch.from_numpy(dataset.y_valid)
+    xt, yt = torch.from_numpy(dataset.x_test), torch.from_numpy(dataset.y_test)
+    model = copy.deepcopy(stack)
+    config = settings.finetune_config(len(idx), seed)
+    checkpoint = (folder / f"finetune{f'-labels{n}' if n else ''}.ckpt"
+                  if folder is not None else None)
+    history = finetune(model, x[idx], torch.from_numpy(dataset.y_train[idx]), config,
+                       x_valid=xv, y_valid=yv, checkpoint=checkpoint)
+    model.cpu()
+    elapsed = np.cumsum(history.epoch_seconds)
+    result = {
+        **base,
+        "n_labels": len(idx),
+        "valid_error": min(history.valid_loss),
+        "test_error": classification_error(model, xt, yt),
+        "finetune_seconds": round(history.seconds, 1),
+        "finetune_epochs": len(history.valid_loss),
+        "best_epoch": history.best_epoch,
+        "seconds_to_best": round(float(elapsed[history.best_epoch - 1]), 1),
+        "valid_error_curve": history.valid_loss,
+    }
+    log(f"{base['name']} ({len(idx)} labels): fine-tuned {result['finetune_epochs']} epochs "
+        f"in {history.seconds:.0f} s; valid {result['valid_error']:.2%}, "
+        f"test {result['test_error']:.2%}")
+    return result, model
 
 
 def noise_score(dataset: Dataset, settings: SdaSettings, seed: int, scores: list[float],
@@ -276,8 +315,12 @@ def run(
     label_counts: Sequence[int | None] = (None,),
     models: Sequence[str] = MODELS,
     log: Callable[[str], None] = print,
+    checkpoints: str | os.PathLike | None = None,
 ) -> dict:
-    """The whole comparison; writes ``results.json`` and ``results.md`` under ``out``."""
+    """The whole comparison; writes ``results.json`` and ``results.md`` under ``out``.
+
+    ``checkpoints``: a folder where every training phase checkpoints (see :func:`run_one`).
+    """
     settings = settings or SdaSettings()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -285,7 +328,8 @@ def run(
     log(f"data: {dataset.describe()}")
     runs = []
     for seed in seeds:
-        runs += run_one(dataset, settings, seed, label_counts, models, out, log)
+        runs += run_one(dataset, settings, seed, label_counts, models, out, log,
+                        Path(checkpoints) if checkpoints is not None else None)
     summary = summarise(runs)
     results = {
         "experiment": f"sda-{dataset.name}",

@@ -1,9 +1,40 @@
-"""Run folders: where a command writes its results, and the record of where they were made."""
+"""Run folders: where a command writes its results, and the record of how they were made.
+
+One mechanism for every command that writes a run (``sdae train``, ``sdae denoise train``,
+every ``sdae experiment`` and ``sdae demo``):
+
+- :func:`prepare_folder` creates the folder before any training, checks that it can be
+  written, and remembers the folders it made so that a command that fails leaves none
+  of them behind empty (:func:`remove_empty_made_folders`);
+- :func:`start_run` applies the resume rule. A folder whose ``checkpoints/command.json``
+  records an unfinished run is continued by the same command (same options, same
+  resolved data), refused to any other unless it says ``--resume`` (continue with the
+  run's own options) or ``--overwrite`` (delete its checkpoints and start afresh):
+  nothing is deleted without being asked. A finished run's folder may be run again;
+- :meth:`Run.guard` turns a failure of a fresh run into the removal of its checkpoints
+  (continuing would fail again) and an interruption into the hint how to continue;
+- :meth:`Run.finish` writes the record beside the results and marks the run finished.
+
+Only the process that writes (rank 0 under torchrun) touches the files.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import platform
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import ConfigError, SdaeError
+from .atomic import write_json
+
+RECORD = "command.json"
+
+_made_folders: list[Path] = []  # by prepare_folder in this command, the deepest first
 
 
 def machine_description(device: str = "cpu") -> dict:
@@ -21,3 +52,188 @@ def machine_description(device: str = "cpu") -> dict:
     if device.startswith("cuda") and torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name(torch.device(device))
     return info
+
+
+def prepare_folder(path: Path, option: str = "--out") -> Path:
+    """Create ``path`` now, so that an unwritable folder fails before any training (and is
+    removed again if the command fails and leaves it empty)."""
+    path = Path(path)
+    try:
+        _made_folders.extend(p for p in (path, *path.parents) if not p.exists())
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ConfigError(f"cannot create output folder {path}: {err.strerror}") from None
+    try:  # a file, not os.access: root may write anywhere, but not in /proc or read-only mounts
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError:
+        raise ConfigError(f"output folder {path} is not writable: choose another "
+                          f"{option}") from None
+    return path
+
+
+def forget_made_folders() -> None:
+    """At the start of a command: the folders of an earlier one are not this one's."""
+    _made_folders.clear()
+
+
+def remove_empty_made_folders() -> None:
+    """After a failed command: remove the folders it made that are still empty."""
+    for folder in _made_folders:
+        with contextlib.suppress(OSError):  # not empty, or gone
+            folder.rmdir()
+    _made_folders.clear()
+
+
+def read_record(folder: Path) -> dict | None:
+    """The record of the run in ``folder``: the unfinished one's (with its checkpoints),
+    else the finished one's (beside its results); None when there is none."""
+    for path in (folder / "checkpoints" / RECORD, folder / RECORD):
+        with contextlib.suppress(OSError, ValueError):
+            record = json.loads(path.read_text())
+            if isinstance(record, dict) and isinstance(record.get("argv"), list):
+                return record
+    return None
+
+
+def unfinished_record(checkpoints: Path) -> dict | None:
+    """The record of an unfinished run whose checkpoints lie in ``checkpoints``."""
+    try:
+        record = json.loads((checkpoints / RECORD).read_text())
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) and not record.get("finished") else None
+
+
+def describe_progress(checkpoints: Path) -> str:
+    """Where an unfinished run stands, from its newest checkpoint: 'pretrain layer 2 from
+    epoch 7' (the epoch it continues with)."""
+    from .checkpoint import load_checkpoint
+
+    files = sorted(checkpoints.rglob("*.ckpt"), key=lambda p: p.stat().st_mtime)
+    if not files:
+        return "from the start"
+    name = files[-1].relative_to(checkpoints).with_suffix("").as_posix()  # sda-seed0/finetune
+    phase = name.replace("/", " ").replace("-", " ").replace("layer", "layer ")
+    try:
+        state = load_checkpoint(files[-1])
+    except SdaeError:
+        return f"{phase} from its checkpoint"
+    done, total = state.get("epoch", 0), (state.get("config") or {}).get("epochs")
+    if total is not None and done >= total:
+        return f"after {phase} (finished)"
+    return f"{phase} from epoch {done + 1}"
+
+
+@dataclass
+class Run:
+    """A run folder being written: ``out``, its ``record`` and whether this process
+    ``writes`` (rank 0) and began the checkpoints (``fresh``)."""
+
+    out: Path
+    record: dict
+    writes: bool = True
+    fresh: bool = True
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.out / "checkpoints"
+
+    @contextlib.contextmanager
+    def guard(self, hint: str):
+        """A failure of a fresh run removes its checkpoints (continuing it would fail
+        again); an interruption keeps them and says how to continue (``hint``)."""
+        try:
+            yield self
+        except SdaeError:
+            if self.fresh and self.writes:
+                shutil.rmtree(self.checkpoints, ignore_errors=True)
+            raise
+        except KeyboardInterrupt:
+            raise KeyboardInterrupt(hint) from None
+
+    def finish(self) -> None:
+        """Record the command beside the results, and mark the checkpoints finished."""
+        if self.writes:
+            write_json(self.out / RECORD, self.record)
+            if self.checkpoints.exists():
+                write_json(self.checkpoints / RECORD, {**self.record, "finished": True})
+
+
+def same_run(a: dict, b: dict) -> bool:
+    """Whether two records describe the same run: same command, options and data."""
+    keys = ("command", "options", "data", "data_dir")
+    return "options" in a and all(a.get(k) == b.get(k) for k in keys)
+
+
+def start_run(out: Path, record: dict, *, resume: bool = False, overwrite: bool = False,
+              writes: bool = True, log=print) -> Run:
+    """Open ``out`` for the run ``record`` describes, by the resume rule (module doc).
+
+    ``resume``: the caller has rebuilt ``record`` from the unfinished run's own one.
+    Returns the run; raises ConfigError, before anything is written, for other options in
+    an unfinished run's folder.
+    """
+    out = prepare_folder(out) if writes else Path(out)
+    run = Run(out, record, writes=writes)
+    unfinished = unfinished_record(run.checkpoints)
+    if resume and unfinished is None:  # a finished run, or one from before records: its
+        # checkpoints are kept and continued (a finished phase replays at once); nothing
+        # is written before the run has finished
+        run.fresh = False
+        return run
+    if unfinished is not None and not overwrite:
+        if not (resume or same_run(unfinished, record)):
+            raise ConfigError(f"{out} holds an unfinished run with other options: continue it "
+                              f"with --resume {out}, or start afresh with --overwrite "
+                              "(deletes its checkpoints), or choose another --out")
+        log(f"continuing the unfinished run in {out}: {describe_progress(run.checkpoints)}")
+        run.record, run.fresh = unfinished, False
+        return run
+    if writes:  # the files of a finished run stay as they are until this one finishes
+        shutil.rmtree(run.checkpoints, ignore_errors=True)
+        write_json(run.checkpoints / RECORD, record)
+    return run
+
+
+def start_checkpointed(checkpoint: Path, record: dict, *, overwrite: bool = False,
+                       writes: bool = True, log=print) -> Run:
+    """The resume rule for a run kept in one checkpoint file (``sdae denoise train
+    --checkpoint FILE``): its record lies beside it, in ``FILE.command.json``."""
+    checkpoint = Path(checkpoint)
+    prepare_folder(checkpoint.parent, "--checkpoint")
+    beside = checkpoint.with_name(checkpoint.name + "." + RECORD)
+    run = Run(checkpoint.parent, record, writes=writes)
+    try:
+        earlier = json.loads(beside.read_text())
+    except (OSError, ValueError):
+        earlier = None  # none, or from before records: the checkpoint's settings decide
+    if checkpoint.exists() and not overwrite and not (earlier or {}).get("finished"):
+        if earlier is not None and not same_run(earlier, record):
+            raise ConfigError(f"{checkpoint} holds an unfinished run with other options: "
+                              "continue it with the command it was started with (recorded "
+                              f"in {beside}), or start afresh with --overwrite (deletes the "
+                              "checkpoint)")
+        log(f"continuing the unfinished run in {checkpoint}: {_file_progress(checkpoint)}")
+        run.fresh = False
+    elif writes:
+        checkpoint.unlink(missing_ok=True)
+        write_json(beside, record)
+    return run
+
+
+def finish_checkpointed(checkpoint: Path, record: dict) -> None:
+    """Mark the run of ``checkpoint`` finished: a later run may start afresh there."""
+    write_json(Path(checkpoint).with_name(Path(checkpoint).name + "." + RECORD),
+               {**record, "finished": True})
+
+
+def _file_progress(checkpoint: Path) -> str:
+    from .checkpoint import load_checkpoint
+
+    try:
+        state = load_checkpoint(checkpoint)
+    except SdaeError:
+        return "from its checkpoint"
+    done, total = state.get("epoch", 0), (state.get("config") or {}).get("epochs")
+    return "finished" if total is not None and done >= total else f"from epoch {done + 1}"

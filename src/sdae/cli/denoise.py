@@ -1,0 +1,189 @@
+"""sdae denoise train / apply: image denoisers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import options as o
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("denoise", help="train an image denoiser, or apply one to an image")
+    den = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    _add_train(den)
+    d = den.add_parser("apply", help="denoise an image with a trained model",
+                       description="Denoise one image (grayscale or colour, 8- or 16-bit, any "
+                                   "size) with a model from 'sdae denoise train'; a grayscale "
+                                   "model restores each channel of a colour image.")
+    d.add_argument("model", type=Path, help="a denoiser .safetensors file")
+    d.add_argument("image", type=Path, help="the noisy image (PNG, TIFF, JPEG...)")
+    d.add_argument("--out", type=Path, required=True,
+                   help="the image to write (.png, .tif, ...)")
+    d.add_argument("--bits", type=int, choices=(8, 16), default=None,
+                   help="bits per channel of the output (default: those of the input)")
+    d.add_argument("--stride", type=o.positive_int, default=None,
+                   help="patch models: between patches; 1 is best and slowest "
+                        "(default: the model's)")
+    o.add_device(d)
+    d.set_defaults(handler=apply)
+
+
+def _add_train(den) -> None:
+    d = den.add_parser("train", help="train a denoiser on clean images",
+                       description="Train a convolutional or patch-based DAE to restore "
+                                   "clean images from copies corrupted on the fly, on crops "
+                                   "of the images in --images (any size; all grayscale or "
+                                   "all colour). Writes a .safetensors model.")
+    d.add_argument("--images", type=Path, nargs="+", required=True, metavar="DIR",
+                   help="folders (or files) of clean training images")
+    d.add_argument("--valid-images", type=Path, nargs="+", default=None, metavar="DIR",
+                   help="held-out images: the epoch with the lowest error on them is kept")
+    d.add_argument("--out", type=Path, required=True, help="the .safetensors model to write")
+    g = d.add_argument_group("noise")
+    g.add_argument("--corruption", "--noise", dest="corruption",
+                   choices=("gaussian", "salt_and_pepper", "masking"),
+                   default="gaussian", help="corruption process (default: gaussian)")
+    g.add_argument("--sigma", type=float, default=25.0,
+                   help="Gaussian σ on the 0-255 scale (default: 25)")
+    g.add_argument("--sigma-max", type=float, default=None,
+                   help="train one blind model for every σ in [--sigma, --sigma-max]")
+    g.add_argument("--fraction", type=float, default=0.2,
+                   help="share of pixels hit by salt-and-pepper or masking (default: 0.2)")
+    g = d.add_argument_group("model")
+    g.add_argument("--model", choices=("conv", "patch"), default="conv",
+                   help="fully convolutional, or stacked fully connected on patches "
+                        "(default: conv)")
+    g.add_argument("--target", choices=("clean", "noise"), default="noise",
+                   help="what the network outputs: the noise to subtract from the input "
+                        "(residual learning: far better on a short schedule), or the clean "
+                        "image (default: noise)")
+    g.add_argument("--depth", type=o.positive_int, default=10,
+                   help="conv: convolution layers (default: 10)")
+    g.add_argument("--width", type=o.positive_int, default=48,
+                   help="conv: feature maps per hidden layer (default: 48)")
+    g.add_argument("--patch-size", type=o.positive_int, default=13,
+                   help="patch: patch side in pixels (default: 13)")
+    g.add_argument("--hidden", type=o.positive_int, nargs="+", default=[1024, 1024],
+                   help="patch: encoder widths (default: 1024 1024)")
+    g.add_argument("--pretrain-epochs", type=int, default=0,
+                   help="patch: epochs of greedy layer-wise DAE pre-training (default: 0)")
+    g.add_argument("--channels", type=o.positive_int, default=None,
+                   help="1 for grayscale, 3 for colour (default: that of the images)")
+    g = d.add_argument_group("training")
+    g.add_argument("--epochs", type=o.positive_int, default=5, help="(default: 5)")
+    g.add_argument("--batch-size", type=o.positive_int, default=64, help="(default: 64)")
+    g.add_argument("--lr", type=float, default=1e-3, help="Adam's step size (default: 0.001)")
+    g.add_argument("--lr-decay", type=float, default=0.6,
+                   help="learning-rate factor after every epoch (default: 0.6)")
+    g.add_argument("--crop", type=o.positive_int, default=40,
+                   help="conv: side of the training crops (default: 40)")
+    g.add_argument("--stride", type=o.positive_int, default=10,
+                   help="between training crops or patches (default: 10)")
+    g.add_argument("--checkpoint", type=Path, default=None, metavar="FILE",
+                   help="save the training there after every epoch and on Ctrl-C; run the "
+                        "same command again to continue from it (default: none)")
+    o.add_overwrite(g, "start afresh although --checkpoint holds an unfinished run with "
+                       "other options, deleting it")
+    o.add_run_options(g)
+    d.set_defaults(handler=train)
+
+
+def _model(args, channels: int):
+    import torch
+
+    from ..tasks.denoising import ConvDenoiser, ImageNoise, PatchDenoiser
+
+    noise = ImageNoise(args.corruption, args.sigma, args.sigma_max, args.fraction)
+    generator = torch.Generator().manual_seed(args.seed)
+    if args.model == "conv":
+        return ConvDenoiser(channels, args.depth, args.width, target=args.target, noise=noise,
+                            generator=generator), noise
+    return PatchDenoiser(channels, args.patch_size, args.hidden, target=args.target,
+                         noise=noise, generator=generator), noise
+
+
+def _configs(args):
+    from ..core.training import TrainConfig
+
+    config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                         optimizer="adam", lr_decay=args.lr_decay, seed=args.seed,
+                         device=args.device, progress=args.progress)
+    pretrain = None
+    if args.pretrain_epochs:
+        pretrain = TrainConfig(epochs=args.pretrain_epochs, batch_size=args.batch_size,
+                               lr=args.lr, optimizer="adam", seed=args.seed,
+                               device=args.device, progress=args.progress)
+    return config, pretrain
+
+
+def train(args) -> None:
+    import time
+
+    from ..errors import ConfigError
+    from ..io.data.files import read_image_set
+    from ..io.runs import Run, finish_checkpointed, prepare_folder, start_checkpointed
+    from ..models import save_model
+    from ..tasks.denoising import train_denoiser
+    from .run_folder import data_record, options_record
+
+    if args.out.suffix != ".safetensors":
+        raise ConfigError(f"--out {args.out}: name a .safetensors file")
+    if args.model == "conv" and args.pretrain_epochs:
+        raise ConfigError("--pretrain-epochs is for --model patch")
+    images = read_image_set(*args.images)
+    valid = read_image_set(*args.valid_images) if args.valid_images else None
+    channels = args.channels or (images[0].shape[2] if images[0].ndim == 3 else 1)
+    model, noise = _model(args, channels)
+    config, pretrain_config = _configs(args)
+    prepare_folder(args.out.parent)
+    record = {"command": "denoise train", "argv": args.argv, "options": options_record(args),
+              **data_record(args)}
+    if args.checkpoint is None:
+        folder = Run(args.out.parent, record, fresh=False)
+        hint = "give --checkpoint FILE to be able to continue"
+    else:
+        folder = start_checkpointed(args.checkpoint, record, overwrite=args.overwrite)
+        hint = f"continue by running the same command (checkpoint {args.checkpoint})"
+    start = time.perf_counter()
+    with folder.guard(hint):
+        history = train_denoiser(model, images, config, patch_size=args.crop,
+                                 stride=args.stride, valid_images=valid,
+                                 pretrain_config=pretrain_config, checkpoint=args.checkpoint)
+    seconds = time.perf_counter() - start
+    save_model(model, args.out, extra={"argv": args.argv, "history": history.to_dict(),
+                                       "seconds": seconds})
+    if args.checkpoint is not None:
+        finish_checkpointed(args.checkpoint, record)
+    best = (f", best validation error {min(history.valid_loss):.3g} at epoch "
+            f"{history.best_epoch}" if history.valid_loss else "")
+    print(f"trained a {args.model} denoiser ({noise.describe()}) on {len(images)} images in "
+          f"{seconds:.0f} s: final training error {history.train_loss[-1]:.3g}{best}; "
+          f"wrote {args.out}")
+
+
+def apply(args) -> None:
+    import time
+
+    from ..errors import ConfigError
+    from ..io.data.files import read_image, write_image
+    from ..models import load_model
+    from ..tasks.denoising import denoise
+
+    model, header = load_model(args.model, args.device, with_header=True)
+    if not header["kind"].endswith("denoiser"):
+        raise ConfigError(f"{args.model} is a {header['kind']} model, not a denoiser: train "
+                          "one with 'sdae denoise train'")
+    if args.stride is not None:
+        if header["kind"] != "patch-denoiser":
+            raise ConfigError("--stride is for patch models")
+        model.config.stride = args.stride
+    image, bits = read_image(args.image)
+    start = time.perf_counter()
+    restored = denoise(model, image)
+    seconds = time.perf_counter() - start
+    try:
+        write_image(args.out, restored, args.bits or bits)
+    except OSError as err:
+        raise ConfigError(f"cannot write {args.out}: {err.strerror}") from None
+    shape = "×".join(map(str, image.shape))
+    print(f"denoised {args.image} ({shape}, {bits}-bit) in {seconds:.2f} s; wrote {args.out}")

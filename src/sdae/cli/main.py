@@ -1,0 +1,72 @@
+"""The ``sdae`` command: the parser assembled from the command modules, and the one way
+every command ends (errors a user can fix as one line and status 2, an interruption as
+status 130).
+
+Only argparse is imported at start-up (``sdae --help`` answers at once); each command
+imports torch and the library when it runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import apply, bench, demo, denoise, experiment, filters, impute, info, sample, train
+from .options import EXIT_USAGE, Parser
+
+COMMANDS = (train, filters, info, apply, impute, denoise, sample, demo, bench, experiment)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .. import __version__
+
+    parser = Parser(
+        prog="sdae",
+        description="Denoising and stacked denoising autoencoders (Vincent et al. 2008, 2010).",
+        epilog="Run 'sdae COMMAND --help' for the options of a command.",
+    )
+    parser.add_argument("--version", action="version", version=f"sdae {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for command in COMMANDS:
+        command.add_parser(sub)
+    return parser
+
+
+def _terminate(signum, frame):
+    raise KeyboardInterrupt  # SIGTERM ends a run like Ctrl-C: checkpoints stay, files whole
+
+
+def main(argv: list[str] | None = None) -> int:
+    import signal
+    import threading
+
+    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(argv)
+    args.argv = argv
+    from ..core.distributed import under_torchrun
+    from ..errors import ConfigError, SdaeError
+    from ..io.runs import forget_made_folders, remove_empty_made_folders
+
+    if hasattr(sys.stdout, "reconfigure"):  # progress lines appear at once in logs and pipes
+        sys.stdout.reconfigure(line_buffering=True)
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
+    forget_made_folders()
+    try:
+        if under_torchrun() and args.command != "train":
+            raise ConfigError(f"sdae {args.command} runs in one process; under torchrun, run "
+                              "sdae train")
+        args.handler(args)
+    except SdaeError as err:
+        remove_empty_made_folders()
+        print(f"sdae {args.command}: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt as interrupt:
+        hint = f"; {interrupt}" if str(interrupt) else ""
+        print(f"sdae {args.command}: interrupted{hint}", file=sys.stderr)
+        return 130
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
+    return 0
