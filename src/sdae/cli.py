@@ -1009,7 +1009,7 @@ def cmd_sample(args) -> None:
     from .io.data.files import load_array
     from .measures.figures import plot_image_grid
     from .models import load_autoencoder
-    from .tasks.sampling import _first_layer, sample_chain
+    from .tasks.sampling import sample_chain
 
     if args.every is None:
         args.every = min(20, args.steps)
@@ -1030,7 +1030,7 @@ def cmd_sample(args) -> None:
             raise DataError(f"{args.start} has {len(x)} rows, fewer than --n {args.n} "
                             "chains: give a smaller --n")
         start = torch.from_numpy(x[:args.n])
-    layer = _first_layer(model)
+    layer = model.layers[0]
     sigma = args.sigma if args.sigma is not None else max(layer.config.noise_level, 1e-3)
     chains = sample_chain(model, start, args.steps, generator, every=args.every,
                           sigma=sigma).numpy()  # (steps // every, n, d)
