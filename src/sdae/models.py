@@ -33,12 +33,11 @@ def save_model(model: nn.Module, path: str | os.PathLike, extra: dict | None = N
     how the model was trained).
     """
     kind = model_kind(model)
-    config = model.config.to_dict()
-    layers = {"dae": [config], "stack": config.get("layers"),
-              "patch-denoiser": (config.get("stack") or {}).get("layers")}.get(kind) or []
-    if not all(isinstance(layer["corruption"], str) for layer in layers):
+    # every kind is made of modules: its DAE layers are among them, whatever the kind
+    if any(isinstance(m, DenoisingAutoencoder) and not isinstance(m.config.corruption, str)
+           for m in model.modules()):
         raise ModelFileError("a model with a custom corruption callable cannot be saved to a file")
-    return write_model_file(path, kind, config, model.state_dict(), extra)
+    return write_model_file(path, kind, model.config.to_dict(), model.state_dict(), extra)
 
 
 def load_model(

@@ -462,7 +462,7 @@ def photo_folder(tmp_path):
 def test_an_interrupted_denoiser_continues_from_its_checkpoint(photo_folder, tmp_path,
                                                                monkeypatch, capsys):
     from sdae.core import training
-    from sdae.tasks import denoising
+    from sdae.tasks.denoising import training as denoising
 
     options = ["denoise", "train", "--images", str(photo_folder), "--depth", "3", "--width",
                "8", "--crop", "12", "--stride", "6", "--epochs", "3", "--batch-size", "16"]

@@ -6,6 +6,7 @@ import torch
 from sdae.core.autoencoder import (
     DAEConfig,
     DenoisingAutoencoder,
+    emphasis_weights,
     reconstruction_loss,
     uniform_bound,
 )
@@ -89,6 +90,13 @@ def test_emphasis_weighs_the_components_chosen_for_corruption(kind):
         dae.decode_logits(dae.encode(x_tilde)), x, reduction="none")
     only_corrupted = (per * mask).sum(dim=1).mean()
     assert torch.allclose(dae.loss(x, torch.Generator().manual_seed(2)), only_corrupted)
+
+
+def test_emphasis_weights_are_alpha_where_corrupted_and_beta_elsewhere():
+    mask = torch.tensor([[True, False, True], [False, False, True]])
+    weights = emphasis_weights(mask, (0.75, 0.25), torch.float64)
+    assert weights.dtype == torch.float64
+    assert weights.tolist() == [[0.75, 0.25, 0.75], [0.25, 0.25, 0.75]]
 
 
 def test_emphasis_on_all_zero_input_still_counts():

@@ -1,6 +1,8 @@
 import pytest
 import torch
 
+from sdae.core import autoencoder
+from sdae.core.autoencoder import DenoisingAutoencoder
 from sdae.core.corruption import (
     CORRUPTIONS,
     Corruption,
@@ -78,7 +80,7 @@ def test_salt_and_pepper_fraction_and_even_split(generator):
 
 
 def test_salt_and_pepper_uses_given_range(generator):
-    x_tilde = salt_and_pepper(torch.zeros(10, 50), 1.0, generator, low=-2.0, high=3.0)
+    x_tilde = salt_and_pepper(torch.zeros(10, 50), 1.0, generator, clip=(-2.0, 3.0))
     assert set(x_tilde.unique().tolist()) == {-2.0, 3.0}
 
 
@@ -130,12 +132,124 @@ def test_unknown_corruption_lists_choices():
         Corruption("dropout", 0.1)
 
 
-@pytest.mark.parametrize("name", ["masking", "fixed_masking", "gaussian", "salt_and_pepper"])
-def test_the_fast_path_and_the_mask_path_draw_the_same_corruption(name):
-    corruption = Corruption(name, 0.3)
-    x = torch.rand(50, 40) - 0.2
-    fast = corruption(x, torch.Generator().manual_seed(5))
-    x_tilde, mask = corruption.with_mask(x, torch.Generator().manual_seed(5))
-    assert torch.equal(fast, x_tilde)
-    if name != "gaussian":  # x has no 0 or 1: every corrupted component changed
+def bits(t):
+    """The bytes of ``t``: equal only if every value is the same to the sign of a zero."""
+    return t.contiguous().view(-1).view(torch.uint8)
+
+
+KINDS = [("none", 0.3), ("masking", 0.3), ("fixed_masking", 0.3), ("gaussian", 0.3),
+         ("salt_and_pepper", 0.3)]
+
+
+def drawn_by_training(dae, x, seed, monkeypatch):
+    """What a layer's training feeds its network, from a generator seeded ``seed``: the x̃
+    of ``loss`` (and its emphasis mask), and of ``sgd_step`` when it fuses the step."""
+    seen = {}
+    encode = dae.encode
+
+    def spy(name, result):
+        def record(first, *args, **kwargs):
+            seen.setdefault(name, first)
+            return result(first, *args, **kwargs)
+        return record
+
+    zero = lambda *a, **k: torch.zeros(())  # noqa: E731
+    monkeypatch.setattr(dae, "encode", spy("loss", encode))
+    monkeypatch.setattr(autoencoder, "tied_sigmoid_cross_entropy", spy("loss", zero))
+    monkeypatch.setattr(autoencoder, "emphasis_weights",
+                        spy("mask", autoencoder.emphasis_weights))
+    dae.loss(x, torch.Generator().manual_seed(seed))
+    if dae.fuses_sgd:
+        monkeypatch.setattr(autoencoder, "sgd_step_", spy("sgd_step", zero))
+        dae.sgd_step(x, torch.Generator().manual_seed(seed), 0.1)
+    return seen
+
+
+@pytest.mark.parametrize(("kind", "level"), KINDS)
+@pytest.mark.parametrize("options", [{}, {"decoder": "linear", "clip": (-0.5, 0.5)},
+                                     {"emphasis": (0.7, 0.3)}])
+def test_training_draws_exactly_the_registry_process(kind, level, options, monkeypatch):
+    """Whatever path a layer trains by (the fused step, the plain loss, emphasis), x̃ is the
+    registry's pure function drawn from the same generator, to the last bit."""
+    x = torch.rand(50, 40) - 0.2  # negative values: masking must give the same -0.0
+    dae = DenoisingAutoencoder(40, 8, corruption=kind, noise_level=level, **options)
+    seen = drawn_by_training(dae, x, 5, monkeypatch)
+    x_tilde, mask = CORRUPTIONS[kind](x, level, torch.Generator().manual_seed(5),
+                                      clip=options.get("clip"), with_mask=True)
+    expected = x if kind == "none" else x_tilde  # the identity is not even copied
+    assert "loss" in seen and ("sgd_step" in seen) == (options == {})
+    for path in ("loss", "sgd_step"):
+        if path in seen:
+            assert torch.equal(bits(seen[path]), bits(expected)), path
+    if "emphasis" in options:
+        assert torch.equal(seen["mask"], mask)
+
+
+@pytest.mark.parametrize(("kind", "level"), KINDS)
+def test_the_mask_is_what_the_process_corrupted(kind, level):
+    x = torch.rand(500, 40) + 0.1  # no 0 and no 1: every masked or salted component changes
+    x_tilde, mask = CORRUPTIONS[kind](x, level, torch.Generator().manual_seed(3),
+                                      with_mask=True)
+    plain = CORRUPTIONS[kind](x, level, torch.Generator().manual_seed(3))
+    assert torch.equal(bits(plain), bits(x_tilde))  # asking for the mask changes no draw
+    assert mask.dtype == torch.bool and mask.shape == x.shape
+    if kind == "gaussian":
+        assert mask.all()
+    else:
         assert torch.equal(mask, x_tilde != x)
+    if kind in ("fixed_masking", "salt_and_pepper"):
+        assert (mask.sum(dim=1) == round(level * 40)).all()  # exactly ν·d in every row
+    if kind == "masking":
+        assert mask.float().mean().item() == pytest.approx(level, abs=0.01)  # 20k draws
+
+
+def test_corruption_object_draws_the_registry_process():
+    x = torch.rand(30, 20)
+    for kind, level in KINDS[1:]:
+        c = Corruption(kind, level, clip=(0.0, 1.0))
+        expected = CORRUPTIONS[kind](x, level, torch.Generator().manual_seed(2),
+                                     clip=(0.0, 1.0), with_mask=True)
+        assert torch.equal(bits(c(x, torch.Generator().manual_seed(2))), bits(expected[0]))
+        got = c.with_mask(x, torch.Generator().manual_seed(2))
+        assert torch.equal(bits(got[0]), bits(expected[0])) and torch.equal(got[1], expected[1])
+
+
+def test_gaussian_takes_a_sigma_per_row(generator):
+    x = torch.zeros(4, 20000)
+    sigma = torch.tensor([[0.0], [0.1], [0.5], [2.0]])
+    noise = gaussian(x, sigma, generator)
+    assert torch.equal(noise[0], x[0])
+    assert noise.std(dim=1).tolist() == pytest.approx([0.0, 0.1, 0.5, 2.0], rel=0.02)
+
+
+def test_masking_a_boolean_grid_keeps_what_survives(generator):
+    grid = torch.rand(300, 50, generator=generator) < 0.7
+    kept, dropped = masking(grid, 0.25, generator, with_mask=True)
+    assert kept.dtype == torch.bool and torch.equal(kept, grid & ~dropped)
+    assert dropped.float().mean().item() == pytest.approx(0.25, abs=0.01)
+
+
+def test_a_user_process_is_masked_where_it_changed_x():
+    def zero_first(t, level, gen):
+        out = t.clone()
+        out[:, 0] = 0
+        return out
+
+    x = torch.rand(5, 4) + 0.1
+    _, mask = Corruption(zero_first, 0.1).with_mask(x)
+    assert torch.equal(mask, torch.zeros_like(mask).index_fill_(1, torch.tensor([0]), True))
+
+
+def test_a_layer_builds_its_corruption_once(monkeypatch):
+    built = []
+
+    class Counted(Corruption):
+        def __post_init__(self):
+            built.append(self)
+            super().__post_init__()
+
+    monkeypatch.setattr(autoencoder, "Corruption", Counted)
+    dae = DenoisingAutoencoder(10, 5, corruption="gaussian", noise_level=0.2)
+    assert built == [dae.corruption]
+    with pytest.raises(ConfigError, match="probability"):  # the config still validates it
+        autoencoder.DAEConfig(10, 5, corruption="masking", noise_level=2.0)

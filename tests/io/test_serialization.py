@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from sdae.core.autoencoder import DenoisingAutoencoder
+from sdae.core.stacking import StackedDenoisingAutoencoder
 from sdae.errors import ModelFileError
 from sdae.models import load_model, read_model_file, save_model
 
@@ -68,7 +69,15 @@ def test_truncated_and_missing(tmp_path):
         load_model(tmp_path / "absent.safetensors")
 
 
-def test_custom_corruption_cannot_be_saved(tmp_path):
-    model = DenoisingAutoencoder(4, 2, corruption=lambda x, level, g: x)
+def flip(x, level, generator):
+    return 1 - x
+
+
+@pytest.mark.parametrize("make", [
+    lambda: DenoisingAutoencoder(4, 2, corruption=flip),
+    lambda: StackedDenoisingAutoencoder(4, [3, 2], corruption=["masking", flip]),
+])
+def test_custom_corruption_cannot_be_saved(make, tmp_path):
     with pytest.raises(ModelFileError, match="custom corruption"):
-        save_model(model, tmp_path / "m.safetensors")
+        save_model(make(), tmp_path / "m.safetensors")
+    assert not (tmp_path / "m.safetensors").exists()

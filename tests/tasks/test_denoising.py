@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import torch
 
+from sdae.core.corruption import CORRUPTIONS
 from sdae.core.training import TrainConfig
 from sdae.errors import ConfigError, DataError
 from sdae.models import load_model, save_model
@@ -118,6 +119,14 @@ def test_noise_is_reproducible_from_the_generator():
     a = noise(x, torch.Generator().manual_seed(3))
     assert torch.equal(a, noise(x, torch.Generator().manual_seed(3)))
     assert not torch.equal(a, noise(x, torch.Generator().manual_seed(4)))
+
+
+@pytest.mark.parametrize("kind", ["salt_and_pepper", "masking"])
+def test_pixel_noise_is_the_registry_process_on_each_image(kind):
+    x = torch.rand(5, 3, 6, 7)
+    noisy = ImageNoise(kind, fraction=0.25)(x, torch.Generator().manual_seed(1))
+    rows = CORRUPTIONS[kind](x.reshape(5, -1), 0.25, torch.Generator().manual_seed(1))
+    assert torch.equal(noisy, rows.reshape(x.shape))  # a fraction of each image, not of all
 
 
 @pytest.mark.parametrize(("options", "message"), [

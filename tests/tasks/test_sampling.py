@@ -7,6 +7,7 @@ from test_training import bars
 
 from sdae.cli import main
 from sdae.core.autoencoder import DenoisingAutoencoder
+from sdae.core.stacking import StackConfig, StackedDenoisingAutoencoder
 from sdae.core.training import TrainConfig, autoencoder_objective, train
 from sdae.experiments import sampling as experiment
 from sdae.io.data import Dataset
@@ -30,6 +31,20 @@ def test_gaussian_chain_for_a_squared_error_model():
     dae = DenoisingAutoencoder(6, 4, corruption="gaussian", noise_level=0.2, decoder="linear")
     record = sample_chain(dae, torch.randn(3, 6), 4, torch.Generator().manual_seed(0), sigma=0.1)
     assert record.shape == (4, 3, 6) and torch.isfinite(record).all()
+
+
+def test_a_stack_of_one_samples_as_its_layer_does():
+    dae = DenoisingAutoencoder(16, 8, noise_level=0.3, generator=torch.Generator().manual_seed(0))
+    stack = StackedDenoisingAutoencoder.from_config(StackConfig([dae.config]))
+    stack.layers[0].load_state_dict(dae.state_dict())
+    start, x = torch.rand(5, 16), bars(32)
+    for model in (dae, stack):  # the same calls, whichever of the two
+        chain = sample_chain(model, start, 20, torch.Generator().manual_seed(1), every=5)
+        loss = walkback_objective(p=0.5, max_steps=3)(model, (x,),
+                                                      torch.Generator().manual_seed(2))
+        if model is dae:
+            expected = chain, loss
+    assert torch.equal(chain, expected[0]) and torch.equal(loss, expected[1])
 
 
 def test_walkback_without_walking_is_the_denoising_criterion():

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..errors import ConfigError, check_int
-from .corruption import Corruption
+from .corruption import Corruption, check_corruption
 from .fused import sgd_step_, tied_sigmoid_cross_entropy
 
 ACTIVATIONS = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu}
@@ -66,7 +66,7 @@ class DAEConfig:
             if min(self.emphasis) < 0 or max(self.emphasis) == 0:
                 raise ConfigError(f"emphasis weights (α, β) must be >= 0 and not both 0, got "
                                   f"{self.emphasis}")
-        self.make_corruption()  # validates the corruption and its level
+        check_corruption(self.corruption, self.noise_level)
 
     @classmethod
     def from_dict(cls, d: dict) -> DAEConfig:
@@ -78,6 +78,7 @@ class DAEConfig:
         return cls(**d)
 
     def make_corruption(self) -> Corruption:
+        """The process q_D this config names (a layer builds it once, as it is made)."""
         return Corruption(self.corruption, self.noise_level, self.clip)
 
     def to_dict(self) -> dict:
@@ -221,8 +222,7 @@ class DenoisingAutoencoder(nn.Module):
         else:
             x_tilde, mask = self.corruption.with_mask(x, generator)
             x_tilde, mask, x = x_tilde[rows], mask[rows], x[rows]
-            alpha, beta = self.config.emphasis
-            weights = torch.where(mask, alpha, beta).to(x.dtype)
+            weights = emphasis_weights(mask, self.config.emphasis, x.dtype)
         logits = self.decode_logits(self.encode(x_tilde))
         return reconstruction_loss(logits, x, self.config.loss, weights).mean()
 
@@ -250,6 +250,17 @@ class DenoisingAutoencoder(nn.Module):
             f"decoder={c.decoder}, corruption={self.corruption.name}({c.noise_level}), "
             f"loss={c.loss}"
         )
+
+
+def emphasis_weights(mask: Tensor, emphasis: tuple[float, float],
+                     dtype: torch.dtype = torch.float32) -> Tensor:
+    """Weight α of each corrupted component (``mask`` True) and β of each other one.
+
+    Emphasised denoising (Vincent et al. 2010, section 4.3): α > β spends the network on
+    undoing the corruption rather than on copying what it saw. Same shape as ``mask``.
+    """
+    alpha, beta = emphasis
+    return torch.where(mask, alpha, beta).to(dtype)
 
 
 def reconstruction_loss(

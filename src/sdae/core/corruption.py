@@ -1,9 +1,12 @@
 """Corruption processes q_D(x̃ | x) of a denoising autoencoder.
 
-Each process is a pure function ``f(x, noise_level, generator) -> x̃``: it draws its
-randomness from ``generator`` (on ``x``'s device), returns a new tensor and never modifies
-``x``. :class:`Corruption` binds a process to its noise level, so a model can store and
-replay the corruption it was trained with.
+Each process is one pure function ``f(x, noise_level, generator, *, clip, with_mask)`` in
+:data:`CORRUPTIONS`: it draws its randomness from ``generator`` (on ``x``'s device), returns
+a new tensor x̃ and never modifies ``x``. With ``with_mask=True`` it returns ``(x̃, mask)``,
+``mask`` the boolean tensor of the components it chose to corrupt (what emphasised
+denoising weighs); without, it makes no mask at all, for the hot path of training.
+:class:`Corruption` binds a process to its noise level, so a model can store and replay the
+corruption it was trained with; it dispatches through the registry and nothing else.
 
 References: Vincent, Larochelle, Bengio & Manzagol (ICML 2008); Vincent et al. (JMLR 2010),
 section 4.2.
@@ -13,6 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
+from typing import Protocol
 
 import torch
 from torch import Tensor
@@ -20,7 +25,14 @@ from torch import Tensor
 from ..errors import ConfigError
 
 Generator = torch.Generator | None
-CorruptionFn = Callable[[Tensor, float, Generator], Tensor]
+Clip = tuple[float, float] | None
+Corrupted = Tensor | tuple[Tensor, Tensor]  # x̃, or (x̃, mask) when asked for the mask
+CorruptionFn = Callable[[Tensor, float, Generator], Tensor]  # a user's own process
+
+
+class Process(Protocol):
+    def __call__(self, x: Tensor, noise_level: float | Tensor, generator: Generator = None,
+                 *, clip: Clip = None, with_mask: bool = False) -> Corrupted: ...
 
 
 def _coin(x: Tensor, p: float, generator: Generator) -> Tensor:
@@ -52,67 +64,94 @@ def _fixed_count_mask(x: Tensor, fraction: float, generator: Generator) -> Tenso
     return mask.reshape(x.shape)
 
 
-def no_noise(x: Tensor, noise_level: float = 0.0, generator: Generator = None) -> Tensor:
+def _result(x_tilde: Tensor, mask: Callable[[], Tensor], with_mask: bool) -> Corrupted:
+    """x̃ alone, or with its mask; ``mask`` is only made when asked for."""
+    return (x_tilde, mask()) if with_mask else x_tilde
+
+
+def no_noise(x: Tensor, noise_level: float = 0.0, generator: Generator = None, *,
+             clip: Clip = None, with_mask: bool = False) -> Corrupted:
     """The identity: a plain (non-denoising) autoencoder."""
-    return x.clone()
+    return _result(x.clone(), lambda: torch.zeros(x.shape, dtype=torch.bool,
+                                                  device=x.device), with_mask)
 
 
-def masking(x: Tensor, noise_level: float, generator: Generator = None) -> Tensor:
-    """Set each component to 0 independently with probability ``noise_level`` (q, to 2^-16)."""
+def masking(x: Tensor, noise_level: float, generator: Generator = None, *,
+            clip: Clip = None, with_mask: bool = False) -> Corrupted:
+    """Set each component to 0 independently with probability ``noise_level`` (q, to 2^-16).
+
+    A boolean ``x`` works too: x̃ is then ``x`` and the kept components.
+    """
+    keep = _coin(x, 1 - noise_level, generator)
     # multiplying by the kept components is several times faster than masked_fill on CPU
-    return x * _coin(x, 1 - noise_level, generator)
+    return _result(x * keep, lambda: ~keep, with_mask)
 
 
-def fixed_masking(x: Tensor, noise_level: float, generator: Generator = None) -> Tensor:
+def fixed_masking(x: Tensor, noise_level: float, generator: Generator = None, *,
+                  clip: Clip = None, with_mask: bool = False) -> Corrupted:
     """Set exactly ``round(ν·d)`` components of each example, chosen at random, to 0.
 
     The paper's fixed-count form of masking noise (ν = ``noise_level``, d = last dimension).
     """
-    return x.masked_fill(_fixed_count_mask(x, noise_level, generator), 0.0)
+    mask = _fixed_count_mask(x, noise_level, generator)
+    return _result(x.masked_fill(mask, 0.0), lambda: mask, with_mask)
 
 
-def gaussian(
-    x: Tensor,
-    noise_level: float,
-    generator: Generator = None,
-    clip: tuple[float, float] | None = None,
-) -> Tensor:
+def gaussian(x: Tensor, noise_level: float | Tensor, generator: Generator = None, *,
+             clip: Clip = None, with_mask: bool = False) -> Corrupted:
     """Additive isotropic Gaussian noise x̃ = x + N(0, σ²I), σ = ``noise_level``.
 
-    ``clip=(low, high)`` clamps the result back into the data range.
+    σ may be a tensor that broadcasts against ``x``: a σ for each row, say (an image
+    denoiser trained blind over a range of noise levels). ``clip=(low, high)`` clamps the
+    result back into the data range. Every component is corrupted.
     """
     noise = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
     out = x + noise_level * noise
-    return out.clamp(*clip) if clip is not None else out
+    out = out.clamp(*clip) if clip is not None else out
+    return _result(out, lambda: torch.ones(x.shape, dtype=torch.bool, device=x.device),
+                   with_mask)
 
 
-def salt_and_pepper(
-    x: Tensor,
-    noise_level: float,
-    generator: Generator = None,
-    low: float = 0.0,
-    high: float = 1.0,
-) -> Tensor:
-    """Set a fraction ν of the components of each example, chosen at random, to ``low`` or
-    ``high`` with equal probability (ν = ``noise_level``)."""
+def salt_and_pepper(x: Tensor, noise_level: float, generator: Generator = None, *,
+                    clip: Clip = None, with_mask: bool = False) -> Corrupted:
+    """Set a fraction ν of the components of each example, chosen at random, to the low or
+    the high end of the data range ``clip`` (default (0, 1)) with equal probability
+    (ν = ``noise_level``)."""
+    low, high = clip if clip is not None else (0.0, 1.0)
     hit = _fixed_count_mask(x, noise_level, generator)
-    return _salt_and_pepper_fill(x, hit, generator, low, high)
-
-
-def _salt_and_pepper_fill(
-    x: Tensor, hit: Tensor, generator: Generator, low: float, high: float
-) -> Tensor:
     salt = _coin(x, 0.5, generator)
-    return x.masked_fill(hit & salt, high).masked_fill(hit & ~salt, low)
+    out = x.masked_fill(hit & salt, high).masked_fill(hit & ~salt, low)
+    return _result(out, lambda: hit, with_mask)
 
 
-CORRUPTIONS: dict[str, CorruptionFn] = {
+CORRUPTIONS: dict[str, Process] = {
     "none": no_noise,
     "masking": masking,
     "fixed_masking": fixed_masking,
     "gaussian": gaussian,
     "salt_and_pepper": salt_and_pepper,
 }
+PROBABILITIES = ("masking", "fixed_masking", "salt_and_pepper")  # levels in [0, 1]
+
+
+def check_corruption(kind: str | CorruptionFn, noise_level: float) -> None:
+    """Raise :class:`ConfigError` unless ``kind`` and ``noise_level`` make a process."""
+    if isinstance(kind, str) and kind not in CORRUPTIONS:
+        raise ConfigError(f"unknown corruption {kind!r}: choose one of {', '.join(CORRUPTIONS)}")
+    if not isinstance(kind, str) and not callable(kind):
+        raise ConfigError("corruption must be a name or a callable f(x, level, generator)")
+    if not noise_level >= 0:
+        raise ConfigError(f"noise level must be >= 0, got {noise_level}")
+    if kind in PROBABILITIES and noise_level > 1:
+        raise ConfigError(f"noise level of {kind} is a probability: "
+                          f"use a value in [0, 1], got {noise_level}")
+
+
+def _user_process(fn: CorruptionFn, x: Tensor, noise_level: float, generator: Generator = None,
+                  *, clip: Clip = None, with_mask: bool = False) -> Corrupted:
+    """A user's ``fn(x, level, generator) -> x̃`` as a process: the mask is where x̃ ≠ x."""
+    x_tilde = fn(x, noise_level, generator)
+    return _result(x_tilde, lambda: x_tilde != x, with_mask)
 
 
 @dataclass(frozen=True)
@@ -131,22 +170,10 @@ class Corruption:
 
     kind: str | CorruptionFn = "masking"
     noise_level: float = 0.0
-    clip: tuple[float, float] | None = None
+    clip: Clip = None
 
     def __post_init__(self) -> None:
-        if isinstance(self.kind, str) and self.kind not in CORRUPTIONS:
-            raise ConfigError(
-                f"unknown corruption {self.kind!r}: choose one of {', '.join(CORRUPTIONS)}"
-            )
-        if not isinstance(self.kind, str) and not callable(self.kind):
-            raise ConfigError("corruption must be a name or a callable f(x, level, generator)")
-        if not self.noise_level >= 0:
-            raise ConfigError(f"noise level must be >= 0, got {self.noise_level}")
-        if self.kind in {"masking", "fixed_masking", "salt_and_pepper"} and self.noise_level > 1:
-            raise ConfigError(
-                f"noise level of {self.kind} is a probability: "
-                f"use a value in [0, 1], got {self.noise_level}"
-            )
+        check_corruption(self.kind, self.noise_level)
 
     @property
     def name(self) -> str:
@@ -156,33 +183,25 @@ class Corruption:
     def is_identity(self) -> bool:
         return self.kind == "none" or (self.noise_level == 0 and isinstance(self.kind, str))
 
+    @property
+    def process(self) -> Process:
+        """The registry's function for this kind (a user callable wrapped as one)."""
+        if isinstance(self.kind, str):
+            return CORRUPTIONS[self.kind]
+        return partial(_user_process, self.kind)
+
     def __call__(self, x: Tensor, generator: Generator = None) -> Tensor:
         """x̃ ~ q_D(x̃ | x); for the identity this is ``x`` itself (no copy is made)."""
-        if self.kind == "masking" and not self.is_identity:  # the hot path of training
-            return masking(x, self.noise_level, generator)
-        return self.with_mask(x, generator)[0]
+        if self.is_identity:
+            return x
+        return self.process(x, self.noise_level, generator, clip=self.clip)
 
     def with_mask(self, x: Tensor, generator: Generator = None) -> tuple[Tensor, Tensor]:
         """x̃ and the boolean mask of the components the process chose to corrupt.
 
-        The mask is what emphasised denoising weighs: a masked pixel that was already 0 is
-        still a corrupted component. Gaussian noise corrupts every component; for a user
-        callable the mask is where x̃ differs from x.
+        The same draw as :meth:`__call__` from the same generator. A masked pixel that was
+        already 0 is still a corrupted component; Gaussian noise corrupts every component.
         """
         if self.is_identity:
             return x, torch.zeros(x.shape, dtype=torch.bool, device=x.device)
-        if self.kind == "gaussian":
-            everywhere = torch.ones(x.shape, dtype=torch.bool, device=x.device)
-            return gaussian(x, self.noise_level, generator, clip=self.clip), everywhere
-        if self.kind == "masking":
-            mask = ~_coin(x, 1 - self.noise_level, generator)
-            return x.masked_fill(mask, 0.0), mask
-        if self.kind == "fixed_masking":
-            mask = _fixed_count_mask(x, self.noise_level, generator)
-            return x.masked_fill(mask, 0.0), mask
-        if self.kind == "salt_and_pepper":
-            low, high = self.clip if self.clip is not None else (0.0, 1.0)
-            mask = _fixed_count_mask(x, self.noise_level, generator)
-            return _salt_and_pepper_fill(x, mask, generator, low, high), mask
-        x_tilde = self.kind(x, self.noise_level, generator)
-        return x_tilde, x_tilde != x
+        return self.process(x, self.noise_level, generator, clip=self.clip, with_mask=True)

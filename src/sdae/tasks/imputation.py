@@ -23,6 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..core.autoencoder import emphasis_weights
+from ..core.corruption import masking
 from ..core.stacking import StackedDenoisingAutoencoder
 from ..core.training import History, TrainConfig, batched, resolve_device, train
 from ..errors import DataError
@@ -154,7 +156,6 @@ def imputation_objective(encoding: TableEncoding, noise_level: float,
     network saw (emphasised denoising, Vincent et al. 2010, section 4.4). Filling in a
     missing entry is the dropped case, so α > β spends the network on what it is for.
     """
-    alpha, beta = emphasis
     # column indices on the device, made once: a copy from the host in every step would
     # wait for a GPU each time
     indices: dict[torch.device, tuple[Tensor, Tensor]] = {}
@@ -165,11 +166,13 @@ def imputation_objective(encoding: TableEncoding, noise_level: float,
             indices[x.device] = (torch.as_tensor(encoding.feature_of_input, device=x.device),
                                  torch.as_tensor(encoding.numeric, device=x.device))
         feature, numeric = indices[x.device]
-        drop = torch.rand(observed.shape, generator=generator, device=x.device) < noise_level
+        # masking noise on the (n, p) grid of observed columns, each column's draw then
+        # spread over its inputs (all of a one-hot block go together)
+        _, drop = masking(observed, noise_level, generator, with_mask=True)
         x, observed, targets, drop = x[rows], observed[rows], targets[rows], drop[rows]
         logits = model.reconstruction_logits(network_input(x, observed, ~drop[:, feature],
                                                            feature))
-        weights = torch.where(drop, alpha, beta).to(x.dtype) * observed
+        weights = emphasis_weights(drop, emphasis, x.dtype) * observed
         return (entry_losses(encoding, logits, x, targets, numeric) * weights).sum() / len(x)
 
     return objective

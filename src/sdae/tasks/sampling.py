@@ -19,30 +19,22 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from ..core.stacking import StackedDenoisingAutoencoder
+from ..core.autoencoder import reconstruction_loss
 from ..core.training import Objective
 
-
-def _first_layer(model: nn.Module):
-    return model.layers[0] if isinstance(model, StackedDenoisingAutoencoder) else model
-
-
-def reconstruction_logits(model: nn.Module, x: Tensor) -> Tensor:
-    """Decoder pre-activation of a DAE layer, or of a stack's mirrored decoders."""
-    if isinstance(model, StackedDenoisingAutoencoder):
-        return model.reconstruction_logits(x)
-    return model.decode_logits(model.encode(x))
+# ``model`` below is a DAE layer or a stack: both answer ``layers`` (the first one corrupts
+# and fixes the reconstruction distribution) and ``reconstruction_logits``.
 
 
 def is_binary(model: nn.Module) -> bool:
     """Bernoulli reconstructions (cross-entropy model) or Gaussian ones (squared error)."""
-    return _first_layer(model).config.loss == "cross_entropy"
+    return model.layers[0].config.loss == "cross_entropy"
 
 
 def draw(model: nn.Module, x_tilde: Tensor, generator: torch.Generator,
          sigma: float = 1.0) -> tuple[Tensor, Tensor]:
     """(sample, mean) of P(x | x̃)."""
-    logits = reconstruction_logits(model, x_tilde)
+    logits = model.reconstruction_logits(x_tilde)
     if is_binary(model):
         mean = torch.sigmoid(logits)
         return torch.bernoulli(mean, generator=generator), mean
@@ -65,7 +57,7 @@ def sample_chain(
     ``every`` steps: shape (steps // every, n, d). ``sigma``: the standard deviation of
     the Gaussian reconstruction distribution of a squared-error model.
     """
-    layer = _first_layer(model)
+    layer = model.layers[0]
     x, record = x0, []
     with torch.no_grad():
         for t in range(1, steps + 1):
@@ -86,7 +78,7 @@ def walkback_objective(p: float = 0.5, max_steps: int = 5) -> Objective:
 
     def objective(model, batch, generator, rows=slice(None)):
         x = batch[0]
-        layer = _first_layer(model)
+        layer = model.layers[0]
         x_tilde = layer.corrupt(x, generator)
         walking = torch.arange(len(x), device=x.device)  # the examples still walking
         first, last, _ = rows.indices(len(x))  # this process's share of the batch
@@ -113,7 +105,5 @@ def walkback_objective(p: float = 0.5, max_steps: int = 5) -> Objective:
 
 
 def _reconstruction_loss(model: nn.Module, x_tilde: Tensor, x: Tensor) -> Tensor:
-    from ..core.autoencoder import reconstruction_loss
-
-    return reconstruction_loss(reconstruction_logits(model, x_tilde), x,
-                               _first_layer(model).config.loss)
+    return reconstruction_loss(model.reconstruction_logits(x_tilde), x,
+                               model.layers[0].config.loss)

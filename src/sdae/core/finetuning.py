@@ -1,0 +1,111 @@
+"""Fine-tuning a stack end to end, the second phase after greedy pre-training.
+
+Once pre-training is over the corruption is never used again (Vincent et al. 2010, section
+3.5): the stack is a deterministic encoder, fine-tuned with its softmax output layer on the
+labels (supervised) or with its mirrored decoders on reconstruction (unsupervised).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ..errors import ConfigError, DataError
+from .autoencoder import reconstruction_loss
+from .streaming import inputs_on, row_chunks
+from .training import History, TrainConfig, resolve_device, train
+
+if TYPE_CHECKING:
+    from .stacking import StackedDenoisingAutoencoder
+
+
+def classification_error(model: nn.Module, x: Tensor | np.ndarray, y: Tensor,
+                         batch_size: int = 4096) -> float:
+    """Fraction of ``x`` (a tensor, or an array on disk) whose predicted class differs from
+    ``y``."""
+    device = next(model.parameters()).device
+    wrong, start = 0, 0
+    with torch.no_grad():
+        for part in row_chunks(x, device, batch_size):
+            labels = y[start:start + len(part)].to(device)
+            wrong += int((model(part).argmax(-1) != labels).sum())
+            start += len(part)
+    return wrong / len(x)
+
+
+def _supervised_objective(model, batch, generator, rows=slice(None)):
+    x, y = (t[rows] for t in batch)
+    return F.cross_entropy(model(x), y)
+
+
+def finetune(
+    stack: StackedDenoisingAutoencoder,
+    x: Tensor,
+    y: Tensor,
+    config: TrainConfig,
+    *,
+    x_valid: Tensor | None = None,
+    y_valid: Tensor | None = None,
+    checkpoint: str | os.PathLike | None = None,
+) -> History:
+    """Supervised fine-tuning of every layer on the negative log-likelihood.
+
+    With validation data, the parameters of the epoch with the lowest validation error are
+    kept (and ``config.patience`` stops early), as in the paper and the classic tutorial.
+    ``checkpoint``: a file to checkpoint to and resume from (see :func:`sdae.training.train`).
+    """
+    if stack.classifier is None:
+        raise ConfigError("fine-tuning needs an output layer: build the stack with n_classes")
+    n_classes = stack.classifier.out_features
+    y = torch.as_tensor(y, dtype=torch.long)
+    if len(y) != len(x):
+        raise DataError(f"{len(y)} labels for {len(x)} examples: they must match")
+    if len(y) and (y.min() < 0 or y.max() >= n_classes):
+        raise DataError(f"labels must be integers in [0, {n_classes - 1}]")
+    evaluate = None
+    if x_valid is not None and y_valid is not None:
+        device = resolve_device(config.device)
+        xv = inputs_on(x_valid, device)
+        yv = torch.as_tensor(y_valid, dtype=torch.long).to(device)
+
+        def evaluate(model: nn.Module) -> float:
+            return classification_error(model, xv, yv)
+
+    return train(stack, _supervised_objective, (x, y), config, evaluate=evaluate,
+                 keep_best=evaluate is not None, checkpoint=checkpoint, description="fine-tune")
+
+
+def _deep_reconstruction_objective(model, batch, generator, rows=slice(None)):
+    x = batch[0][rows]
+    first = model.layers[0].config
+    return reconstruction_loss(model.reconstruction_logits(x), x, first.loss).mean()
+
+
+def finetune_unsupervised(
+    stack: StackedDenoisingAutoencoder,
+    x: Tensor,
+    config: TrainConfig,
+    *,
+    x_valid: Tensor | None = None,
+    checkpoint: str | os.PathLike | None = None,
+) -> History:
+    """Fine-tune the deep autoencoder (encoders, then mirrored decoders) on reconstruction."""
+    evaluate = None
+    if x_valid is not None:
+        device = resolve_device(config.device)
+        xv = inputs_on(x_valid, device)
+
+        def evaluate(model: nn.Module) -> float:
+            loss = model.layers[0].config.loss
+            total = sum(reconstruction_loss(model.reconstruction_logits(part), part, loss).sum()
+                        for part in row_chunks(xv, device))
+            return float(total) / len(xv)
+
+    return train(stack, _deep_reconstruction_objective, x, config, evaluate=evaluate,
+                 keep_best=evaluate is not None, checkpoint=checkpoint,
+                 description="fine-tune (unsupervised)")

@@ -1,0 +1,44 @@
+"""Image denoising: a DAE is, literally, a learned denoiser.
+
+Trained to map x̃ ~ q(x̃ | x) back to the clean x, a DAE on images restores noisy photographs.
+Two architectures (:mod:`.denoisers`), both trained by :func:`sdae.core.training.train` on
+clean patches of photographs (:mod:`.patches`, :mod:`.training`) corrupted on the fly by an
+:class:`ImageNoise` (:mod:`.noise`), then applied to whole images (:mod:`.apply`):
+
+- :class:`PatchDenoiser`: a stacked, fully connected DAE on p×p patches (Burger et al.,
+  CVPR 2012; Xie et al., NIPS 2012). An image is cut into overlapping patches, each is
+  denoised, and the overlapping reconstructions are averaged back into the image.
+- :class:`ConvDenoiser`: a fully convolutional DAE (Jain & Seung, NIPS 2008; Zhang et al.,
+  TIP 2017), for images of any size.
+
+Either predicts the clean image, or (``target="noise"``) the noise, which is subtracted:
+the same squared error to the clean image, but the network learns a residual.
+Images are float tensors in [0, 1] of shape (n, c, h, w).
+"""
+
+from .apply import denoise
+from .denoisers import (
+    TARGETS,
+    ConvDenoiser,
+    ConvDenoiserConfig,
+    ImageDenoiser,
+    PatchDenoiser,
+    PatchDenoiserConfig,
+    channel_kind,
+)
+from .noise import NOISES, ImageNoise
+from .patches import (
+    as_image_tensor,
+    assemble_patches,
+    extract_patches,
+    patch_starts,
+    training_patches,
+)
+from .training import denoising_objective, train_denoiser
+
+__all__ = [
+    "NOISES", "TARGETS", "ConvDenoiser", "ConvDenoiserConfig", "ImageDenoiser", "ImageNoise",
+    "PatchDenoiser", "PatchDenoiserConfig", "as_image_tensor", "assemble_patches",
+    "channel_kind", "denoise", "denoising_objective", "extract_patches", "patch_starts",
+    "train_denoiser", "training_patches",
+]
