@@ -205,7 +205,7 @@ def file_params(model, extra: dict) -> dict:
     params = {"tied": first.tied, "activation": first.activation, "decoder": first.decoder,
               "loss": first.loss, "corruption": first.corruption,
               "noise_level": first.noise_level,
-              "noise_levels": [layer.config.noise_level for layer in model.layers]}
+              "noise_levels": tuple(layer.config.noise_level for layer in model.layers)}
     train = extra.get("train", {})
     params.update({k: train[k] for k in ("optimizer", "lr", "momentum", "weight_decay",
                                           "epochs", "batch_size") if k in train})
