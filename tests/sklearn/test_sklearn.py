@@ -149,3 +149,47 @@ def test_parameter_values_from_numpy_and_bad_ones(digits):
     with pytest.raises(ValueError, match="cross-entropy is only defined"):
         dae.score(x * 3)
 
+
+
+def test_classes_live_in_the_model_and_old_files_still_load(digits, tmp_path):
+    from sdae.core.stacking import StackedDenoisingAutoencoder
+    from sdae.models import save_model
+
+    x, y = digits
+    labels = np.array(["even", "odd"])[y % 2]
+    fitted = SDAEClassifier(hidden_sizes=(8,), epochs=1, finetune_epochs=1,
+                            random_state=0).fit(x, labels)
+    path = fitted.save(tmp_path / "new.safetensors")
+    assert load_model(path).classes == ["even", "odd"]  # the file's model config holds them
+    assert list(SDAEClassifier.load(path).classes_) == ["even", "odd"]
+    # a file of sdae < 0.2: the labels only in extra["classes"]
+    old = StackedDenoisingAutoencoder(x.shape[1], [8], 2)
+    old.load_state_dict(fitted.model_.state_dict())
+    save_model(old, tmp_path / "old.safetensors", extra={"classes": ["even", "odd"]})
+    back = SDAEClassifier.load(tmp_path / "old.safetensors")
+    assert np.array_equal(back.predict(x), fitted.predict(x))
+
+
+def test_load_takes_the_files_parameters_and_a_dae_file_serves_as_a_stack(digits, tmp_path):
+    x, _ = digits
+    dae = DAETransformer(n_hidden=6, noise_level=0.4, epochs=1, random_state=0).fit(x)
+    path = dae.save(tmp_path / "dae.safetensors")
+    back = DAETransformer.load(path)
+    assert back.get_params() == dae.get_params()
+    stack = SDAETransformer.load(path)  # no conversion: a DAE answers a stack's interface
+    assert stack.hidden_sizes == (6,) and stack.noise_levels == (0.4,)
+    np.testing.assert_array_equal(stack.transform(x), dae.transform(x))
+    assert list(stack.get_feature_names_out()[:1]) == ["sdaetransformer0"]
+
+
+@pytest.mark.parametrize("estimator, match", [
+    (DAETransformer(n_hidden=0), "'n_hidden' parameter of DAETransformer must be an int"),
+    (DAETransformer(corruption="blur"), "'corruption' parameter of DAETransformer"),
+    (SDAETransformer(lr=0), "'lr' parameter of SDAETransformer must be a float in the range"),
+    (SDAEClassifier(finetune_epochs=1.5), "'finetune_epochs' parameter of SDAEClassifier"),
+    (DAEImputer(batch_size=0), "'batch_size' parameter of DAEImputer"),
+])
+def test_bad_parameters_are_named_at_fit(digits, estimator, match):
+    x, y = digits
+    with pytest.raises(ValueError, match=match):
+        estimator.fit(x, y)

@@ -6,7 +6,16 @@ import torch
 from sdae.core.training import TrainConfig
 from sdae.sklearn import DAEImputer
 from sdae.tasks import imputation
-from sdae.tasks.imputation import TableEncoding, category_targets, fit_imputer, imputation_objective
+from sdae.tasks.imputation import (
+    ImputerSettings,
+    TableEncoding,
+    category_targets,
+    fit_imputer,
+    imputation_objective,
+    imputation_schedule,
+    impute_table,
+    pool_imputations,
+)
 
 
 def mixed_table():
@@ -177,9 +186,45 @@ def test_bad_input():
         DAEImputer().fit(Xm)
     with pytest.raises(ValueError, match="noise_level"):
         DAEImputer(noise_level=1.0).fit(Xm[1:])
-    for emphasis in [0.5, (1.0, -1.0), (0, 0)]:
+    with pytest.raises(ValueError, match="'emphasis' parameter of DAEImputer must be an array"):
+        DAEImputer(emphasis=0.5).fit(Xm[1:])
+    for emphasis in [(0.5,), (1.0, -1.0), (0, 0)]:
         with pytest.raises(ValueError, match="emphasis must be two weights"):
             DAEImputer(emphasis=emphasis).fit(Xm[1:])
+        with pytest.raises(ValueError, match="emphasis must be two weights"):
+            ImputerSettings(emphasis=emphasis)  # the same check for the CLI and the experiment
     Xm[:, 2] = np.nan  # nothing to learn it from: refused, not filled with made-up values
     with pytest.raises(ValueError, match="column 2 of X has no observed values"):
         DAEImputer().fit(Xm[1:])
+
+
+def test_the_schedule_makes_about_80000_updates_with_lr_decaying_to_a_twentieth():
+    config = imputation_schedule(20_000, 128, lr=1e-2)
+    updates = config.epochs * (20_000 // 128)
+    assert 80_000 <= updates < 80_000 + 20_000 // 128
+    assert config.lr * config.lr_decay ** config.epochs == pytest.approx(1e-2 / 20)
+    assert imputation_schedule(10, 128).batch_size == 10  # clipped to the rows
+    assert imputation_schedule(10, 128).epochs == 2000  # at most 2000 epochs...
+    assert imputation_schedule(10**7, 128).epochs == 20  # ...and at least 20
+    assert imputation_schedule(1000, epochs=7).epochs == 7
+
+
+def test_pooling_averages_numbers_takes_the_most_frequent_category_and_keeps_observed():
+    X = np.array([[0.1, "a"], [np.nan, None]], dtype=object)
+    enc = TableEncoding.fit(np.array([[0.1, "a"], [0.3, "b"]], dtype=object), categorical=[1])
+    draws = np.array([[[0.1, "a"], [0.2, "b"]], [[0.1, "a"], [0.4, "a"]],
+                      [[0.1, "a"], [0.9, "b"]]], dtype=object)
+    pooled = pool_imputations(draws, enc)
+    assert pooled[0, 0] == 0.1 and pooled[0, 1] == "a"  # every draw agrees: kept as it is
+    assert pooled[1, 0] == pytest.approx(0.5) and pooled[1, 1] == "b"
+    assert X.shape == pooled.shape
+
+
+def test_the_task_call_gives_the_estimators_numbers():
+    _, Xm, _ = correlated(150)
+    options = dict(hidden_sizes=(8,), epochs=3, n_imputations=2)
+    by_task = impute_table(Xm, (), ImputerSettings(**options), random_state=5)
+    by_estimator = DAEImputer(**options, random_state=5).fit_transform(Xm)
+    np.testing.assert_array_equal(by_task, by_estimator)
+    other_seed = impute_table(Xm, (), ImputerSettings(**options), random_state=6)
+    assert not np.array_equal(by_task, other_seed)

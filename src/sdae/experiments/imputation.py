@@ -20,6 +20,7 @@ from ..errors import DataError
 from ..io.atomic import atomic_write, write_json
 from ..io.data.registry import find_folder
 from ..io.runs import machine_description
+from ..tasks.imputation import ImputerSettings, impute_table
 
 TABLES = ("letter", "spam", "breast")
 RATES = (0.2, 0.5, 0.8)
@@ -42,16 +43,27 @@ def min_max(x: np.ndarray) -> np.ndarray:
     return (x - low) / np.where(high > low, high - low, 1.0)
 
 
+class DAEImpute:
+    """The DAE imputer of the comparison, with the ``fit_transform`` of scikit-learn's: the
+    task's :func:`~sdae.tasks.imputation.impute_table`, which gives the numbers of
+    ``DAEImputer(random_state=seed, **options)``."""
+
+    def __init__(self, seed: int, options: dict | None = None) -> None:
+        self.seed, self.settings = seed, ImputerSettings(**(options or {}))
+
+    def fit_transform(self, holed: np.ndarray) -> np.ndarray:
+        return impute_table(holed, (), self.settings, random_state=self.seed)
+
+
 def make_imputer(method: str, seed: int, dae_options: dict | None = None):
-    """A fresh imputer of each kind compared (``dae_options``: DAEImputer parameters)."""
+    """A fresh imputer of each kind compared (``dae_options``: DAEImputer parameters, as
+    :class:`~sdae.tasks.imputation.ImputerSettings` names them)."""
     from sklearn.ensemble import ExtraTreesRegressor
     from sklearn.experimental import enable_iterative_imputer  # noqa: F401
     from sklearn.impute import IterativeImputer, KNNImputer, SimpleImputer
 
-    from ..sklearn import DAEImputer
-
     if method == "DAEImputer":
-        return DAEImputer(random_state=seed, **(dae_options or {}))
+        return DAEImpute(seed, dae_options)
     if method == "mean":
         return SimpleImputer(strategy="mean")
     if method == "KNN":

@@ -15,6 +15,8 @@ numeric columns + the sum of the categories of the categorical ones.
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -27,7 +29,7 @@ from ..core.autoencoder import emphasis_weights
 from ..core.corruption import masking
 from ..core.stacking import StackedDenoisingAutoencoder
 from ..core.training import History, TrainConfig, batched, resolve_device, train
-from ..errors import DataError
+from ..errors import ConfigError, DataError, check_int
 
 
 @dataclass
@@ -258,3 +260,151 @@ def impute(model: StackedDenoisingAutoencoder, encoding: TableEncoding, X: np.nd
                            feature)
     logits = batched(model.reconstruction_logits, inputs).numpy()
     return encoding.decode(logits, X, observed)
+
+
+# The schedule: about this many parameter updates, whatever the size of the table (small
+# tables get more epochs), with the learning rate decaying to a twentieth over the run.
+UPDATES = 80_000
+MIN_EPOCHS, MAX_EPOCHS = 20, 2000
+LR_DECAY_OVER_RUN = 20
+
+
+@dataclass(frozen=True)
+class ImputerSettings:
+    """The options of an imputation run (the parameters of ``DAEImputer`` and of
+    ``sdae impute``; see :func:`impute_table`), checked once here for every face."""
+
+    hidden_sizes: tuple[int, ...] = (256, 256)
+    noise_level: float = 0.25
+    emphasis: tuple[float, float] = (0.75, 0.25)
+    n_imputations: int = 1
+    tied: bool = False
+    optimizer: str = "adam"
+    lr: float = 1e-2
+    epochs: int | None = None
+    batch_size: int = 128
+    validation_fraction: float = 0.0
+    device: str = "cpu"
+    progress: bool = False
+
+    def __post_init__(self) -> None:
+        sizes = np.atleast_1d(self.hidden_sizes).tolist()
+        object.__setattr__(self, "hidden_sizes",
+                           tuple(check_int(h, "hidden_sizes") for h in sizes))
+        if not 0 <= self.noise_level < 1:
+            raise ConfigError(f"noise_level must be in [0, 1), got {self.noise_level!r}")
+        if not 0 <= self.validation_fraction < 1:
+            raise ConfigError("validation_fraction must be in [0, 1), got "
+                              f"{self.validation_fraction!r}")
+        emphasis = np.asarray(self.emphasis, dtype=float).ravel()
+        if len(emphasis) != 2 or not (emphasis >= 0).all() or not emphasis.any():
+            raise ConfigError(f"emphasis must be two weights (alpha, beta) >= 0, not both 0, "
+                              f"got {self.emphasis!r}")
+        object.__setattr__(self, "emphasis", (float(emphasis[0]), float(emphasis[1])))
+        check_int(self.n_imputations, "n_imputations")
+        check_int(self.batch_size, "batch_size")
+        if self.epochs is not None:
+            check_int(self.epochs, "epochs")
+
+
+def run_seed(random_state: int | np.random.RandomState | None) -> int:
+    """The int seed of a run, drawn from ``random_state`` as scikit-learn's estimators draw
+    theirs: ``DAEImputer(random_state=s)``, ``sdae impute --seed s`` and the imputation
+    experiment with seed s train the same network."""
+    if not isinstance(random_state, np.random.RandomState):
+        random_state = np.random.RandomState(random_state)
+    return int(random_state.randint(np.iinfo(np.int32).max))
+
+
+def imputation_schedule(n_rows: int, batch_size: int = 128, *, epochs: int | None = None,
+                        lr: float = 1e-2, optimizer: str = "adam", seed: int = 0,
+                        device: str = "cpu", progress: bool = False) -> TrainConfig:
+    """The training schedule of an imputer: ``epochs`` (None: enough for about
+    :data:`UPDATES` updates, at least 20 and at most 2000 epochs), the learning rate
+    decaying exponentially from ``lr`` to a twentieth of it over the run.
+
+    One schedule for every table: how long to train is the question a user cannot answer,
+    and a number of updates carries from a table of 500 rows to one of 20 000.
+    ``batch_size`` is clipped to ``n_rows``.
+    """
+    batch_size = min(check_int(batch_size, "batch_size"), n_rows)
+    if epochs is None:
+        epochs = min(MAX_EPOCHS, max(MIN_EPOCHS, math.ceil(UPDATES / (n_rows // batch_size))))
+    return TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr,
+                       lr_decay=(1 / LR_DECAY_OVER_RUN) ** (1 / epochs), optimizer=optimizer,
+                       seed=seed, device=device, progress=progress)
+
+
+def fit_table_imputer(X: np.ndarray, categorical: Sequence[int], settings: ImputerSettings,
+                      seed: int) -> tuple[TableEncoding, StackedDenoisingAutoencoder, History]:
+    """Learn the column encoding of ``X`` (an (n, p) table with NaN or None where missing)
+    and train an imputer on its observed entries with :func:`imputation_schedule`.
+
+    ``seed`` (see :func:`run_seed`) draws the initial weights, the batch order, the noise and
+    the held-out entries.
+    """
+    encoding = TableEncoding.fit(X, categorical)
+    config = imputation_schedule(len(X), settings.batch_size, epochs=settings.epochs,
+                                 lr=settings.lr, optimizer=settings.optimizer, seed=seed,
+                                 device=settings.device, progress=settings.progress)
+    model, history = fit_imputer(
+        encoding, X, settings.hidden_sizes, settings.noise_level, config,
+        torch.Generator().manual_seed(seed), emphasis=settings.emphasis,
+        validation_fraction=settings.validation_fraction, tied=settings.tied)
+    return encoding, model, history
+
+
+def multiple_imputations(model: StackedDenoisingAutoencoder, encoding: TableEncoding,
+                         X: np.ndarray, noise_level: float, n_imputations: int,
+                         seed: int) -> np.ndarray:
+    """``n_imputations`` random draws of the completed ``X`` (observed columns dropped at
+    random before each reconstruction, as in training), shape (n_imputations, n, p).
+
+    ``seed``: the same draws for the same seed (a fresh generator, not the training one).
+    """
+    generator = torch.Generator().manual_seed(seed)
+    return np.stack([impute(model, encoding, X, noise_level, generator)
+                     for _ in range(n_imputations)])
+
+
+def pool_imputations(draws: np.ndarray, encoding: TableEncoding) -> np.ndarray:
+    """One table from several draws (n_draws, n, p): the mean of a numeric entry, the most
+    frequent category of a categorical one (the first drawn among ties).
+
+    An entry on which every draw agrees (an observed one) is kept exactly as it was, not
+    replaced by a mean of its copies, which could differ from it in the last bit.
+    """
+    out = draws[0].copy()
+    numeric = encoding.numeric
+    values = draws[:, :, numeric].astype(np.float64)
+    agreed = (values == values[0]).all(0)
+    out[:, numeric] = np.where(agreed, values[0], values.mean(0))
+    for j in encoding.categorical:
+        out[:, j] = [Counter(row).most_common(1)[0][0] for row in draws[:, :, j].T]
+    return out
+
+
+def fill_table(model: StackedDenoisingAutoencoder, encoding: TableEncoding, X: np.ndarray,
+               noise_level: float, n_imputations: int, seed: int) -> np.ndarray:
+    """``X`` with every missing entry filled: one deterministic pass, or with
+    ``n_imputations`` > 1 the pool of that many draws (:func:`pool_imputations`)."""
+    if n_imputations == 1:
+        return impute(model, encoding, X)
+    draws = multiple_imputations(model, encoding, X, noise_level, n_imputations, seed)
+    return pool_imputations(draws, encoding)
+
+
+def impute_table(X: np.ndarray, categorical: Sequence[int] = (),
+                 settings: ImputerSettings | None = None,
+                 random_state: int | np.random.RandomState | None = 0) -> np.ndarray:
+    """Train an imputer on the observed entries of ``X`` and return ``X`` filled: the one
+    call behind ``sdae impute`` and the experiment (the numbers of ``DAEImputer`` with the
+    same options and ``random_state``, whose ``fit_transform`` is this).
+
+    ``X``: (n, p), float with NaN, or object with the ``categorical`` columns holding any
+    hashable values (None or NaN where missing).
+    """
+    settings = settings or ImputerSettings()
+    seed = run_seed(random_state)
+    encoding, model, _ = fit_table_imputer(X, categorical, settings, seed)
+    return fill_table(model, encoding, X, settings.noise_level, settings.n_imputations, seed)
