@@ -319,10 +319,11 @@ def train_autoencoder(
     objective: Objective | None = None,
     check_input: bool = True,
 ) -> History:
-    """Train a :class:`~sdae.autoencoder.DenoisingAutoencoder` on ``x`` with the denoising
-    criterion (or ``objective``, such as :func:`sdae.sampling.walkback_objective`); record
-    the clean reconstruction error of ``x_valid`` after each epoch (and, with ``keep_best``,
-    end with the parameters of the epoch where it was lowest).
+    """Train a :class:`~sdae.core.autoencoder.DenoisingAutoencoder` on ``x`` with the
+    denoising criterion (or ``objective``, such as
+    :func:`sdae.tasks.sampling.walkback_objective`); record the clean reconstruction error
+    of ``x_valid`` after each epoch (and, with ``keep_best``, end with the parameters of the
+    epoch where it was lowest).
 
     ``check_input=False`` skips :func:`check_inputs` (a pass over each array) for a caller
     that has checked them already: it saves a read of data streamed from disk."""
