@@ -156,6 +156,10 @@ def test_batch_larger_than_data():
     with pytest.raises(ConfigError, match="larger than the 10 training examples"):
         train_autoencoder(DenoisingAutoencoder(16, 4), torch.rand(10, 16),
                           TrainConfig(batch_size=20))
+    training.check_batch_size(10, 10)  # the same rule, for a face to check before it writes
+    with pytest.raises(ConfigError, match="batch size 11 is larger than the 10 training "
+                                          "examples: use a smaller --batch-size"):
+        training.check_batch_size(11, 10)
 
 
 @pytest.mark.parametrize(

@@ -21,11 +21,21 @@ from ..errors import ConfigError, SdaeError
 from .streaming import ChunkReader, chunk_bounds, inputs_on
 
 
+def check_batch_size(batch_size: int, n: int) -> None:
+    """The library's one rule on a batch and the data (that it is a positive integer is
+    :class:`~sdae.core.training.TrainConfig`'s): no larger than the ``n`` examples. Training
+    checks it; a face may call it earlier, before it writes anything."""
+    if batch_size > n:
+        raise ConfigError(f"batch size {batch_size} is larger than the {n} training "
+                          "examples: use a smaller --batch-size")
+
+
 class Batches:
     """``data`` (the inputs, then any targets, examples along the first dimension) placed
     on ``device`` for mini-batches of ``batch_size``.
 
-    This is where a batch larger than the data is refused: every face reaches it.
+    This is where a batch larger than the data is refused (:func:`check_batch_size`): every
+    face reaches it.
     """
 
     def __init__(self, data: Tensor | np.ndarray | Sequence[Tensor | np.ndarray],
@@ -37,9 +47,7 @@ class Batches:
             raise SdaeError("cannot train on empty data: give at least one example")
         if any(len(t) != n for t in tensors):
             raise SdaeError("all data tensors must have the same number of examples")
-        if batch_size > n:
-            raise ConfigError(f"batch size {batch_size} is larger than the {n} training "
-                              "examples: use a smaller --batch-size")
+        check_batch_size(batch_size, n)
         self.batch_size, self.device = batch_size, device
         self.reader = None  # streamed arrays are read chunk by chunk, one chunk ahead
         if any(isinstance(t, np.ndarray) for t in tensors):

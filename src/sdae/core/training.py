@@ -26,7 +26,7 @@ from torch import Tensor, nn
 
 from ..errors import ConfigError, DataError, check_int
 from ..io.checkpoint import load_checkpoint, save_checkpoint
-from .batches import Batches
+from .batches import Batches, check_batch_size
 from .device import float32_kernels, resolve_device
 from .distributed import check_split, process_group
 from .run_state import Checkpoints, History, RunState, signature, stops
@@ -34,9 +34,9 @@ from .steps import FusesSGD, epoch_loss, learning_rate, make_step
 from .streaming import inputs_on, row_chunks
 
 __all__ = ["Evaluate", "FusesSGD", "History", "Objective", "TrainConfig",
-           "autoencoder_objective", "batched", "check_inputs", "float32_kernels",
-           "make_optimizer", "reconstruction_error", "resolve_device", "train",
-           "train_autoencoder"]
+           "autoencoder_objective", "batched", "check_batch_size", "check_inputs",
+           "float32_kernels", "make_optimizer", "reconstruction_error", "resolve_device",
+           "train", "train_autoencoder"]
 
 # objective(model, batch, generator) -> mean loss over the batch (a scalar tensor). To train
 # with several processes it also takes ``rows=``: the slice of the batch this process
