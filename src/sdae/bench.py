@@ -194,14 +194,15 @@ def linear_fit(xs: Sequence[float], ys: Sequence[float]) -> dict:
 
 def scaling(device: torch.device, sizes: Sequence[int] = (10_000, 20_000, 40_000, 60_000),
             widths: Sequence[int] = (250, 500, 1000, 2000), batch: int = 128,
-            log: Callable[[str], None] = print) -> dict:
-    """Epoch time against the number of examples (784->1000) and the width (10k examples)."""
-    by_size = [sdae_epoch_seconds(_binary_data(n, 784, device), 1000, batch, device)
-               for n in sizes]
-    by_width = [sdae_epoch_seconds(_binary_data(sizes[0], 784, device), h, batch, device)
-                for h in widths]
+            log: Callable[[str], None] = print, layer: tuple[int, int] = (784, 1000)) -> dict:
+    """Epoch time of ``layer`` against the number of examples, and against the width (at
+    ``sizes[0]`` examples)."""
+    d, h = layer
+    by_size = [sdae_epoch_seconds(_binary_data(n, d, device), h, batch, device) for n in sizes]
+    by_width = [sdae_epoch_seconds(_binary_data(sizes[0], d, device), w, batch, device)
+                for w in widths]
     result = {
-        "batch": batch,
+        "layer": f"{d}->{h}", "batch": batch,
         "examples": {"n": list(sizes), "seconds": [round(t, 3) for t in by_size],
                      "fit": linear_fit(sizes, by_size)},
         "width": {"n_hidden": list(widths), "seconds": [round(t, 3) for t in by_width],
@@ -211,18 +212,28 @@ def scaling(device: torch.device, sizes: Sequence[int] = (10_000, 20_000, 40_000
         part = result[key]
         pairs = ", ".join(f"{v}: {t:.2f} s" for v, t in zip(part[name], part["seconds"],
                                                             strict=True))
-        log(f"epoch time by {key}: {pairs}; linear fit R² = {part['fit']['r2']}")
+        log(f"epoch time ({d}->{h}, batch {batch}) by {key}: {pairs}; "
+            f"linear fit R² = {part['fit']['r2']}")
     return result
 
 
 def precision_table(device: torch.device, layer: tuple[int, int] = (784, 1000),
-                    batch: int = 128, log: Callable[[str], None] = print) -> dict:
-    """Examples/s of one layer at each precision the device supports."""
+                    batch: int = 128, log: Callable[[str], None] = print,
+                    table: Sequence[dict] = ()) -> dict:
+    """Examples/s of one layer at each precision the device supports.
+
+    Where the layer table has a row for this layer and batch, fp32 is that row, not a
+    second measurement of the same thing that could disagree with it (on a busy machine
+    two epochs timed a minute apart can differ many times over)."""
     precisions = ("fp32", "bf16", "tf32") if device.type == "cuda" else ("fp32", "bf16")
+    name = f"{layer[0]}->{layer[1]}"
+    row = next((r for r in table if r["layer"] == name and r["batch"] == batch), None)
     x = _binary_data(50 * batch, layer[0], device)
     result = {p: round(len(x) / sdae_epoch_seconds(x, layer[1], batch, device, p))
-              for p in precisions}
-    log(f"precision ({layer[0]}->{layer[1]}, batch {batch}): "
+              for p in precisions if not (row and p == "fp32")}
+    if row:
+        result = {"fp32": row["examples_per_second"], **result}
+    log(f"precision ({name}, batch {batch}): "
         + ", ".join(f"{p} {v} ex/s" for p, v in result.items()))
     return result
 
@@ -238,12 +249,13 @@ def run(device: str = "cpu", *, quick: bool = False,
     results = {"machine": machine_description(device)}
     if quick:
         results["layers"] = layer_table([(64, 32)], [32], dev, log)
-        results["scaling"] = scaling(dev, sizes=(640, 1280), widths=(16, 32), batch=32, log=log)
-        results["precision"] = precision_table(dev, (64, 32), 32, log)
+        results["scaling"] = scaling(dev, sizes=(640, 1280), widths=(16, 32), batch=32, log=log,
+                                     layer=(64, 32))
+        results["precision"] = precision_table(dev, (64, 32), 32, log, results["layers"])
     else:
         results["layers"] = layer_table(layers, BATCHES, dev, log)
         results["scaling"] = scaling(dev, log=log)
-        results["precision"] = precision_table(dev, log=log)
+        results["precision"] = precision_table(dev, log=log, table=results["layers"])
     results["seconds"] = round(time.perf_counter() - started, 1)
     return results
 
@@ -259,7 +271,8 @@ def markdown(results: dict) -> str:
               f"{r['speedup_over_reference']}× |"
               for r in results["layers"]]
     scale = results["scaling"]
-    lines += ["", f"Epoch time (batch {scale['batch']}):", "",
+    layer = f"{scale['layer']}, " if "layer" in scale else ""
+    lines += ["", f"Epoch time ({layer}batch {scale['batch']}):", "",
               "| varied | values | seconds per epoch | linear fit R² |", "|---|---|---|---|"]
     for key, name in (("examples", "n"), ("width", "n_hidden")):
         part = scale[key]

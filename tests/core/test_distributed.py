@@ -49,7 +49,10 @@ def test_two_processes_train_the_model_one_process_trains(small_npz, tmp_path, c
      "give --device cuda, not cuda:1"),
 ])
 def test_what_cannot_run_under_torchrun_says_so(command, message, monkeypatch, capsys):
-    """Checked before any process group is joined: no torchrun needed."""
+    """Checked before any process group is joined: no torchrun needed. The machine seems
+    to have two GPUs, so that cuda:1 is a device that exists and only torchrun refuses."""
     monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
     assert main(command) == 2
     assert message in capsys.readouterr().err

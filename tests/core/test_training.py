@@ -1,8 +1,10 @@
+import functools
+
 import numpy as np
 import pytest
 import torch
 
-from sdae.core import streaming, training
+from sdae.core import steps, streaming, training
 from sdae.core.autoencoder import DenoisingAutoencoder
 from sdae.core.training import (
     TrainConfig,
@@ -154,6 +156,10 @@ def test_batch_larger_than_data():
     with pytest.raises(ConfigError, match="larger than the 10 training examples"):
         train_autoencoder(DenoisingAutoencoder(16, 4), torch.rand(10, 16),
                           TrainConfig(batch_size=20))
+    training.check_batch_size(10, 10)  # the same rule, for a face to check before it writes
+    with pytest.raises(ConfigError, match="batch size 11 is larger than the 10 training "
+                                          "examples: use a smaller --batch-size"):
+        training.check_batch_size(11, 10)
 
 
 @pytest.mark.parametrize(
@@ -290,6 +296,82 @@ def test_plain_sgd_steps_in_place_like_autograd_and_the_optimiser(monkeypatch):
     for p, q in zip(fast.parameters(), slow.parameters(), strict=True):
         torch.testing.assert_close(p, q, rtol=1e-4, atol=1e-5)
     assert fast_history.train_loss == pytest.approx(slow_history.train_loss, rel=1e-5)
+
+
+def test_a_wrapper_that_declares_the_fused_step_keeps_it(monkeypatch):
+    """The fast path follows the objective's declaration (sgd_step), not its identity: a
+    wrapper that passes the declaration on steps in place, and ends where autograd does."""
+    calls = []
+    original = DenoisingAutoencoder.sgd_step
+    monkeypatch.setattr(DenoisingAutoencoder, "sgd_step",
+                        lambda *a, **k: calls.append(1) or original(*a, **k))
+
+    def logged(model, batch, generator, rows=None):
+        return training.autoencoder_objective(model, batch, generator, rows=rows)
+
+    logged.sgd_step = training.autoencoder_objective.sgd_step
+    assert isinstance(logged, steps.FusesSGD)
+
+    def run(objective):
+        model = DenoisingAutoencoder(16, 12, noise_level=0.25,
+                                     generator=torch.Generator().manual_seed(0))
+        history = train(model, objective, bars(), TrainConfig(epochs=3, batch_size=16, lr=0.1,
+                                                              progress=False))
+        return model, history
+
+    fast, fast_history = run(logged)
+    assert len(calls) == 3 * (256 // 16)
+    slow, slow_history = run(functools.wraps(training.autoencoder_objective)(
+        lambda *args, **kwargs: training.autoencoder_objective(*args, **kwargs)))
+    assert len(calls) == 3 * (256 // 16)  # functools.wraps does not pass the declaration on
+    for p, q in zip(fast.parameters(), slow.parameters(), strict=True):
+        torch.testing.assert_close(p, q, rtol=1e-4, atol=1e-5)
+    assert fast_history.train_loss == pytest.approx(slow_history.train_loss, rel=1e-5)
+
+
+def test_objectives_that_do_not_declare_the_fused_step_never_take_it(monkeypatch):
+    from sdae.tasks.sampling import walkback_objective
+
+    monkeypatch.setattr(DenoisingAutoencoder, "sgd_step",
+                        lambda *a, **k: pytest.fail("stepped in place"))
+    walkback = walkback_objective(p=0.5, max_steps=2)
+    assert not isinstance(walkback, steps.FusesSGD)
+    model = DenoisingAutoencoder(16, 12, noise_level=0.25, generator=torch.Generator())
+    assert model.fuses_sgd  # the layer could: the objective does not say it is its criterion
+    train(model, walkback, bars(), TrainConfig(epochs=1, batch_size=16, progress=False))
+    config = TrainConfig(epochs=1, batch_size=16)
+    assert steps.fused_sgd(model, training.autoencoder_objective, config, world=1) is not None
+    assert steps.fused_sgd(model, training.autoencoder_objective, config, world=2) is None
+    assert steps.fused_sgd(torch.nn.Linear(16, 16), training.autoencoder_objective, config,
+                           world=1) is None  # the model cannot
+
+
+def test_the_learning_rate_schedule_is_a_pure_function():
+    schedule = [steps.learning_rate(0.1, 0.5, 1.5, 4, epoch, i)
+                for epoch in range(3) for i in range(4)]
+    assert schedule == pytest.approx([0.1 * k / 6 for k in range(1, 5)]
+                                     + [0.05 * 5 / 6, 0.05, 0.05, 0.05] + [0.025] * 4)
+    assert steps.learning_rate(0.1, 1.0, 0.0, 4, 7, 3) == 0.1
+
+
+def test_the_config_checks_the_device_once(monkeypatch):
+    config = TrainConfig(epochs=1, batch_size=16, device=torch.device("cpu"), progress=False)
+    assert config.torch_device == torch.device("cpu")
+    assert config.to_dict()["device"] == "cpu"  # a string, for JSON and checkpoints
+    monkeypatch.setattr(training, "resolve_device",
+                        lambda device: pytest.fail("the device was checked again"))
+    train_autoencoder(DenoisingAutoencoder(16, 4), bars(), config)
+    monkeypatch.undo()
+    if not torch.cuda.is_available():
+        config.device = "cuda"  # set after the config was made: checked when next used
+        with pytest.raises(ConfigError, match="no CUDA GPU"):
+            config.torch_device  # noqa: B018
+
+
+def test_a_batch_that_does_not_split_over_the_processes_is_refused(monkeypatch):
+    monkeypatch.setattr(training, "process_group", lambda: (3, 0))
+    with pytest.raises(ConfigError, match="does not split over 3 processes"):
+        train_autoencoder(DenoisingAutoencoder(16, 4), bars(), TrainConfig(batch_size=16))
 
 
 @pytest.mark.parametrize("options", [{"momentum": 0.5}, {"weight_decay": 0.01},

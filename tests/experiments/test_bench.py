@@ -62,8 +62,15 @@ def test_bench_quick_writes_results(tmp_path, capsys):
     assert row["matmul_ratio"] == pytest.approx(row["gflops"] / row["matmul_gflops"], rel=0.05)
     assert row["matmul_ratio"] == pytest.approx(1.2 * row["efficiency"], abs=0.002)
     assert set(results["precision"]) == {"fp32", "bf16"}
+    # what it prints agrees with its table: fp32 of the same layer and batch is that row
+    assert results["precision"]["fp32"] == row["examples_per_second"]
+    out = capsys.readouterr().out
+    assert f"fp32 {row['examples_per_second']} ex/s" in out
+    assert f"fp32 {row['examples_per_second']} examples/s" in out  # the Markdown line
     scaling = results["scaling"]
+    assert scaling["layer"] == "64->32"  # the quick layer's epochs, not a big layer's
+    assert "epoch time (64->32, batch 32) by examples" in out
     assert len(scaling["examples"]["seconds"]) == 2 and len(scaling["width"]["seconds"]) == 2
     assert scaling["examples"]["fit"]["r2"] == pytest.approx(1.0)  # two points: exact fit
     assert "| 64->32 | 32 |" in (tmp_path / "b" / "results.md").read_text()
-    assert "wrote" in capsys.readouterr().out
+    assert "wrote" in out

@@ -155,6 +155,25 @@ def test_resuming_another_model_or_other_data_is_refused(tmp_path, other):
     assert all(torch.equal(a, b) for a, b in zip(before, resumed.parameters(), strict=True))
 
 
+def test_a_checkpoint_from_before_signatures_still_resumes(tmp_path):
+    """Checkpoints of format 1 written before the model and data signature was stored."""
+    x, xv = data()
+    reference = model()
+    train_autoencoder(reference, x, TrainConfig(**CONFIG), x_valid=xv)
+    ckpt = tmp_path / "run.ckpt"
+    train_autoencoder(model(), x, TrainConfig(**{**CONFIG, "epochs": 2}), x_valid=xv,
+                      checkpoint=ckpt)
+    state = load_checkpoint(ckpt)
+    del state["signature"]
+    state["config"]["epochs"] = CONFIG["epochs"]  # as if stopped after epoch 2 of 5
+    save_checkpoint(ckpt, state)
+    resumed = model()
+    history = train_autoencoder(resumed, x, TrainConfig(**CONFIG), x_valid=xv, checkpoint=ckpt)
+    assert len(history.train_loss) == CONFIG["epochs"]
+    assert all(torch.equal(a, b) for a, b in zip(reference.parameters(), resumed.parameters(),
+                                                     strict=True))
+
+
 def test_resuming_on_another_kind_of_device_is_refused(tmp_path):
     x, _ = data()
     ckpt = tmp_path / "run.ckpt"

@@ -65,6 +65,13 @@ def process_group() -> tuple[int, int]:
     return 1, 0
 
 
+def check_split(batch_size: int, world: int) -> None:
+    """Each of ``world`` processes computes an equal share of every batch."""
+    if batch_size % world:
+        raise ConfigError(f"batch size {batch_size} does not split over {world} "
+                          f"processes: use a multiple of {world}")
+
+
 class _Share(nn.Module):
     """This process's share of the objective of a batch, as a module DDP can wrap."""
 
@@ -95,5 +102,3 @@ def data_parallel_step(model, objective, device, world: int, rank: int, batch_si
     # in fine-tuning), which DDP learns from the first step instead of checking every step
     return DistributedDataParallel(_Share(model, objective, rows), device_ids=gpus,
                                    static_graph=True)
-
-

@@ -5,11 +5,13 @@ Autograd computes the same gradients, but on a CPU the elementwise work around t
 matrix products costs as much as a third of a training step. Written out, the gradient of
 the tied weight is one product accumulated into another (``addmm``) instead of two products
 and an addition, the sigmoid derivative is one fused kernel, and no intermediate of the
-loss is kept. ``tests/test_fused.py`` checks it against autograd with ``gradcheck``.
+loss is kept. ``tests/core/test_fused.py`` checks it against autograd with ``gradcheck``.
 
 With plain SGD (no momentum, no weight decay) the update itself goes into the products:
 :func:`sgd_step_` accumulates -lr times each half of the weight gradient straight into W,
-so no gradient is stored, no optimiser runs and autograd records nothing.
+so no gradient is stored, no optimiser runs and autograd records nothing. The training loop
+takes that step for an objective that declares it (:mod:`sdae.core.steps`), as the
+denoising criterion does.
 """
 
 from __future__ import annotations

@@ -1,39 +1,47 @@
 """The one training loop: every model in sdae (a DAE layer, a stack, a classifier) trains here.
 
-The data sit on the training device as whole tensors and are sliced into mini-batches by a
-seeded permutation, so an epoch has no per-example Python, no DataLoader and no host-device
-synchronisation: losses are summed on the device and read once per epoch.
-
-Data larger than memory stay on disk as a memory-mapped ``.npy`` array (any NumPy array is
-taken this way) and are streamed: each epoch visits contiguous chunks of rows in a random
-order, reads each one while the one before it trains (:mod:`sdae.streaming`) and shuffles
-the batches within it.
+:func:`train` conducts; the parts it conducts are each in their own place: the data on the
+device and an epoch's batches (:mod:`.batches`, streamed from disk by :mod:`.streaming`),
+the learning-rate schedule, the step and the epoch's loss (:mod:`.steps`, the fused SGD
+step in :mod:`.fused`), the run's state, its checkpoints and early stopping
+(:mod:`.run_state`), the device and precision (:mod:`.device`) and the processes of a
+torchrun (:mod:`.distributed`). The settings are checked once, when a :class:`TrainConfig`
+is made; the one check that needs the data (a batch no larger than it) is made by
+:class:`~.batches.Batches`.
 """
 
 from __future__ import annotations
 
-import contextlib
-import copy
 import math
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ..errors import ConfigError, DataError, SdaeError, check_int
+from ..errors import ConfigError, DataError, check_int
 from ..io.checkpoint import load_checkpoint, save_checkpoint
-from .device import autocast, float32_kernels, resolve_device
-from .distributed import data_parallel_step, process_group
-from .streaming import ChunkReader, chunk_bounds, inputs_on, row_chunks
+from .batches import Batches, check_batch_size
+from .device import float32_kernels, resolve_device
+from .distributed import check_split, process_group
+from .run_state import Checkpoints, History, RunState, signature, stops
+from .steps import FusesSGD, epoch_loss, learning_rate, make_step
+from .streaming import inputs_on, row_chunks
+
+__all__ = ["Evaluate", "FusesSGD", "History", "Objective", "TrainConfig",
+           "autoencoder_objective", "batched", "check_batch_size", "check_inputs",
+           "float32_kernels", "make_optimizer", "reconstruction_error", "resolve_device",
+           "train", "train_autoencoder"]
 
 # objective(model, batch, generator) -> mean loss over the batch (a scalar tensor). To train
 # with several processes it also takes ``rows=``: the slice of the batch this process
-# computes the loss of, after drawing the corruption of the whole batch (see train).
+# computes the loss of, after drawing the corruption of the whole batch (see train). It may
+# declare an in-place SGD step (FusesSGD, see sdae.core.steps).
 Objective = Callable[..., Tensor]
 # evaluate(model) -> a number to record each epoch (lower is better), e.g. validation error
 Evaluate = Callable[[nn.Module], float]
@@ -101,29 +109,23 @@ class TrainConfig:
         if self.precision not in PRECISIONS:
             raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, "
                               f"got {self.precision!r}")
-        if self.precision == "tf32" and not str(self.device).startswith("cuda"):
+        self.device = str(self.device)  # a torch.device too; a string for JSON and checkpoints
+        self._resolved = (self.device, resolve_device(self.device))  # checked once, here
+        if self.precision == "tf32" and self.torch_device.type != "cuda":
             raise ConfigError("precision tf32 exists on CUDA GPUs only: use fp32 or bf16")
         self.checkpoint_every = check_int(self.checkpoint_every, "checkpoint_every")
 
+    @property
+    def torch_device(self) -> torch.device:
+        """``device`` as a :class:`torch.device`, checked when the config was made (and
+        again if ``device`` was set since): what the library computes on, with no second
+        check of its own."""
+        if self._resolved[0] != self.device:
+            self._resolved = (self.device, resolve_device(self.device))
+        return self._resolved[1]
+
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-@dataclass
-class History:
-    """What one call of :func:`train` measured, epoch by epoch."""
-
-    train_loss: list[float] = field(default_factory=list)
-    valid_loss: list[float] = field(default_factory=list)
-    epoch_seconds: list[float] = field(default_factory=list)
-    best_epoch: int | None = None  # 1-based epoch of the lowest validation score
-
-    @property
-    def seconds(self) -> float:
-        return sum(self.epoch_seconds)
-
-    def to_dict(self) -> dict:
-        return {**asdict(self), "seconds": self.seconds}
 
 
 def make_optimizer(params, config: TrainConfig) -> torch.optim.Optimizer:
@@ -153,10 +155,12 @@ def train(
     objective : callable
         ``objective(model, batch, generator)``: mean loss over the batch. ``batch`` is a
         tuple of slices of the tensors in ``data``; ``generator`` drives the corruption.
+        One that declares an in-place SGD step (:class:`~sdae.core.steps.FusesSGD`, as
+        :data:`autoencoder_objective` does) takes it where plain SGD allows.
     data : Tensor or sequence of Tensors
         Examples along the first dimension: the inputs (as float32), then any targets. NumPy
         arrays (memory-mapped ``.npy`` files, say) are inputs streamed to the device in
-        chunks (see :mod:`sdae.streaming`), visited in a random order, batches shuffled
+        chunks (see :mod:`sdae.core.batches`), visited in a random order, batches shuffled
         within each.
     config : TrainConfig
     evaluate : callable, optional
@@ -175,215 +179,72 @@ def train(
     -------
     History
     """
-    from tqdm.auto import tqdm
-
-    device = resolve_device(config.device)
     if config.patience is not None and evaluate is None:
         raise ConfigError("early stopping (patience) needs validation data")
-    tensors = (data,) if isinstance(data, Tensor | np.ndarray) else tuple(data)
-    tensors = (inputs_on(tensors[0], device), *tensors[1:])  # float32, as the models compute
-    n = len(tensors[0])
-    if n == 0:
-        raise SdaeError("cannot train on empty data: give at least one example")
-    if any(len(t) != n for t in tensors):
-        raise SdaeError("all data tensors must have the same number of examples")
-    if config.batch_size > n:
-        raise ConfigError(
-            f"batch size {config.batch_size} is larger than the {n} training examples: "
-            "use a smaller --batch-size"
-        )
+    device = config.torch_device
     world, rank = process_group()
-    if config.batch_size % world:
-        raise ConfigError(f"batch size {config.batch_size} does not split over {world} "
-                          f"processes: use a multiple of {world}")
-    reader = None  # streamed arrays are read chunk by chunk, one chunk ahead
-    if any(isinstance(t, np.ndarray) for t in tensors):
-        chunks = chunk_bounds(tensors, config.batch_size)
-        reader = ChunkReader(tensors, device, rows=chunks[0][1])
-    else:
-        tensors = tuple(t.to(device) for t in tensors)
-        chunks = [(0, n)]
+    check_split(config.batch_size, world)
+    batches = Batches(data, config.batch_size, device)
     model.to(device)
-    step = data_parallel_step(model, objective, device, world, rank, config.batch_size)
-    in_place = _in_place_sgd(model, objective, config, world)
-    params = list(model.parameters())
-    decayed = [p for p in params if p.dim() >= 2]
-    optimizer = make_optimizer(params, config)
-
+    optimizer = make_optimizer(list(model.parameters()), config)
+    step = make_step(model, objective, optimizer, config, world, rank)
     generator = torch.Generator(device=device)
     generator.manual_seed(config.seed)
-    # the last partial batch (of each chunk) is dropped, as in the papers
-    n_batches = sum((b - a) // config.batch_size for a, b in chunks)
-    warmup_steps = config.warmup_epochs * n_batches
-
-    def learning_rate(epoch: int, i: int) -> float:
-        """Of step ``i`` of ``epoch``: decayed once per epoch, ramped up during warm-up."""
-        ramp = min(1.0, (epoch * n_batches + i + 1) / warmup_steps) if warmup_steps else 1.0
-        return config.lr * config.lr_decay**epoch * ramp
-
-    history = History()
-    best_score, best_state = math.inf, None
-    first_epoch = 0
-    signature = _signature(model, tensors)
+    run = RunState(model, optimizer, generator, config.to_dict(),
+                   signature(model, batches.tensors))
     if checkpoint is not None and Path(checkpoint).exists():
-        state = load_checkpoint(checkpoint)
-        if state["config"] != _resumable(config):
-            raise ConfigError(f"{checkpoint} was made with other training settings: resume "
-                              "with the same ones, or delete it to start again")
-        if state.get("signature", signature) != signature:  # older checkpoints have none
-            raise ConfigError(f"{checkpoint} was made for another model or other data: "
-                              "resume with the same ones, or delete it to start again")
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        try:
-            generator.set_state(state["generator"])
-        except RuntimeError:  # a CUDA generator's state does not fit a CPU one, and back
-            raise ConfigError(f"{checkpoint} was made on another kind of device: resume on "
-                              "the device the run started on") from None
-        history = History(**state["history"])
-        best_score, best_state = state["best_score"], state["best_state"]
-        first_epoch = state["epoch"]
-
-    writes = rank == 0  # one process writes the checkpoints and shows progress
-    if not writes:
-        config = replace(config, progress=False)
-
-    def state(epoch: int) -> dict:
-        return {"config": _resumable(config), "signature": signature, "epoch": epoch,
-                "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "generator": generator.get_state(), "history": asdict(history),
-                "best_score": best_score, "best_state": best_state}
-
-    unsaved = None  # a copy of the state after the last epoch not yet written
-    bar = tqdm(
-        total=config.epochs * n_batches,
-        initial=first_epoch * n_batches,
-        desc=description,
-        unit="batch",
-        disable=not config.progress if config.progress is not None else None,
-        leave=False,
-        dynamic_ncols=True,
-    )
-    with (bar, _save_on_interrupt(checkpoint if writes else None, lambda: unsaved),
-          float32_kernels(config.precision, device)):
-        for epoch in range(first_epoch, config.epochs):
+        run.resume(load_checkpoint(checkpoint), checkpoint)
+    # one process writes the checkpoints and shows progress
+    saves = Checkpoints(checkpoint if rank == 0 else None, config.checkpoint_every,
+                        config.epochs, save_checkpoint)
+    schedule = partial(learning_rate, config.lr, config.lr_decay, config.warmup_epochs,
+                       batches.n_batches)
+    bar = _progress_bar(config, batches.n_batches, run.epoch, description, show=rank == 0)
+    with bar, saves.on_interrupt(), float32_kernels(config.precision, device):
+        for epoch in range(run.epoch, config.epochs):
             start = time.perf_counter()
             model.train()
-            losses = torch.empty(n_batches, device=device)  # read once, at the end of the epoch
-            batches = _shuffled_batches(tensors, chunks, reader, config.batch_size,
-                                        generator, device)
-            for i, batch in enumerate(batches):
-                lr = learning_rate(epoch, i)
-                if in_place:
-                    losses[i] = model.sgd_step(batch[0], generator, lr)
-                else:
-                    for group in optimizer.param_groups:
-                        group["lr"] = lr
-                    with autocast(config.precision, device):
-                        loss = step(batch, generator)
-                    losses[i] = loss.detach()
-                    if config.weight_decay:
-                        loss = loss + config.weight_decay * sum(w.square().sum()
-                                                                for w in decayed)
-                    optimizer.zero_grad(set_to_none=True)
-                    loss.backward()
-                    optimizer.step()
+            losses = torch.empty(batches.n_batches, device=device)  # read once, at the end
+            for i, batch in enumerate(batches.epoch(generator)):
+                losses[i] = step(batch, generator, schedule(epoch, i))
                 bar.update()
-            if world > 1:  # every process's share, once per epoch
-                torch.distributed.all_reduce(losses)
-                losses /= world
-            train_loss = losses.mean().item()  # the one synchronisation of the epoch
-            if not math.isfinite(train_loss):
-                batch = int((~torch.isfinite(losses)).nonzero()[0]) + 1
-                raise SdaeError(
-                    f"training diverged: the loss became {losses[batch - 1].item()} at batch "
-                    f"{batch} of epoch {epoch + 1}: use a lower learning rate"
-                )
-            history.train_loss.append(train_loss)
-            postfix = {"loss": f"{train_loss:.4g}"}
+            run.history.train_loss.append(epoch_loss(losses, world, epoch))
             if evaluate is not None:
-                model.eval()
-                with torch.no_grad():
-                    score = float(evaluate(model))
-                history.valid_loss.append(score)
-                postfix["valid"] = f"{score:.4g}"
-                if score < best_score:
-                    best_score, history.best_epoch = score, epoch + 1
-                    if keep_best:
-                        best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-            history.epoch_seconds.append(time.perf_counter() - start)
-            bar.set_postfix(postfix, refresh=False)
-            stop = (config.patience is not None and history.best_epoch is not None
-                    and epoch + 1 - history.best_epoch >= config.patience)
-            if checkpoint is not None and writes:
-                done = config.epochs if stop else epoch + 1
-                if stop or done % config.checkpoint_every == 0 or done == config.epochs:
-                    save_checkpoint(checkpoint, state(done))
-                    unsaved = None
-                else:
-                    unsaved = copy.deepcopy(state(done))
+                run.scored(epoch, _validation_score(model, evaluate), keep_best)
+            run.history.epoch_seconds.append(time.perf_counter() - start)
+            bar.set_postfix(_postfix(run.history, evaluate is not None), refresh=False)
+            stop = stops(run.history, config.patience, epoch)
+            saves.after_epoch(run, epoch, stop)
             if stop:
                 break
-    if best_state is not None:
-        model.load_state_dict(best_state)
+    return run.finish()
+
+
+def _validation_score(model: nn.Module, evaluate: Evaluate) -> float:
+    """``evaluate(model)`` in eval mode, without gradients."""
     model.eval()
-    return history
+    with torch.no_grad():
+        return float(evaluate(model))
 
 
-def _in_place_sgd(model: nn.Module, objective: Objective, config: TrainConfig,
-                  world: int) -> bool:
-    """Whether each step can be ``model.sgd_step`` (the update fused into the backward, see
-    :mod:`sdae.fused`): plain SGD on the denoising criterion of a layer that supports it, in
-    one process, without autocast. On a CPU it pays most at small batches
-    (docs/benchmarks.md)."""
-    return (objective is autoencoder_objective and getattr(model, "fuses_sgd", False)
-            and config.optimizer == "sgd" and config.momentum == 0
-            and config.weight_decay == 0 and config.precision != "bf16" and world == 1)
+def _progress_bar(config: TrainConfig, n_batches: int, done: int, description: str,
+                  show: bool):
+    """A bar of batches over the whole run, starting after the ``done`` epochs; shown
+    when ``config.progress`` says so, or (``None``) when stderr is a terminal."""
+    from tqdm.auto import tqdm
+
+    disable = not config.progress if config.progress is not None else None
+    return tqdm(total=config.epochs * n_batches, initial=done * n_batches, desc=description,
+                unit="batch", disable=disable if show else True, leave=False,
+                dynamic_ncols=True)
 
 
-def _signature(model: nn.Module, tensors) -> dict:
-    """What a checkpoint must share with the run that continues it besides the settings: the
-    model's configuration (or its parameter shapes) and the shapes of the data."""
-    config = getattr(model, "config", None)
-    described = (config.to_dict() if hasattr(config, "to_dict")
-                 else {k: list(v.shape) for k, v in model.state_dict().items()})
-    return {"model": described, "data": [list(t.shape) for t in tensors]}
-
-
-def _resumable(config: TrainConfig) -> dict:
-    """The settings a checkpoint must share with the run that continues it."""
-    return {k: v for k, v in config.to_dict().items()
-            if k not in ("progress", "device", "checkpoint_every")}
-
-
-@contextlib.contextmanager
-def _save_on_interrupt(checkpoint, unsaved: Callable[[], dict | None]):
-    """On Ctrl-C (or SIGTERM turned into one), write the last finished epoch not yet saved."""
-    try:
-        yield
-    except KeyboardInterrupt:
-        if checkpoint is not None and unsaved() is not None:
-            save_checkpoint(checkpoint, unsaved())
-        raise
-
-
-def _shuffled_batches(tensors, chunks, reader, batch_size: int, generator, device):
-    """One epoch of batches: the chunks in a random order, each one's rows in a random order.
-
-    Resident data are one chunk; streamed chunks come from ``reader``, each read while the
-    one before it trains.
-    """
-    visits = chunks
-    if len(chunks) > 1:
-        visits = [chunks[c] for c in torch.randperm(len(chunks), generator=generator,
-                                                    device=device).tolist()]
-    parts = reader.read(visits) if reader is not None else [tensors]
-    for (a, b), part in zip(visits, parts, strict=True):
-        order = torch.randperm(b - a, generator=generator, device=device)
-        for j in range((b - a) // batch_size):
-            index = order[j * batch_size : (j + 1) * batch_size]
-            yield tuple(t.index_select(0, index) for t in part)  # a fast gather
+def _postfix(history: History, validated: bool) -> dict:
+    """The bar's note: the epoch's training loss, and validation score."""
+    postfix = {"loss": f"{history.train_loss[-1]:.4g}"}
+    if validated:
+        postfix["valid"] = f"{history.valid_loss[-1]:.4g}"
+    return postfix
 
 
 def batched(fn: Callable[[Tensor], Tensor], x: Tensor, batch_size: int = 4096) -> Tensor:
@@ -392,10 +253,29 @@ def batched(fn: Callable[[Tensor], Tensor], x: Tensor, batch_size: int = 4096) -
         return torch.cat([fn(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
 
 
-def autoencoder_objective(model, batch: Sequence[Tensor], generator: torch.Generator,
-                          rows: slice | None = None) -> Tensor:
-    """Denoising criterion: corrupt the batch, reconstruct, compare with the clean batch."""
-    return model.loss(batch[0], generator, rows=rows)
+class DenoisingObjective:
+    """The denoising criterion: corrupt the batch, reconstruct, compare with the clean batch.
+
+    It declares its in-place SGD step (:class:`~sdae.core.steps.FusesSGD`): for a layer
+    that supports it (``fuses_sgd``), ``model.sgd_step`` is the step plain SGD on this
+    criterion takes. A wrapper keeps that fast path only by declaring it too (an
+    ``sgd_step`` attribute); :func:`functools.wraps` does not copy it.
+    """
+
+    def __call__(self, model, batch: Sequence[Tensor], generator: torch.Generator,
+                 rows: slice | None = None) -> Tensor:
+        return model.loss(batch[0], generator, rows=rows)
+
+    def sgd_step(self, model, batch: Sequence[Tensor], generator: torch.Generator,
+                 lr: float) -> Tensor:
+        """One plain-SGD step on the criterion, in place; the batch's loss before it."""
+        return model.sgd_step(batch[0], generator, lr)
+
+    def __repr__(self) -> str:
+        return "autoencoder_objective"
+
+
+autoencoder_objective = DenoisingObjective()
 
 
 def reconstruction_error(model, x: Tensor | np.ndarray, batch_size: int = 4096) -> float:
@@ -439,10 +319,11 @@ def train_autoencoder(
     objective: Objective | None = None,
     check_input: bool = True,
 ) -> History:
-    """Train a :class:`~sdae.autoencoder.DenoisingAutoencoder` on ``x`` with the denoising
-    criterion (or ``objective``, such as :func:`sdae.sampling.walkback_objective`); record
-    the clean reconstruction error of ``x_valid`` after each epoch (and, with ``keep_best``,
-    end with the parameters of the epoch where it was lowest).
+    """Train a :class:`~sdae.core.autoencoder.DenoisingAutoencoder` on ``x`` with the
+    denoising criterion (or ``objective``, such as
+    :func:`sdae.tasks.sampling.walkback_objective`); record the clean reconstruction error
+    of ``x_valid`` after each epoch (and, with ``keep_best``, end with the parameters of the
+    epoch where it was lowest).
 
     ``check_input=False`` skips :func:`check_inputs` (a pass over each array) for a caller
     that has checked them already: it saves a read of data streamed from disk."""
@@ -452,7 +333,7 @@ def train_autoencoder(
             check_inputs(model, x_valid, "validation data")
     evaluate = None
     if x_valid is not None:
-        x_valid = inputs_on(x_valid, resolve_device(config.device))
+        x_valid = inputs_on(x_valid, config.torch_device)
 
         def evaluate(m: nn.Module) -> float:
             return reconstruction_error(m, x_valid)
