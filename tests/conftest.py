@@ -60,3 +60,18 @@ def png_16bit_rgb(width: int = 2, height: int = 2) -> bytes:
     header = struct.pack(">IIBBBBB", width, height, 16, 2, 0, 0, 0)  # 16 bits, RGB
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
             + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+def bars(n=256, d=16, seed=0):
+    """Binary images of one random horizontal or vertical bar: structure a DAE can learn."""
+    g = torch.Generator().manual_seed(seed)
+    side = int(d**0.5)
+    x = torch.zeros(n, side, side)
+    rows = torch.randint(side, (n,), generator=g)
+    vertical = torch.rand(n, generator=g) < 0.5
+    for i in range(n):
+        if vertical[i]:
+            x[i, :, rows[i]] = 1
+        else:
+            x[i, rows[i], :] = 1
+    return x.reshape(n, d)

@@ -13,7 +13,7 @@ from .core.autoencoder import DenoisingAutoencoder
 from .core.stacking import StackedDenoisingAutoencoder
 from .errors import ModelFileError
 from .io.model_files import read_model_file, write_model_file
-from .tasks.denoising import ConvDenoiser, PatchDenoiser
+from .tasks.denoising import ConvDenoiser, ImageNoise, PatchDenoiser, channel_kind
 
 KINDS = {"dae": DenoisingAutoencoder, "stack": StackedDenoisingAutoencoder,
          "conv-denoiser": ConvDenoiser, "patch-denoiser": PatchDenoiser}
@@ -78,3 +78,65 @@ def load_autoencoder(path: str | os.PathLike, device: str | torch.device = "cpu"
         raise ModelFileError(f"{path} is a {header['kind']} model, not a DAE or a stack: "
                              "denoise images with it ('sdae denoise apply')")
     return (model, header) if with_header else model
+
+
+def describe_header(path, header: dict, n_params: int) -> list[str]:
+    """The lines ``sdae info`` prints for the file ``path`` with ``header`` (as
+    :func:`read_model_file` gives it): what it is, its layers, how it was trained."""
+    lines = [f"{path}: {header['kind']} (sdae format {header.get('format_version', '?')}), "
+             f"{n_params:,} parameters"]
+    config = header["config"]
+    lines += (_denoiser(header["kind"], config) if header["kind"].endswith("denoiser")
+              else _layers(config))
+    return lines + _record(header.get("extra") or {})
+
+
+def _denoiser(kind: str, config: dict) -> list[str]:
+    noise = ImageNoise(**config["noise"]).describe()
+    colour = channel_kind(config["channels"])
+    if kind == "conv-denoiser":
+        shape = f"{config['depth']} 3×3 convolutions of {config['width']} feature maps"
+    else:
+        shape = (f"{config['patch_size']}×{config['patch_size']} patches, hidden "
+                 f"{config['hidden_sizes']}, {config['activation']}, stride "
+                 f"{config['stride']}")
+    return [f"  {colour} images; {shape}; predicts the {config['target']}; trained with "
+            f"{noise}"]
+
+
+def _layers(config: dict) -> list[str]:
+    lines = []
+    for k, c in enumerate(config.get("layers", [config])):
+        noise = "no noise" if c["corruption"] == "none" or not c["noise_level"] else \
+            f"{c['corruption']} {c['noise_level']:g}"
+        lines.append(f"  layer {k + 1}: {c['n_visible']} -> {c['n_hidden']}, "
+                     f"{c['activation']}, {'tied' if c['tied'] else 'untied'}, "
+                     f"{c['decoder']} decoder, {c['loss'] or 'auto'} loss, trained with {noise}")
+    if config.get("n_classes"):
+        named = f": {config['classes']}" if config.get("classes") is not None else ""
+        lines.append(f"  softmax output: {config['n_classes']} classes{named}")
+    return lines
+
+
+def _record(extra: dict) -> list[str]:
+    lines = []
+    if "train" in extra:
+        t = extra["train"]
+        lines.append(f"  training: {_count(t['epochs'], 'epoch')}, batch {t['batch_size']}, "
+                     f"{t['optimizer']} lr {t['lr']:g}, seed {t['seed']}, {t['device']}, "
+                     f"{t.get('precision', 'fp32')}")
+    if "history" in extra:
+        h = extra["history"]
+        best = f", best at epoch {h['best_epoch']}" if h.get("best_epoch") else ""
+        lines.append(f"  {_count(len(h['train_loss']), 'epoch')} in {h['seconds']:.0f} s, final "
+                     f"training loss {h['train_loss'][-1]:.4g}{best}")
+    if "estimator" in extra:
+        lines.append(f"  saved by sdae.sklearn.{extra['estimator']}")
+    if "classes" in extra:  # an SDAEClassifier file of sdae 0.1
+        lines.append(f"  classes: {extra['classes']}")
+    return lines
+
+
+def _count(n: int, noun: str) -> str:
+    """'1 epoch', '3 epochs'."""
+    return f"{n} {noun}{'s' * (n != 1)}"

@@ -3,6 +3,7 @@ import functools
 import numpy as np
 import pytest
 import torch
+from conftest import bars
 
 from sdae.core import steps, streaming, training
 from sdae.core.autoencoder import DenoisingAutoencoder
@@ -14,21 +15,6 @@ from sdae.core.training import (
 )
 from sdae.errors import ConfigError, DataError, SdaeError
 from sdae.io.checkpoint import load_checkpoint
-
-
-def bars(n=256, d=16, seed=0):
-    """Binary images of one random horizontal or vertical bar: structure a DAE can learn."""
-    g = torch.Generator().manual_seed(seed)
-    side = int(d**0.5)
-    x = torch.zeros(n, side, side)
-    rows = torch.randint(side, (n,), generator=g)
-    vertical = torch.rand(n, generator=g) < 0.5
-    for i in range(n):
-        if vertical[i]:
-            x[i, :, rows[i]] = 1
-        else:
-            x[i, rows[i], :] = 1
-    return x.reshape(n, d)
 
 
 def fit(seed=0, **overrides):

@@ -127,7 +127,7 @@ def test_auto_falls_back_to_digits(tmp_path, monkeypatch):
 
 
 def test_unknown_name(tmp_path):
-    with pytest.raises(DataError, match="not one of mnist, usps, digits"):
+    with pytest.raises(DataError, match="not one of mnist, mnist-small, usps, digits"):
         load_dataset("cifar")
 
 

@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 import torch
-from test_training import bars
+from conftest import bars
 
 from sdae.cli import main
 from sdae.core.autoencoder import DenoisingAutoencoder
@@ -112,7 +112,9 @@ def test_cli_trains_with_walkback_for_sampling(tmp_path, monkeypatch, capsys):
             return objective(model, batch, generator, rows)
         return walked
 
-    monkeypatch.setattr(sampling, "walkback_objective", spy)
+    from sdae.experiments import train_run  # where sdae train takes the objective from
+
+    monkeypatch.setattr(train_run, "walkback_objective", spy)
     np.save(tmp_path / "x.npy", bars(200).numpy())
     assert main(["train", "--data", str(tmp_path / "x.npy"), "--hidden", "8", "--epochs", "2",
                  "--batch-size", "10", "--corruption", "salt_and_pepper", "--walkback", "0.5",

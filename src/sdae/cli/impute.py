@@ -36,20 +36,17 @@ def run(args) -> None:
     from ..errors import ConfigError
     from ..io.data.files import read_typed_csv
     from ..io.outputs import write_completed_table
-    from ..sklearn import DAEImputer  # the integrator switches this to sdae.tasks.imputation
-    from ..tasks.model_info import count
+    from ..tasks.imputation import ImputerSettings, impute_table
 
     if args.out.suffix.lower() != ".csv":
         raise ConfigError(f"--out {args.out}: name a .csv file")
-    table = read_typed_csv(args.data)
-    imputer = DAEImputer(hidden_sizes=tuple(args.hidden), noise_level=args.noise_level,
-                         emphasis=tuple(args.emphasis), categorical_features=table.categorical,
-                         n_imputations=args.n_imputations, epochs=args.epochs,
-                         random_state=args.seed, device=args.device, verbose=bool(args.progress))
-    try:
-        filled = imputer.fit_transform(table.values)
-    except ValueError as err:  # scikit-learn's validation, as one line
-        raise ConfigError(str(err).splitlines()[0]) from None
+    table = read_typed_csv(args.data)  # refuses ragged rows, empty columns, infinities
+    settings = ImputerSettings(hidden_sizes=tuple(args.hidden), noise_level=args.noise_level,
+                               emphasis=tuple(args.emphasis), n_imputations=args.n_imputations,
+                               epochs=args.epochs, device=args.device,
+                               progress=bool(args.progress))
+    filled = impute_table(table.values, table.categorical, settings, random_state=args.seed)
     write_completed_table(args.out, table.header, table.cells, filled, table.missing)
     print(f"filled {int(table.missing.sum())} missing cells of {table.missing.size} "
-          f"({count(len(table.categorical), 'categorical column')}); wrote {args.out}")
+          f"({len(table.categorical)} categorical column{'s' * (len(table.categorical) != 1)}); "
+          f"wrote {args.out}")

@@ -17,8 +17,7 @@ def add_parser(sub) -> None:
 def run(args) -> None:
     import json
 
-    from ..models import read_model_file
-    from ..tasks.model_info import describe_header
+    from ..models import describe_header, read_model_file
 
     header, tensors = read_model_file(args.model)
     if args.json:
