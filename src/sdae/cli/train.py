@@ -151,8 +151,7 @@ def run(args) -> None:
 
     from ..core.distributed import join_process_group
     from ..core.stacking import StackedDenoisingAutoencoder
-    from ..core.training import check_inputs, resolve_device
-    from ..errors import ConfigError
+    from ..core.training import check_batch_size, check_inputs
     from ..experiments import train_run
     from ..io.data import load_dataset
     from .run_folder import hint, open_run, resumed_args
@@ -160,7 +159,6 @@ def run(args) -> None:
     args = resumed_args(args, COMMAND)
     phases = _phases(args)
     writes = join_process_group(phases.config.device) == 0  # under torchrun, rank 0 writes
-    resolve_device(phases.config.device)  # before anything is written
     _check(args)
     dataset = load_dataset(args.data, args.data_dir, valid_fraction=args.valid_fraction,
                            download=not args.no_download, seed=args.seed, stream=args.stream)
@@ -177,9 +175,7 @@ def run(args) -> None:
     if dataset.x_valid is not None:
         check_inputs(stack.layers[0], train_run.as_input(dataset.x_valid, args.stream),
                      "validation data")
-    if args.batch_size > len(x):
-        raise ConfigError(f"batch size {args.batch_size} is larger than the {len(x)} training "
-                          "examples: use a smaller --batch-size")
+    check_batch_size(args.batch_size, len(x))  # the library's rule, before anything is written
     folder = open_run(args, COMMAND, _data_name(args, dataset), writes=writes)
     quiet = contextlib.nullcontext() if writes else contextlib.redirect_stdout(io.StringIO())
     with folder.guard(hint(COMMAND, folder.out)), quiet:

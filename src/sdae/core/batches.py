@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..errors import ConfigError, SdaeError
+from ..errors import ConfigError, SdaeError, check_int
 from .streaming import ChunkReader, chunk_bounds, inputs_on
 
 
@@ -28,6 +28,13 @@ def check_batch_size(batch_size: int, n: int) -> None:
     if batch_size > n:
         raise ConfigError(f"batch size {batch_size} is larger than the {n} training "
                           "examples: use a smaller --batch-size")
+
+
+def clip_batch_size(batch_size: int, n: int) -> int:
+    """The estimators' and the imputer's rule instead (scikit-learn's, as in its MLP): a
+    batch larger than the ``n`` examples is the whole data. ``batch_size`` is checked
+    to be a positive integer first."""
+    return min(check_int(batch_size, "batch_size"), n)
 
 
 class Batches:

@@ -18,7 +18,7 @@ from torch import Tensor, nn
 from ..errors import ConfigError, DataError
 from .autoencoder import reconstruction_loss
 from .streaming import inputs_on, row_chunks
-from .training import History, TrainConfig, resolve_device, train
+from .training import History, TrainConfig, train
 
 if TYPE_CHECKING:
     from .stacking import StackedDenoisingAutoencoder
@@ -69,7 +69,7 @@ def finetune(
         raise DataError(f"labels must be integers in [0, {n_classes - 1}]")
     evaluate = None
     if x_valid is not None and y_valid is not None:
-        device = resolve_device(config.device)
+        device = config.torch_device
         xv = inputs_on(x_valid, device)
         yv = torch.as_tensor(y_valid, dtype=torch.long).to(device)
 
@@ -97,7 +97,7 @@ def finetune_unsupervised(
     """Fine-tune the deep autoencoder (encoders, then mirrored decoders) on reconstruction."""
     evaluate = None
     if x_valid is not None:
-        device = resolve_device(config.device)
+        device = config.torch_device
         xv = inputs_on(x_valid, device)
 
         def evaluate(model: nn.Module) -> float:

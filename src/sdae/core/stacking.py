@@ -26,7 +26,7 @@ from ..errors import ConfigError
 from .autoencoder import DAEConfig, DenoisingAutoencoder
 from .finetuning import classification_error, finetune, finetune_unsupervised
 from .streaming import inputs_on, row_chunks
-from .training import History, Objective, TrainConfig, batched, resolve_device, train_autoencoder
+from .training import History, Objective, TrainConfig, batched, train_autoencoder
 
 __all__ = ["StackConfig", "StackedDenoisingAutoencoder", "classification_error", "finetune",
            "finetune_unsupervised", "per_layer", "pretrain"]
@@ -281,7 +281,7 @@ def pretrain(
     if noise_candidates is not None and isinstance(x, np.ndarray):
         raise ConfigError("the noise search scores codes held in memory: give x as a tensor")
     configs = per_layer(config, len(stack.layers), "pretraining config")
-    device = resolve_device(configs[0].device)
+    device = configs[0].torch_device
     with tempfile.TemporaryDirectory(prefix="sdae-codes-") as scratch:
         histories = _pretrain_layers(stack, x, x_valid, configs, device, keep_best,
                                      noise_candidates, score, checkpoint_dir, objective,

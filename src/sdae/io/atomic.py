@@ -1,4 +1,5 @@
-"""Atomic file writes: a reader sees no file or the whole file, never a partial one."""
+"""Whole files: atomic writes (a reader sees no file or the whole file, never a partial one)
+and reads whose failure is one line a user can act on."""
 
 from __future__ import annotations
 
@@ -36,6 +37,18 @@ def atomic_write(path: str | os.PathLike, data: bytes) -> Path:
         raise
     _sync_folder(path.parent)
     return path
+
+
+def read_whole(path: str | os.PathLike, error: type[Exception], what: str = "file") -> bytes:
+    """The bytes of ``path``; a missing or unreadable file raises ``error`` (a
+    :class:`~sdae.errors.SdaeError`) saying which, naming the file as ``what``."""
+    path = Path(path)
+    try:
+        return path.read_bytes()
+    except FileNotFoundError as err:
+        raise error(f"{path}: no such {what}") from err
+    except OSError as err:
+        raise error(f"{path}: cannot read ({err.strerror})") from err
 
 
 def _sync_folder(folder: Path) -> None:

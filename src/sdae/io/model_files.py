@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 
 from ..errors import ModelFileError
-from .atomic import atomic_write
+from .atomic import atomic_write, read_whole
 
 FORMAT = "sdae"
 FORMAT_VERSION = 1
@@ -42,12 +42,7 @@ def read_model_file(path: str | os.PathLike) -> tuple[dict, dict[str, torch.Tens
     from safetensors.torch import load
 
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError as err:
-        raise ModelFileError(f"{path}: no such model file") from err
-    except OSError as err:
-        raise ModelFileError(f"{path}: cannot read ({err.strerror})") from err
+    raw = read_whole(path, ModelFileError, "model file")
     try:
         header_len = int.from_bytes(raw[:8], "little")
         header = json.loads(raw[8 : 8 + header_len]) if 0 < header_len <= len(raw) - 8 else None

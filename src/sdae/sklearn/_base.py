@@ -22,6 +22,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..core.autoencoder import ACTIVATIONS, DECODERS, LOSSES
+from ..core.batches import clip_batch_size
 from ..core.corruption import CORRUPTIONS
 from ..core.stacking import StackedDenoisingAutoencoder, pretrain
 from ..core.training import OPTIMIZERS, TrainConfig, batched
@@ -63,12 +64,6 @@ def keep_params(estimator: BaseEstimator, arguments: dict) -> None:
     and ``clone`` go through the same checks."""
     for name in estimator._get_param_names():
         setattr(estimator, name, arguments[name])
-
-
-def clip_batch_size(batch_size: int, n_samples: int) -> int:
-    """The batch size of a fit: ``batch_size``, clipped to the number of samples (a batch
-    larger than the data would be the data)."""
-    return min(int(batch_size), n_samples)
 
 
 def fit_seed(random_state) -> int:

@@ -10,10 +10,11 @@ from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin, 
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ..core.batches import clip_batch_size
 from ..core.training import OPTIMIZERS
 from ..errors import ConfigError
 from ..tasks.imputation import ImputerSettings, fill_table, fit_table_imputer, multiple_imputations
-from ._base import DTYPES, POSITIVE_INT, POSITIVE_REAL, clip_batch_size, fit_seed, keep_params
+from ._base import DTYPES, POSITIVE_INT, POSITIVE_REAL, fit_seed, keep_params
 
 FRACTION = Interval(Real, 0, 1, closed="left")
 

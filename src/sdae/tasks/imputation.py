@@ -26,9 +26,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..core.autoencoder import emphasis_weights
+from ..core.batches import clip_batch_size
 from ..core.corruption import masking
 from ..core.stacking import StackedDenoisingAutoencoder
-from ..core.training import History, TrainConfig, batched, resolve_device, train
+from ..core.training import History, TrainConfig, batched, train
 from ..errors import ConfigError, DataError, check_int
 
 
@@ -230,7 +231,7 @@ def fit_imputer(
     training = observed & ~held_out
     evaluate = None
     if held_out.any():
-        device = resolve_device(config.device)
+        device = config.torch_device
         feature = torch.as_tensor(encoding.feature_of_input)
         shown = network_input(x, training, torch.ones(x.shape, dtype=torch.bool), feature)
         shown, x_dev, targets_dev = shown.to(device), x.to(device), targets.to(device)
@@ -327,7 +328,7 @@ def imputation_schedule(n_rows: int, batch_size: int = 128, *, epochs: int | Non
     and a number of updates carries from a table of 500 rows to one of 20 000.
     ``batch_size`` is clipped to ``n_rows``.
     """
-    batch_size = min(check_int(batch_size, "batch_size"), n_rows)
+    batch_size = clip_batch_size(batch_size, n_rows)
     if epochs is None:
         epochs = min(MAX_EPOCHS, max(MIN_EPOCHS, math.ceil(UPDATES / (n_rows // batch_size))))
     return TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr,

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import DataError
-from ..atomic import atomic_write
+from ..atomic import atomic_write, read_whole
 
 # type code -> big-endian dtype
 IDX_TYPES = {
@@ -31,12 +31,7 @@ _CODES = {dtype.newbyteorder("="): code for code, dtype in IDX_TYPES.items()}
 def read_idx_bytes(path: str | os.PathLike) -> bytes:
     """The raw IDX content of ``path``, uncompressed when it is gzipped."""
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError as err:
-        raise DataError(f"{path}: no such file") from err
-    except OSError as err:
-        raise DataError(f"{path}: cannot read ({err.strerror})") from err
+    raw = read_whole(path, DataError)
     if raw[:2] == b"\x1f\x8b":
         try:
             return gzip.decompress(raw)

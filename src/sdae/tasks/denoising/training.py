@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ...core.stacking import pretrain
-from ...core.training import History, TrainConfig, batched, resolve_device, train
+from ...core.training import History, TrainConfig, batched, train
 from ...errors import DataError
 from .denoisers import ImageDenoiser, PatchDenoiser
 from .patches import training_patches
@@ -61,7 +61,7 @@ def train_denoiser(
         pretrain(model.stack, x, pretrain_config)
     evaluate = None
     if valid_images:
-        clean = examples(valid_images, config.seed + 1).to(resolve_device(config.device))
+        clean = examples(valid_images, config.seed + 1).to(config.torch_device)
         noisy = model.noise(clean, torch.Generator(clean.device).manual_seed(config.seed + 1))
 
         def evaluate(m: nn.Module) -> float:
