@@ -51,6 +51,19 @@ def signature(model: nn.Module, tensors) -> dict:
     return {"model": described, "data": [list(t.shape) for t in tensors]}
 
 
+def _same_signature(stored: dict, current: dict) -> bool:
+    """Whether a checkpoint's signature is this run's. Checkpoints of sdae 0.1 have none
+    (then ``stored`` is ``current``), and their stacks named no class labels: a stack whose
+    labels are the default 0 .. n-1 continues them."""
+    model = stored.get("model")
+    if isinstance(model, dict) and "n_classes" in model and "classes" not in model:
+        mine = dict(current["model"])
+        if mine.get("classes") in (None, list(range(mine.get("n_classes") or 0))):
+            mine.pop("classes", None)
+        current = {**current, "model": mine}
+    return stored == current
+
+
 def resumable(settings: dict) -> dict:
     """The training settings (``TrainConfig.to_dict()``) a checkpoint must share with the
     run that continues it: all but where it runs, what it shows and how often it saves."""
@@ -89,7 +102,7 @@ class RunState:
         if state["config"] != self.settings:
             raise ConfigError(f"{path} was made with other training settings: resume "
                               "with the same ones, or delete it to start again")
-        if state.get("signature", self.signature) != self.signature:  # older ones have none
+        if not _same_signature(state.get("signature", self.signature), self.signature):
             raise ConfigError(f"{path} was made for another model or other data: "
                               "resume with the same ones, or delete it to start again")
         self.model.load_state_dict(state["model"])
