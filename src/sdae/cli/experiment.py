@@ -176,7 +176,8 @@ def imputation(args) -> None:
     _, out = in_run_folder(args, lambda out, checkpoints: imputation.run(
         out, args.data_dir, tables=args.tables, rates=args.rates, seeds=args.seeds,
         methods=args.methods or imputation.METHODS, jobs=args.jobs,
-        dae_options={"epochs": args.dae_epochs} if args.dae_epochs else None))
+        dae_options={"epochs": args.dae_epochs} if args.dae_epochs else None,
+        checkpoints=checkpoints))
     print()
     print((out / "results.md").read_text())
 
