@@ -9,13 +9,15 @@ from pathlib import Path
 from .. import options as o
 
 
-def add_experiment(sub, name: str, help: str, description: str, *, data: str,
+def add_experiment(sub, name: str, help: str, description: str, *, handler, data: str,
                    out: str | None, out_help: str | None = None,
                    no_download: str | None = None):
-    """The parser of a command that runs an experiment into a run folder, with its first
-    options: --data-dir (``data``: its help), --no-download (when ``no_download`` names
-    what is not downloaded) and --out (``out``: the default folder)."""
+    """The parser of a command that runs an experiment (``handler``) into a run folder,
+    with its first options: --data-dir (``data``: its help), --no-download (when
+    ``no_download`` names what is not downloaded) and --out (``out``: the default folder).
+    The command adds its own, then :func:`~sdae.cli.options.add_resume_options`."""
     e = sub.add_parser(name, help=help, description=description)
+    e.set_defaults(handler=handler)
     o.add_data_dir(e, data)
     if no_download:
         o.add_no_download(e, no_download)

@@ -17,6 +17,7 @@ def add_parser(exp) -> None:
                        "wavelet denoisers (and BM3D when the bm3d package is "
                        "installed), all on the same noisy images. Writes "
                        "OUT/results.json, results.md, crops.png and the models.",
+                       handler=run,
                        data="folder with train400/, bsd68/ and set12/", out="runs/denoising")
     e.add_argument("--methods", nargs="+", default=None,
                    choices=("conv", "patch", "nlm", "tv", "wavelet", "bm3d"),
@@ -31,7 +32,6 @@ def add_parser(exp) -> None:
                    help="train on only the first N Train400 images (a quick check)")
     o.add_run_options(e)
     o.add_resume_options(e)
-    e.set_defaults(handler=run)
 
 
 def run(args) -> None:

@@ -14,6 +14,7 @@ def add_parser(exp) -> None:
                        "seed), impute them with DAEImputer and scikit-learn's "
                        "imputers, and report the RMSE on the removed entries of "
                        "each min-max scaled table.",
+                       handler=run,
                        data="folder holding tabular/", out="runs/imputation")
     e.add_argument("--tables", nargs="+", choices=("letter", "spam", "breast"),
                    default=["letter", "spam", "breast"], help="tables")
@@ -30,7 +31,6 @@ def add_parser(exp) -> None:
                    help="imputations run at once, in separate processes sharing the CPU cores "
                         "(default: 1; the number of cores is fastest)")
     o.add_resume_options(e)
-    e.set_defaults(handler=run)
 
 
 def run(args) -> None:

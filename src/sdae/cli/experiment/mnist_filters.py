@@ -14,6 +14,7 @@ def add_parser(exp) -> None:
                        "Train a plain AE and masking DAEs (784-500, tied, sigmoid, "
                        "cross-entropy, same initialisation and epochs) on MNIST; "
                        "write filters.png, reconstructions.png and results.json.",
+                       handler=run,
                        data="folder with MNIST", no_download="MNIST",
                        out="runs/mnist-filters",
                        out_help="output folder (default: runs/mnist-filters)")
@@ -26,7 +27,6 @@ def add_parser(exp) -> None:
                    help="corruption process of the DAEs")
     o.add_train_options(e, epochs=15, batch_size=20, lr=0.1)
     o.add_resume_options(e)
-    e.set_defaults(handler=run)
 
 
 def run(args) -> None:

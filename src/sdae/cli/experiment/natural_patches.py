@@ -18,6 +18,7 @@ def add_parser(exp) -> None:
                        "widths on whitened natural image patches, and PCA; fit a "
                        "Gabor function to every filter. Writes filters.png and "
                        "results.json.",
+                       handler=run,
                        data="folder holding natural/ and train400/ (default: $SDAE_DATA_DIR)",
                        out="runs/natural-patches")
     e.add_argument("--images", type=Path, nargs="+", default=None,
@@ -39,7 +40,6 @@ def add_parser(exp) -> None:
     e.add_argument("--epochs", type=o.positive_int, default=50, help="(default: 50)")
     o.add_run_options(e)
     o.add_resume_options(e)
-    e.set_defaults(handler=run)
 
 
 def run(args) -> None:

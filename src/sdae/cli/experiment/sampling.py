@@ -13,13 +13,13 @@ def add_parser(exp) -> None:
                        "noise, and measure the samples: the share a classifier "
                        "labels with confidence >= 0.9, the class histogram, and "
                        "the distance to the nearest training image.",
+                       handler=run,
                        data="folder with MNIST", out="runs/sampling")
     e.add_argument("--epochs", type=o.positive_int, default=5, help="(default: 5)")
     e.add_argument("--walkback", type=float, default=0.5,
                    help="probability of one more walkback step (default: 0.5; 0: none)")
     o.add_run_options(e)
     o.add_resume_options(e)
-    e.set_defaults(handler=run)
 
 
 def run(args) -> None:
