@@ -1,4 +1,8 @@
 import json
+import os
+import signal
+import subprocess
+import sys
 
 import numpy as np
 
@@ -36,13 +40,18 @@ def test_jobs_in_parallel_processes_give_the_same_results(tmp_path):
         np.testing.assert_allclose(a["rmse"], b["rmse"], rtol=1e-5)
 
 
-def test_cli_reads_the_tabular_folder(tmp_path):
-    folder = tmp_path / "tabular"
+def breast_table(data_dir):
+    """A small stand-in for the Breast table in ``data_dir``/tabular."""
+    folder = data_dir / "tabular"
     folder.mkdir()
     x = correlated(120)
     rows = [f"{i},{'M' if i % 2 else 'B'}," + ",".join(f"{v:.5f}" for v in row)
             for i, row in enumerate(np.tile(x, (1, 6)))]  # id, diagnosis, 30 features
     (folder / "wdbc.data").write_text("\n".join(rows) + "\n")
+
+
+def test_cli_reads_the_tabular_folder(tmp_path):
+    breast_table(tmp_path)
     out = tmp_path / "out"
     assert main(["experiment", "imputation", "--data-dir", str(tmp_path), "--out", str(out),
                  "--tables", "breast", "--rates", "0.5", "--seeds", "0",
@@ -55,3 +64,39 @@ def test_cli_reads_the_tabular_folder(tmp_path):
 def test_cli_rejects_a_rate_outside_0_1(tmp_path, capsys):
     assert main(["experiment", "imputation", "--rates", "1.2", "--out", str(tmp_path)]) == 2
     assert "--rates" in capsys.readouterr().err
+
+
+def test_a_killed_experiment_resumes_to_the_uninterrupted_results(tmp_path, monkeypatch, capsys):
+    from test_experiment_resume import without_timings
+
+    breast_table(tmp_path)
+    options = ["experiment", "imputation", "--data-dir", str(tmp_path), "--tables", "breast",
+               "--rates", "0.2", "--seeds", "0", "1", "--methods", "mean", "DAEImputer",
+               "--dae-epochs", "2"]
+    assert main([*options, "--out", str(tmp_path / "whole")]) == 0
+    killed = tmp_path / "killed"
+    # SIGKILL once two of the four imputations are written
+    script = (
+        "import os, signal\n"
+        "import sdae.experiments.imputation as m\n"
+        "written = []\n"
+        "def write_then_die(path, obj, write=m.write_json):\n"
+        "    write(path, obj); written.append(path)\n"
+        "    if len(written) == 2: os.kill(os.getpid(), signal.SIGKILL)\n"
+        "m.write_json = write_then_die\n"
+        "from sdae.cli import main\n"
+        f"main({[*options, '--out', str(killed)]!r})\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            env={**os.environ, "TMPDIR": str(tmp_path)})
+    assert result.returncode == -signal.SIGKILL, result.stderr
+    assert not (killed / "results.json").exists()
+    ran = []
+    impute_once = imputation.impute_once
+    monkeypatch.setattr(imputation, "impute_once", lambda *a: ran.append(a[2:4]) or impute_once(*a))
+    capsys.readouterr()
+    assert main(["experiment", "imputation", "--resume", str(killed)]) == 0
+    assert "2 of 4 imputations read from" in capsys.readouterr().out
+    assert ran == [("DAEImputer", 0), ("DAEImputer", 1)]  # mean's two were kept
+    whole = json.loads((tmp_path / "whole" / "results.json").read_text())
+    resumed = json.loads((killed / "results.json").read_text())
+    assert without_timings(resumed) == without_timings(whole)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from sdae.core.training import TrainConfig
-from sdae.experiments import sda
+from sdae.experiments import sda, sda_report
 from sdae.io.data.registry import load_digits
 
 
@@ -58,6 +58,7 @@ def test_small_comparison_writes_results(tmp_path):
     assert sorted({r["n_labels"] for r in results["runs"]}) == [100, 1197]
     table = (tmp_path / "results.md").read_text()
     assert "| SdA-2 | 100 |" in table and "±" in table
+    assert sda_report.markdown_table(on_disk, data.name) == table  # results.json suffices
     assert len(list((tmp_path / "models").iterdir())) == 12
     assert (tmp_path / "curves.png").stat().st_size > 0
 

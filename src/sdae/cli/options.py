@@ -120,6 +120,15 @@ def add_run_options(p) -> None:
     add_progress(p)
 
 
+def run_config(config, args, **changes):
+    """``config`` (a TrainConfig) with what :func:`add_run_options` reads (seed, device,
+    progress) and ``changes``."""
+    from dataclasses import replace
+
+    return replace(config, seed=args.seed, device=args.device, progress=args.progress,
+                   **changes)
+
+
 def add_train_options(p, *, epochs: int, batch_size: int, lr: float) -> None:
     """The options of one training schedule; :func:`train_config` reads them."""
     g = p.add_argument_group("training")

@@ -69,7 +69,7 @@ def resumed_args(args, command: list[str]):
         resumed.data_dir = Path(record["data_dir"])
     resumed.argv, resumed.out, resumed.resume = argv, run, run
     resumed.overwrite = False
-    if args.progress is not None:
+    if getattr(args, "progress", None) is not None:  # not every command has it
         resumed.progress = args.progress
     return resumed
 

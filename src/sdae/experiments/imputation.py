@@ -8,6 +8,7 @@ method; each method imputes, and the RMSE is measured on the removed entries onl
 
 from __future__ import annotations
 
+import json
 import os
 import time
 import warnings
@@ -110,12 +111,15 @@ def run(
     loaded: dict[str, np.ndarray] | None = None,
     jobs: int = 1,
     log: Callable[[str], None] = print,
+    checkpoints: str | os.PathLike | None = None,
 ) -> dict:
     """The whole comparison; writes ``results.json`` and ``results.md`` under ``out``.
 
     ``loaded``: tables given directly (name -> complete array) instead of read from disk.
     ``jobs``: imputations run at once, in separate processes sharing the cores (each one
     is a single small network or scikit-learn model that one core keeps busy).
+    ``checkpoints``: a folder where each finished imputation (table, rate, method, seed)
+    leaves its result; a killed run continues with the ones not there, to the same results.
     """
     out = Path(out)
     started = time.perf_counter()
@@ -125,10 +129,13 @@ def run(
                              else load_table(name, data_dir))
         log(f"{name}: {data[name].shape[0]} rows × {data[name].shape[1]} columns")
     cells = [(name, rate, method) for name in tables for rate in rates for method in methods]
+    done = _done_imputations(checkpoints, cells, seeds, dae_options)
+    if done:
+        log(f"{len(done)} of {len(cells) * len(seeds)} imputations read from {checkpoints}")
     with _executor(jobs) as pool:
         threads = max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else None
-        futures = {cell: [pool.submit(impute_once, data[cell[0]], cell[1], cell[2], seed,
-                                      dae_options, threads) for seed in seeds]
+        futures = {cell: [_submit(pool, done, checkpoints, data[cell[0]], *cell, seed,
+                                  dae_options, threads) for seed in seeds]
                    for cell in cells}
         rows = []
         for (name, rate, method), pending in futures.items():
@@ -148,6 +155,54 @@ def run(
     return results
 
 
+def _cell_key(name: str, rate: float, method: str, seed: int, dae_options: dict | None) -> dict:
+    """What one imputation's result depends on, kept in its file: a file whose key differs
+    (another run's, by hand) is not taken for this one."""
+    return {"table": name, "rate": rate, "method": method, "seed": seed,
+            "dae_options": dae_options or {}}
+
+
+def _cell_path(checkpoints: str | os.PathLike, name: str, rate: float, method: str,
+               seed: int) -> Path:
+    return Path(checkpoints) / "imputations" / f"{name}-{rate!r}-{method}-seed{seed}.json"
+
+
+def _done_imputations(checkpoints, cells, seeds, dae_options) -> dict:
+    """The (RMSE, seconds) of the imputations a killed run finished, by cell and seed."""
+    done = {}
+    if checkpoints is None:
+        return done
+    for name, rate, method in cells:
+        for seed in seeds:
+            try:
+                saved = json.loads(_cell_path(checkpoints, name, rate, method, seed).read_text())
+            except (OSError, ValueError):
+                continue
+            if saved.get("key") == _cell_key(name, rate, method, seed, dae_options):
+                done[name, rate, method, seed] = (saved["rmse"], saved["seconds"])
+    return done
+
+
+def _submit(pool, done: dict, checkpoints, x, name, rate, method, seed, dae_options, threads):
+    """The future of one imputation: its saved result, or the imputation run in ``pool``
+    (leaving its result in ``checkpoints`` as soon as it is finished)."""
+    if (name, rate, method, seed) in done:
+        return _ready(done[name, rate, method, seed])
+    if checkpoints is None:
+        return pool.submit(impute_once, x, rate, method, seed, dae_options, threads)
+    return pool.submit(_durable, _cell_path(checkpoints, name, rate, method, seed),
+                       _cell_key(name, rate, method, seed, dae_options), impute_once,
+                       x, rate, method, seed, dae_options, threads)
+
+
+def _durable(path: Path, key: dict, impute, *args) -> tuple[float, float]:
+    """``impute(*args)``, its result written atomically to ``path`` by the process that
+    computed it: each one is durable the moment it is finished, whichever worker ran it."""
+    rmse, seconds = impute(*args)
+    write_json(path, {"key": key, "rmse": rmse, "seconds": seconds})
+    return rmse, seconds
+
+
 class _Inline:
     """The executor interface, run in this process: one job needs no pool."""
 
@@ -158,11 +213,16 @@ class _Inline:
         return False
 
     def submit(self, fn, *args):
-        from concurrent.futures import Future
+        return _ready(fn(*args))
 
-        future = Future()
-        future.set_result(fn(*args))
-        return future
+
+def _ready(result):
+    """A future already holding ``result``."""
+    from concurrent.futures import Future
+
+    future = Future()
+    future.set_result(result)
+    return future
 
 
 def _executor(jobs: int):

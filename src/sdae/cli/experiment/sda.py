@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import options as o
+from .. import options as o
+from .common import in_run_folder, print_report, resumed
 
 NOISE_CANDIDATES = (0.1, 0.25, 0.4)  # --noise-search without values
 
@@ -61,8 +62,8 @@ def add_parser(exp) -> None:
 def _noise(args, settings) -> None:
     """The SdA's noise levels, or the candidates of a search; checked before the data are
     read."""
-    from ..core.stacking import per_layer
-    from ..errors import ConfigError
+    from ...core.stacking import per_layer
+    from ...errors import ConfigError
 
     if args.hidden:
         settings.hidden_sizes = list(args.hidden)
@@ -83,7 +84,7 @@ def settings_of(args):
     """The experiment's settings, with what the options change."""
     from dataclasses import replace
 
-    from ..experiments import sda
+    from ...experiments import sda
 
     settings = sda.SdaSettings()
     _noise(args, settings)
@@ -105,10 +106,9 @@ def settings_of(args):
 def run(args) -> None:
     import numpy as np
 
-    from ..errors import ConfigError
-    from ..experiments import sda
-    from ..io.data import load_dataset
-    from .experiment import in_run_folder, resumed
+    from ...errors import ConfigError
+    from ...experiments import sda
+    from ...io.data import load_dataset
 
     args = resumed(args)
     settings = settings_of(args)
@@ -122,5 +122,4 @@ def run(args) -> None:
     _, out = in_run_folder(args, lambda out, checkpoints: sda.run(
         dataset, out, settings, seeds=args.seeds, label_counts=args.labels or [None],
         models=args.models, checkpoints=checkpoints))
-    print()
-    print((out / "results.md").read_text())
+    print_report(out)
