@@ -111,8 +111,11 @@ def describe_progress(checkpoints: Path) -> str:
     from .checkpoint import load_checkpoint
 
     files = sorted(checkpoints.rglob("*.ckpt"), key=lambda p: p.stat().st_mtime)
+    results = list(checkpoints.rglob("*.json"))  # finished pieces (imputations), not the record
+    results = [p for p in results if p.name != "command.json"]
     if not files:
-        return "from the start"
+        return (f"with {len(results)} finished result{'s' * (len(results) != 1)} kept" if results
+                else "from the start")
     name = files[-1].relative_to(checkpoints).with_suffix("").as_posix()  # sda-seed0/finetune
     phase = name.replace("/", " ").replace("-", " ").replace("layer", "layer ")
     try:
