@@ -198,15 +198,59 @@ def test_filters_of_a_missing_model(tmp_path, capsys):
     assert "no such model file" in capsys.readouterr().err
 
 
-def test_demo_runs_offline_on_bundled_digits(tmp_path, monkeypatch, capsys):
+@pytest.fixture
+def tiny_demo(monkeypatch):
+    """The demo's own choice of data and settings, cut down to a few seconds; records them."""
+    from dataclasses import replace
+
+    from sdae.experiments import mnist_filters
+
+    chosen = {}
+    real_config = mnist_filters.demo_config
+
+    def tiny_config(dataset, seed=0):
+        small, options = real_config(dataset, seed)
+        chosen.update(dataset=small, options=options)
+        return small.subset(100, 50), {**options, "n_hidden": 8, "n_filters": 8,
+                                       "probe_max_iter": 5,
+                                       "train_config": replace(options["train_config"],
+                                                               epochs=1)}
+
+    monkeypatch.setattr(mnist_filters, "demo_config", tiny_config)
+    return chosen
+
+
+def test_demo_runs_offline_on_the_shipped_mnist_subset(tmp_path, monkeypatch, capsys,
+                                                        tiny_demo):
     monkeypatch.delenv("SDAE_DATA_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     out = tmp_path / "demo"
     assert main(["demo", "--data-dir", str(tmp_path / "empty"), "--out", str(out)]) == 0
+    assert tiny_demo["dataset"].name == "mnist-small"
+    assert len(tiny_demo["dataset"].x_train) == 10_000
+    assert tiny_demo["options"]["probe_solver"] == "lbfgs"
     results = json.loads((out / "results.json").read_text())
-    assert results["dataset"].startswith("digits")
+    assert results["dataset"].startswith("mnist-small")
+    assert results["probe"]["solver"] == "lbfgs"
     assert [m["noise_level"] for m in results["models"]] == [0.0, 0.25, 0.5]
     assert (out / "filters.png").exists() and (out / "reconstructions.png").exists()
-    assert "raw pixels" in capsys.readouterr().out
+    lines = capsys.readouterr().out.splitlines()
+    assert "subset shipped with sdae" in lines[0] and "sdae demo --download" in lines[0]
+    phases = [next(i for i, line in enumerate(lines) if line.startswith(start))
+              for start in ("raw pixels: fitting", "raw pixels: probe test error",
+                            "AE (no noise): training", "AE (no noise): trained",
+                            "AE (no noise): probe test error", "DAE (25% masking): training",
+                            "DAE (50% masking): probe test error")]
+    assert phases == sorted(phases)
+
+
+def test_demo_uses_full_mnist_when_found(tiny_mnist, tmp_path, capsys, tiny_demo):
+    out = tmp_path / "demo"
+    assert main(["demo", "--data-dir", str(tiny_mnist), "--out", str(out)]) == 0
+    assert tiny_demo["dataset"].name == "mnist"
+    assert tiny_demo["options"]["n_hidden"] == 500
+    assert json.loads((out / "results.json").read_text())["dataset"].startswith("mnist ")
+    assert capsys.readouterr().out.startswith("full MNIST found")
 
 
 def test_experiment_mnist_filters_on_tiny_mnist(tiny_mnist, tmp_path):

@@ -121,9 +121,12 @@ def test_digits_are_bundled_and_scaled():
     assert len(data.x_valid) == 300 and len(data.x_test) == 300
 
 
-def test_auto_falls_back_to_digits(tmp_path, monkeypatch):
+def test_auto_falls_back_to_the_shipped_mnist_subset(tmp_path, monkeypatch):
     monkeypatch.delenv("SDAE_DATA_DIR", raising=False)
-    assert load_dataset("auto", tmp_path).name == "digits"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    data = load_dataset("auto", tmp_path)
+    assert data.name == "mnist-small" and data.image_shape == (28, 28)
+    assert len(data.x_train) == 10_000 and len(data.x_test) == 2_000
 
 
 def test_unknown_name(tmp_path):

@@ -3,7 +3,7 @@ import pytest
 from PIL import Image
 
 from sdae.errors import ConfigError
-from sdae.measures.analysis import low_frequency_energy, probe_error
+from sdae.measures.analysis import fit_probe, fit_probe_lbfgs, low_frequency_energy, probe_error
 from sdae.measures.figures import (
     plot_filter_panels,
     plot_reconstructions,
@@ -57,3 +57,18 @@ def test_probe_error_on_separable_data():
     x = rng.normal(size=(200, 2))
     y = (x[:, 0] > 0).astype(int)
     assert probe_error(x[:100], y[:100], x[100:], y[100:]) < 0.05
+
+
+def test_lbfgs_probe_fits_the_same_classifier_as_sklearn():
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(3, 5)) * 2
+    y = rng.integers(0, 3, 300)
+    x = (centres[y] + rng.normal(size=(300, 5))).astype(np.float32)
+    weight, bias = fit_probe_lbfgs(x[:200], y[:200], max_iter=500)
+    clf = fit_probe(x[:200], y[:200], max_iter=500)
+    np.testing.assert_allclose(weight, clf.coef_.T, atol=1e-2)
+    np.testing.assert_allclose(bias, clf.intercept_, atol=1e-2)
+    fast = probe_error(x[:200], y[:200], x[200:], y[200:], 500, solver="lbfgs")
+    assert fast == probe_error(x[:200], y[:200], x[200:], y[200:], 500)
+    with pytest.raises(ValueError, match="solver"):
+        probe_error(x, y, x, y, solver="sgd")

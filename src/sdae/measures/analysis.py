@@ -31,10 +31,48 @@ def probe_error(
     y_test: np.ndarray,
     max_iter: int = 200,
     seed: int = 0,
+    solver: str = "sklearn",
 ) -> float:
-    """Test error of :func:`fit_probe` trained on ``x_train``."""
+    """Test error of :func:`fit_probe` trained on ``x_train`` (``solver="sklearn"``), or of
+    :func:`fit_probe_lbfgs`, the same classifier fitted faster (``solver="lbfgs"``)."""
+    if solver == "lbfgs":
+        weight, bias = fit_probe_lbfgs(x_train, y_train, max_iter)
+        scores = np.asarray(x_test, dtype=np.float32) @ weight + bias
+        return float(np.mean(scores.argmax(axis=1) != y_test))
+    if solver != "sklearn":
+        raise ValueError(f"probe solver must be 'sklearn' or 'lbfgs', got {solver!r}")
     clf = fit_probe(x_train, y_train, max_iter, seed)
     return float(np.mean(clf.predict(x_test) != y_test))
+
+
+def fit_probe_lbfgs(
+    x_train: np.ndarray, y_train: np.ndarray, max_iter: int = 100, C: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """The probe of :func:`fit_probe` (multinomial logistic regression, penalty ½‖W‖²/C on
+    the weights, not the bias), fitted by full-batch L-BFGS in float32 with torch: several
+    times faster than scikit-learn's float64 solver for the same budget of iterations.
+    Deterministic: it starts from zero. Returns the weights (features × classes) and bias.
+    """
+    import torch
+
+    x = torch.from_numpy(np.ascontiguousarray(x_train, dtype=np.float32))
+    y = torch.from_numpy(np.asarray(y_train, dtype=np.int64))
+    n_classes = int(y.max()) + 1
+    weight = torch.zeros(x.shape[1], n_classes, requires_grad=True)
+    bias = torch.zeros(n_classes, requires_grad=True)
+    opt = torch.optim.LBFGS([weight, bias], lr=1.0, max_iter=max_iter, tolerance_grad=1e-5,
+                            tolerance_change=1e-9, history_size=10,
+                            line_search_fn="strong_wolfe")
+
+    def loss():  # scikit-learn's objective divided by n
+        opt.zero_grad()
+        value = (torch.nn.functional.cross_entropy(x @ weight + bias, y, reduction="mean")
+                 + 0.5 * weight.square().sum() / (C * len(x)))
+        value.backward()
+        return value
+
+    opt.step(loss)
+    return weight.detach().numpy(), bias.detach().numpy()
 
 
 def low_frequency_energy(

@@ -107,7 +107,7 @@ def load_dataset(
     stream: bool = False,
 ) -> Dataset:
     """``mnist``, ``mnist-small`` (the subset shipped in the package), ``usps``, ``digits``,
-    ``auto`` (MNIST when on disk, else digits) or a path
+    ``auto`` (full MNIST when on disk, else the shipped subset ``mnist-small``) or a path
     (with ``stream``, a ``.npy`` file left on disk, memory-mapped)."""
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise DataError(f"seed must be a non-negative integer, got {seed!r}")
@@ -123,7 +123,7 @@ def load_dataset(
     if name == "usps":
         return load_usps(data_dir)
     if name == "auto":
-        return load_mnist(data_dir, download=False) if find_mnist(data_dir) else load_digits()
+        return load_mnist(data_dir, download=False) if find_mnist(data_dir) else load_mnist_small()
     path = Path(name)
     if not path.exists():
         raise DataError(f"{name}: no such file or folder, and not one of {', '.join(NAMED)}")
