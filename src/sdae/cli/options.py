@@ -76,9 +76,10 @@ def fraction(text: str) -> float:
 def add_data_options(p, default: str) -> None:
     """--data, --data-dir and --no-download: a data set by name or path."""
     p.add_argument("--data", default=default,
-                   help="'mnist', 'usps', 'digits' (bundled, offline), 'auto' (MNIST if "
-                        "found, else digits), or a path: .npy, .npz (x, y), .csv, or a folder "
-                        f"of images (default: {default})")
+                   help="'mnist', 'mnist-small' (10 000 MNIST images shipped with sdae), "
+                        "'usps', 'digits' (scikit-learn's 8×8), 'auto' (MNIST if found, else "
+                        "mnist-small), or a path: .npy, .npz (x, y), .csv, or a folder of "
+                        f"images (default: {default})")
     add_data_dir(p)
     add_no_download(p)
 
