@@ -105,7 +105,15 @@ def add_seed(p, help: str = "seed of initialisation, shuffling and noise") -> No
 
 def add_progress(p) -> None:
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                   help="show progress bars (default: only on a terminal)")
+                   help="show progress bars (default: only on a terminal; elsewhere one "
+                        "line per epoch on stderr; --no-progress: neither)")
+
+
+def add_tensorboard(p) -> None:
+    p.add_argument("--tensorboard", action="store_true",
+                   help="also write TensorBoard event files to OUT/tensorboard: the loss "
+                        "curves of every phase, the first layer's filters (needs pip "
+                        "install \"sdae[tensorboard]\")")
 
 
 def add_precision(p) -> None:

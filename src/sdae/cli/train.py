@@ -28,6 +28,7 @@ def add_parser(sub) -> None:
     p.add_argument("--checkpoint-every", type=o.positive_int, default=1, metavar="N",
                    help="write the checkpoint every N epochs, at the end of each phase, and "
                         "on Ctrl-C or SIGTERM (default: 1)")
+    o.add_tensorboard(p)
     o.add_resume_options(p)
     p.set_defaults(handler=run)
 
@@ -94,6 +95,10 @@ def _check(args) -> None:
     check_walkback(args.walkback)
     if args.walkback and args.corruption == "none":
         raise ConfigError("--walkback walks by corrupting: give a --corruption")
+    if args.tensorboard:  # a missing package fails before anything is written
+        from ..experiments.run_logs import summary_writer_class
+
+        summary_writer_class()
     if args.unsupervised_epochs and len(args.hidden) < 2:
         raise ConfigError("--unsupervised-epochs fine-tunes a deep autoencoder: give two or "
                           "more --hidden sizes (on one layer it would only undo the denoising)")
@@ -180,7 +185,8 @@ def run(args) -> None:
     quiet = contextlib.nullcontext() if writes else contextlib.redirect_stdout(io.StringIO())
     with folder.guard(hint(COMMAND, folder.out)), quiet:
         metrics = train_run.train_stack(stack, dataset, phases, folder.checkpoints,
-                                        stream=args.stream)
+                                        stream=args.stream, out=folder.out if writes else None,
+                                        tensorboard=args.tensorboard)
         if not writes:
             return
         train_run.write_run(stack, dataset, folder.out, metrics, phases, args.seed)

@@ -29,6 +29,7 @@ from ..io.checkpoint import load_checkpoint, save_checkpoint
 from .batches import Batches, check_batch_size
 from .device import float32_kernels, resolve_device
 from .distributed import check_split, process_group
+from .epoch_log import Epoch, report, shows_lines
 from .run_state import Checkpoints, History, RunState, signature, stops
 from .steps import FusesSGD, epoch_loss, learning_rate, make_step
 from .streaming import inputs_on, row_chunks
@@ -148,6 +149,9 @@ def train(
 ) -> History:
     """Minimise ``objective`` over mini-batches of ``data`` for ``config.epochs`` epochs.
 
+    After each epoch, :func:`sdae.core.epoch_log.report` writes its line where no progress
+    bar is drawn (stderr not a terminal) and tells the observers of the calling code.
+
     Parameters
     ----------
     model : nn.Module
@@ -174,6 +178,8 @@ def train(
         the end, and on KeyboardInterrupt (the last finished epoch), atomically. When the
         file exists, the run continues from it: the result is bitwise the same as a run
         never interrupted (on the CPU).
+    description : str
+        The phase's name, on its progress bar and its lines.
 
     Returns
     -------
@@ -200,6 +206,10 @@ def train(
     schedule = partial(learning_rate, config.lr, config.lr_decay, config.warmup_epochs,
                        batches.n_batches)
     bar = _progress_bar(config, batches.n_batches, run.epoch, description, show=rank == 0)
+    lines = rank == 0 and shows_lines(config.progress)  # where no bar is drawn
+    if run.history.train_loss:  # continued: the observers see the epochs restored
+        report(Epoch(description, len(run.history.train_loss), config.epochs, run.history),
+               line=False)
     with bar, saves.on_interrupt(), float32_kernels(config.precision, device):
         for epoch in range(run.epoch, config.epochs):
             start = time.perf_counter()
@@ -215,6 +225,7 @@ def train(
             bar.set_postfix(_postfix(run.history, evaluate is not None), refresh=False)
             stop = stops(run.history, config.patience, epoch)
             saves.after_epoch(run, epoch, stop)
+            report(Epoch(description, epoch + 1, config.epochs, run.history), line=lines)
             if stop:
                 break
     return run.finish()

@@ -28,6 +28,7 @@ from ..io.runs import machine_description
 from ..measures.figures import plot_filter_panels, plot_reconstructions
 from ..models import save_model
 from ..tasks.sampling import walkback_objective
+from .run_logs import live_metrics, tensorboard_log
 
 
 @dataclass
@@ -50,9 +51,27 @@ def as_input(a, stream: bool):
 
 def train_stack(stack: StackedDenoisingAutoencoder, dataset: Dataset, run: StackRun,
                 checkpoints: Path, *, stream: bool = False,
-                log: Callable[[str], None] = print) -> dict:
+                log: Callable[[str], None] = print, out: Path | None = None,
+                tensorboard: bool = False) -> dict:
     """Train ``stack`` through the phases of ``run``, each checkpointed in ``checkpoints``
-    (a killed run continues from them); return the metrics."""
+    (a killed run continues from them); return the metrics, with every epoch of every
+    phase as rows (``epochs``).
+
+    With ``out`` (the run folder, None in a process that does not write), its
+    ``metrics.json`` holds the epochs so far after every epoch, and with ``tensorboard``
+    ``out/tensorboard`` gets the loss curves and, at the end, the first layer's filters."""
+    board_folder = out / "tensorboard" if out is not None and tensorboard else None
+    with (live_metrics(out / "metrics.json" if out is not None else None) as table,
+          tensorboard_log(board_folder) as board):
+        metrics = _train_phases(stack, dataset, run, checkpoints, stream, log)
+        if board is not None and dataset.image_shape is not None:
+            board.filters(stack.layers[0].weight.detach().cpu().numpy(), dataset.image_shape)
+    return {**metrics, "status": "finished", "epochs": table.rows()}
+
+
+def _train_phases(stack: StackedDenoisingAutoencoder, dataset: Dataset, run: StackRun,
+                  checkpoints: Path, stream: bool, log: Callable[[str], None]) -> dict:
+    """Pre-training, then the fine-tunings ``run`` asks for; the metrics."""
     config = run.config
     x, x_valid = as_input(dataset.x_train, stream), as_input(dataset.x_valid, stream)
     log(f"data: {dataset.describe()}")

@@ -1,0 +1,95 @@
+"""The one report of a finished epoch, for every phase of every command.
+
+:func:`~sdae.core.training.train` calls :func:`report` after each epoch. The report does two
+things, so that a long run can be followed wherever it runs:
+
+- where no progress bar is shown because stderr is not a terminal (``nohup``, a batch
+  system, a pipe), it writes one line to stderr, e.g.
+  ``pretrain layer 2: epoch 7/40, loss 61.23, valid 58.1, 3.2 s``. stderr, because the
+  line stands in for the bar, which is drawn there, and stdout stays for the results;
+  written directly rather than through :mod:`logging`, which shows nothing below WARNING
+  until an application configures it;
+- it passes the epoch to the observers of the running code (:func:`observing`): ``sdae
+  train`` rewrites its ``metrics.json`` and its TensorBoard curves there. Observers are
+  scoped to a ``with`` block (a context variable) rather than passed down as arguments, so
+  that they reach the ``train`` calls inside ``pretrain`` and ``finetune`` unchanged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from .run_state import History
+
+
+@dataclass(frozen=True)
+class Epoch:
+    """A finished epoch of one phase: ``history`` holds every epoch of the phase so far
+    (the last one is this one); it is the run's own, so copy what you keep."""
+
+    phase: str  # train's description: "pretrain layer 2", "fine-tune", ...
+    epoch: int  # 1-based
+    epochs: int  # the phase's number of epochs
+    history: History
+
+    @property
+    def train_loss(self) -> float:
+        return self.history.train_loss[-1]
+
+    @property
+    def valid_loss(self) -> float | None:
+        return self.history.valid_loss[-1] if self.history.valid_loss else None
+
+    @property
+    def seconds(self) -> float:
+        return self.history.epoch_seconds[-1]
+
+
+Observer = Callable[[Epoch], None]
+
+_observers: contextvars.ContextVar[tuple[Observer, ...]] = contextvars.ContextVar(
+    "sdae_epoch_observers", default=())
+
+
+@contextlib.contextmanager
+def observing(observer: Observer) -> Iterator[None]:
+    """Call ``observer(epoch)`` after every epoch trained inside the block (and once, at
+    the start of a phase continued from a checkpoint, with the epochs it restored)."""
+    token = _observers.set((*_observers.get(), observer))
+    try:
+        yield
+    finally:
+        _observers.reset(token)
+
+
+def report(epoch: Epoch, *, line: bool) -> None:
+    """Write the epoch's line to stderr when ``line`` (see :func:`shows_lines`), then pass
+    the epoch to the observers."""
+    if line and sys.stderr is not None:
+        print(epoch_line(epoch), file=sys.stderr, flush=True)
+    for observer in _observers.get():
+        observer(epoch)
+
+
+def epoch_line(epoch: Epoch) -> str:
+    """``PHASE: epoch N/M, loss L, valid V, T`` (no valid without validation data; the
+    time in seconds, or milliseconds below one)."""
+    valid = f", valid {epoch.valid_loss:.4g}" if epoch.valid_loss is not None else ""
+    seconds = epoch.seconds
+    took = f"{seconds:.1f} s" if seconds >= 1 else f"{seconds * 1000:.0f} ms"
+    return (f"{epoch.phase}: epoch {epoch.epoch}/{epoch.epochs}, loss {epoch.train_loss:.4g}"
+            f"{valid}, {took}")
+
+
+def shows_lines(progress: bool | None) -> bool:
+    """Whether a run writes a line per epoch: with ``progress=None`` (show a bar on a
+    terminal) when stderr is not a terminal, where no bar is drawn. ``True`` asks for the
+    bar anywhere, ``False`` for silence."""
+    if progress is not None or sys.stderr is None:
+        return False
+    isatty = getattr(sys.stderr, "isatty", None)
+    return not (isatty is not None and isatty())
