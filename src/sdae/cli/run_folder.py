@@ -9,7 +9,8 @@ from pathlib import Path
 # not part of what makes two runs the same: how a run is shown, where it is, and how it is
 # continued; the parser's own entries
 NOT_RECORDED = {"handler", "argv", "resume", "overwrite", "progress", "out", "command",
-                "action", "experiment", "data", "data_dir"}
+                "action", "experiment", "data", "data_dir",
+                "tensorboard"}  # how a run is shown, not what it computes
 
 
 def _plain(value):
