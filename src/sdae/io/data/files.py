@@ -23,6 +23,7 @@ def load_array(
 
     - ``.npy``: one array, examples along the first axis; with ``stream``, memory-mapped
       instead of read (for data larger than memory; values are checked while training);
+      uint8 values (8-bit pixels) are divided by 255, as an image folder's are;
     - ``.npz``: the inputs under ``x``/``X``/``data``, labels under ``y``/``labels`` if any;
     - ``.csv``/``.txt``: numbers only, an optional header row, no labels;
     - a folder of images: grayscale images of one size, scaled to [0, 1].
@@ -42,6 +43,10 @@ def load_array(
         if x.dtype.kind not in "biuf" or x.ndim < 2 or x.size == 0:
             raise DataError(f"{path}: need a numeric array of examples (n, d) with n >= 1, "
                             f"got {x.dtype} {x.shape}")
+        if x.dtype == np.uint8:  # read chunk by chunk as they are: they cannot be scaled
+            raise DataError(f"{path}: 8-bit values are scaled to [0, 1] when read, which a "
+                            "streamed file cannot be: leave out --stream, or save x / 255 "
+                            "as float32 to stream it")
         if not x.flags.c_contiguous:  # reshaping it would read it all into memory
             raise DataError(f"{path}: the array is stored in Fortran order: save it with "
                             "numpy.save(path, numpy.ascontiguousarray(x)) to stream it")
@@ -65,16 +70,23 @@ def load_array(
 
 
 def check_features(x: np.ndarray, name: str) -> np.ndarray:
-    """Validate and flatten an array of examples to (n, d) float32."""
+    """Validate and flatten an array of examples to (n, d) float32 (uint8 scaled to [0, 1])."""
     x = np.asarray(x)
     if x.dtype.kind not in "biuf":
         raise DataError(f"{name}: data must be numeric, got dtype {x.dtype}")
     if x.ndim < 2 or x.size == 0:
         raise DataError(f"{name}: need a 2-D array of examples (n, d) with n >= 1, got {x.shape}")
-    x = x.reshape(len(x), -1).astype(np.float32)
+    x = scale_bytes(x.reshape(len(x), -1))
     if not np.isfinite(x).all():
         raise DataError(f"{name}: data contain NaN or infinite values: remove or impute them")
     return x
+
+
+def scale_bytes(x: np.ndarray) -> np.ndarray:
+    """``x`` as float32, 8-bit values (uint8) divided by 255: an array of 8-bit pixels then
+    means what the same pixels read from image files mean (see :func:`image_to_gray`)."""
+    return (x / np.float32(255.0)).astype(np.float32) if x.dtype == np.uint8 \
+        else x.astype(np.float32)
 
 
 def _first_bytes(path: Path, n: int) -> bytes:
