@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from sdae.errors import DataError
-from sdae.io.data import load_array, load_dataset
+from sdae.io.data import load_array
 
 
 def test_uint8_arrays_are_scaled_as_image_folders_are(tmp_path):
