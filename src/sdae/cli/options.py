@@ -74,11 +74,15 @@ def fraction(text: str) -> float:
 
 
 def add_data_options(p, default: str) -> None:
-    """--data, --data-dir and --no-download: a data set by name or path."""
+    """--data, --label-column, --data-dir and --no-download: a data set by name or path."""
     p.add_argument("--data", default=default,
                    help="'mnist', 'usps', 'digits' (bundled, offline), 'auto' (MNIST if "
                         "found, else digits), or a path: .npy, .npz (x, y), .csv, or a folder "
-                        f"of images (default: {default})")
+                        "of images, or a folder of class folders (root/CLASS/*.png: "
+                        f"images and their labels) (default: {default})")
+    p.add_argument("--label-column", metavar="NAME|INDEX", default=None,
+                   help="a CSV table's column of labels (numbers or text), by header name "
+                        "or index from 0 (-1: the last); the other columns are the inputs")
     add_data_dir(p)
     add_no_download(p)
 
