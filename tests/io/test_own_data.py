@@ -29,10 +29,13 @@ def test_other_integer_arrays_keep_their_values(tmp_path):
     assert load_array(tmp_path / "a.npy")[0].max() == 7
 
 
-def test_a_streamed_uint8_file_is_refused_with_a_fix(tmp_path):
-    np.save(tmp_path / "a.npy", np.zeros((4, 6), np.uint8))
-    with pytest.raises(DataError, match="leave out --stream, or save x / 255"):
-        load_array(tmp_path / "a.npy", stream=True)
+def test_uint8_bits_stay_bits_and_streamed_pixels_are_read_as_they_are(tmp_path):
+    bits = np.random.default_rng(0).integers(0, 2, (4, 6), dtype=np.uint8)
+    np.save(tmp_path / "bits.npy", bits)
+    np.testing.assert_array_equal(load_array(tmp_path / "bits.npy")[0], bits)
+    np.save(tmp_path / "pixels.npy", bits * 255)
+    assert load_array(tmp_path / "pixels.npy")[0].max() == 1
+    assert load_array(tmp_path / "pixels.npy", stream=True)[0].max() == 255
 
 
 def _table(path, header: bool = True) -> None:

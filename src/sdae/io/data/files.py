@@ -24,7 +24,8 @@ def load_array(
 
     - ``.npy``: one array, examples along the first axis; with ``stream``, memory-mapped
       instead of read (for data larger than memory; values are checked while training);
-      uint8 values (8-bit pixels) are divided by 255, as an image folder's are;
+      8-bit pixels (uint8 beyond 0 and 1) are divided by 255, as an image folder's are,
+      except when streamed (read as they are, so that training stops on values above 1);
     - ``.npz``: the inputs under ``x``/``X``/``data``, labels under ``y``/``labels`` if any;
     - ``.csv``/``.txt``: numbers, an optional header row; with ``label_column`` (a name
       in the header, or an index from 0, negative from the end) that column holds the
@@ -53,10 +54,6 @@ def load_array(
         if x.dtype.kind not in "biuf" or x.ndim < 2 or x.size == 0:
             raise DataError(f"{path}: need a numeric array of examples (n, d) with n >= 1, "
                             f"got {x.dtype} {x.shape}")
-        if x.dtype == np.uint8:  # read chunk by chunk as they are: they cannot be scaled
-            raise DataError(f"{path}: 8-bit values are scaled to [0, 1] when read, which a "
-                            "streamed file cannot be: leave out --stream, or save x / 255 "
-                            "as float32 to stream it")
         if not x.flags.c_contiguous:  # reshaping it would read it all into memory
             raise DataError(f"{path}: the array is stored in Fortran order: save it with "
                             "numpy.save(path, numpy.ascontiguousarray(x)) to stream it")
@@ -94,10 +91,12 @@ def check_features(x: np.ndarray, name: str) -> np.ndarray:
 
 
 def scale_bytes(x: np.ndarray) -> np.ndarray:
-    """``x`` as float32, 8-bit values (uint8) divided by 255: an array of 8-bit pixels then
-    means what the same pixels read from image files mean (see :func:`image_to_gray`)."""
-    return (x / np.float32(255.0)).astype(np.float32) if x.dtype == np.uint8 \
-        else x.astype(np.float32)
+    """``x`` as float32, 8-bit pixels (uint8) divided by 255: an array of them then means
+    what the same pixels read from image files mean (see :func:`image_to_gray`). uint8
+    values all 0 or 1 are bits, already in [0, 1], and stay as they are."""
+    if x.dtype == np.uint8 and x.size and x.max() > 1:
+        return (x / np.float32(255.0)).astype(np.float32)
+    return x.astype(np.float32)
 
 
 def _first_bytes(path: Path, n: int) -> bytes:
