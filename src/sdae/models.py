@@ -3,6 +3,7 @@ loading models by it (the file format itself is :mod:`sdae.io.model_files`)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -40,15 +41,31 @@ def save_model(model: nn.Module, path: str | os.PathLike, extra: dict | None = N
     return write_model_file(path, kind, model.config.to_dict(), model.state_dict(), extra)
 
 
+RUN_MODEL = "model.safetensors"  # the model file in the folder of a finished sdae train
+
+
+def model_path(path: str | os.PathLike) -> Path:
+    """``path``, or for a run folder the model it holds: a user names the folder that
+    ``sdae train --out`` wrote, not a file inside it."""
+    path = Path(path)
+    if not path.is_dir():
+        return path
+    if not (path / RUN_MODEL).is_file():
+        raise ModelFileError(f"{path}: a folder without {RUN_MODEL}: give a model file, or "
+                             "the folder of a finished run ('sdae train --resume' finishes one)")
+    return path / RUN_MODEL
+
+
 def load_model(
     path: str | os.PathLike, device: str | torch.device = "cpu", *, with_header: bool = False
 ):
-    """Rebuild the model saved in ``path`` (a DAE layer, a stack or a denoiser), in eval
-    mode.
+    """Rebuild the model saved in ``path`` (a DAE layer, a stack or a denoiser; or a run
+    folder holding one), in eval mode.
 
     ``with_header=True`` returns ``(model, header)``, the header as :func:`read_model_file`
     gives it (kind, config, extra), from the one read of the file.
     """
+    path = model_path(path)
     info, tensors = read_model_file(path)
     cls = KINDS.get(info["kind"])
     if cls is None:
@@ -89,6 +106,29 @@ def describe_header(path, header: dict, n_params: int) -> list[str]:
     lines += (_denoiser(header["kind"], config) if header["kind"].endswith("denoiser")
               else _layers(config))
     return lines + _record(header.get("extra") or {})
+
+
+def describe_checkpoint(path, state: dict) -> list[str]:
+    """The lines ``sdae info`` prints for a training checkpoint (as
+    :func:`sdae.io.checkpoint.load_checkpoint` gives it): what it trains, how far it got."""
+    n_params = sum(t.numel() for t in state.get("model", {}).values()
+                   if isinstance(t, torch.Tensor))
+    config, history = state.get("config") or {}, state.get("history") or {}
+    lines = [f"{path}: training checkpoint (sdae checkpoint format {state['sdae_checkpoint']}), "
+             f"{n_params:,} parameters, after {_count(state.get('epoch', 0), 'epoch')}"
+             + (f" of {config['epochs']}" if "epochs" in config else "")]
+    model = (state.get("signature") or {}).get("model")
+    if isinstance(model, dict) and "n_visible" in model:
+        with contextlib.suppress(KeyError, TypeError):  # a record of another version
+            lines += _layers(model)
+    if "batch_size" in config:
+        lines.append(f"  training: batch {config['batch_size']}, {config.get('optimizer')} "
+                     f"lr {config.get('lr')}, seed {config.get('seed')}")
+    if history.get("train_loss"):
+        lines.append(f"  last training loss {history['train_loss'][-1]:.4g}")
+    lines.append("  the run continues from it when its command is run again ('sdae train "
+                 "--resume RUN_DIR')")
+    return lines
 
 
 def _denoiser(kind: str, config: dict) -> list[str]:

@@ -20,8 +20,7 @@ def test_npy_and_npz(tmp_path):
 
 
 @pytest.mark.parametrize(("y", "message"), [(np.eye(3)[[0, 1, 2, 0]], "1-D"),
-                                            (np.array([0.5, 1, 2, 0]), "integer"),
-                                            (np.array([0, -1, 2, 0]), ">= 0")])
+                                            (np.array([0.5, 1, 2, 0]), "integer")])
 def test_bad_labels(tmp_path, y, message):
     np.savez(tmp_path / "b.npz", x=np.zeros((4, 2)), y=y)
     with pytest.raises(DataError, match=message):

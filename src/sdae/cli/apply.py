@@ -16,10 +16,13 @@ def add_parser(sub) -> None:
         p = sub.add_parser(name, help=f"write {what}",
                            description=f"Apply a saved model to data and write {what} as "
                                        ".npy (or .csv when --out ends in .csv).")
-        p.add_argument("model", type=Path, help="a .safetensors model file")
+        p.add_argument("model", type=Path,
+                       help="a .safetensors model file, or the folder of a 'sdae train' run")
         p.add_argument("data", type=Path,
-                       help=".npy, .npz (array x), .csv, or a folder of images")
-        p.add_argument("--out", type=Path, required=True, help="output .npy or .csv file")
+                       help=".npy, .npz (array x), .csv, or a folder of images (or of "
+                            "class folders)")
+        p.add_argument("--out", type=Path, required=True,
+                       help="output .npy or .csv file (never one of the inputs)")
         if name == "encode":
             p.add_argument("--depth", type=o.positive_int, default=None,
                            help="for a stack: the code of the first DEPTH layers (default: all)")
@@ -55,11 +58,12 @@ def run(args) -> None:
     from ..core.training import batched, resolve_device
     from ..errors import ConfigError, DataError
     from ..io.data.files import load_array
-    from ..io.outputs import write_array
+    from ..io.outputs import refuse_overwrite, write_array
     from ..models import load_autoencoder
 
     if args.out.suffix.lower() not in {".npy", ".csv"}:
         raise ConfigError(f"--out {args.out}: name a .npy or a .csv file")
+    refuse_overwrite(args.out, args.model, args.data)
     device = resolve_device(args.device)
     model = load_autoencoder(args.model).to(device)
     x, _, _ = load_array(args.data)

@@ -12,13 +12,16 @@ def add_parser(sub) -> None:
     den = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     _add_train(den)
     d = den.add_parser("apply", help="denoise an image with a trained model",
-                       description="Denoise one image (grayscale or colour, 8- or 16-bit, any "
-                                   "size) with a model from 'sdae denoise train'; a grayscale "
-                                   "model restores each channel of a colour image.")
+                       description="Denoise one image, or every image of a folder "
+                                   "(grayscale or colour, 8- or 16-bit, any size) with a "
+                                   "model from 'sdae denoise train'; a grayscale model "
+                                   "restores each channel of a colour image.")
     d.add_argument("model", type=Path, help="a denoiser .safetensors file")
-    d.add_argument("image", type=Path, help="the noisy image (PNG, TIFF, JPEG...)")
+    d.add_argument("image", type=Path,
+                   help="the noisy image (PNG, TIFF, JPEG...), or a folder of them")
     d.add_argument("--out", type=Path, required=True,
-                   help="the image to write (.png, .tif, ...)")
+                   help="the image to write (.png, .tif, ...); for a folder, the folder to "
+                        "write the images to, under their names (never the input)")
     d.add_argument("--bits", type=int, choices=(8, 16), default=None,
                    help="bits per channel of the output (default: those of the input)")
     d.add_argument("--stride", type=o.positive_int, default=None,
@@ -165,10 +168,15 @@ def apply(args) -> None:
     import time
 
     from ..errors import ConfigError
-    from ..io.data.files import read_image, write_image
+    from ..io.data.files import image_files
+    from ..io.outputs import refuse_overwrite
     from ..models import load_model
-    from ..tasks.denoising import denoise
 
+    refuse_overwrite(args.out, args.model, args.image)
+    if args.image.is_dir() and args.out.is_file():
+        raise ConfigError(f"--out {args.out} is a file, and {args.image} a folder of images: "
+                          "name a folder to write the denoised images to")
+    files = image_files(args.image)  # before the model: a folder without images fails fast
     model, header = load_model(args.model, args.device, with_header=True)
     if not header["kind"].endswith("denoiser"):
         raise ConfigError(f"{args.model} is a {header['kind']} model, not a denoiser: train "
@@ -177,13 +185,34 @@ def apply(args) -> None:
         if header["kind"] != "patch-denoiser":
             raise ConfigError("--stride is for patch models")
         model.config.stride = args.stride
-    image, bits = read_image(args.image)
     start = time.perf_counter()
-    restored = denoise(model, image)
-    seconds = time.perf_counter() - start
+    if not args.image.is_dir():
+        image, bits = _denoise_file(model, args.image, args.out, args.bits)
+        shape = "×".join(map(str, image.shape))
+        print(f"denoised {args.image} ({shape}, {bits}-bit) in "
+              f"{time.perf_counter() - start:.2f} s; wrote {args.out}")
+        return
     try:
-        write_image(args.out, restored, args.bits or bits)
+        args.out.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise ConfigError(f"cannot write {args.out}: {err.strerror}") from None
-    shape = "×".join(map(str, image.shape))
-    print(f"denoised {args.image} ({shape}, {bits}-bit) in {seconds:.2f} s; wrote {args.out}")
+        raise ConfigError(f"cannot create output folder {args.out}: {err.strerror}") from None
+    for file in files:
+        _denoise_file(model, file, args.out / file.name, args.bits)
+    print(f"denoised {len(files)} images of {args.image} in {time.perf_counter() - start:.2f} "
+          f"s; wrote them to {args.out}/")
+
+
+def _denoise_file(model, source: Path, out: Path, bits: int | None):
+    """Denoise the image file ``source`` into ``out`` (with ``bits``, default its own);
+    return the image read and its bit depth."""
+    from ..errors import ConfigError
+    from ..io.data.files import read_image, write_image
+    from ..tasks.denoising import denoise
+
+    image, depth = read_image(source)
+    restored = denoise(model, image)
+    try:
+        write_image(out, restored, bits or depth)
+    except OSError as err:
+        raise ConfigError(f"cannot write {out}: {err.strerror}") from None
+    return image, depth

@@ -74,12 +74,16 @@ def fraction(text: str) -> float:
 
 
 def add_data_options(p, default: str) -> None:
-    """--data, --data-dir and --no-download: a data set by name or path."""
+    """--data, --label-column, --data-dir and --no-download: a data set by name or path."""
     p.add_argument("--data", default=default,
                    help="'mnist', 'mnist-small' (10 000 MNIST images shipped with sdae), "
                         "'usps', 'digits' (scikit-learn's 8×8), 'auto' (MNIST if found, else "
-                        "mnist-small), or a path: .npy, .npz (x, y), .csv, or a folder of "
-                        f"images (default: {default})")
+                        "mnist-small), or a path: .npy, .npz (x, y), .csv, a folder of images, "
+                        "or a folder of class folders (root/CLASS/*.png: images and their "
+                        f"labels) (default: {default})")
+    p.add_argument("--label-column", metavar="NAME|INDEX", default=None,
+                   help="a CSV table's column of labels (numbers or text), by header name "
+                        "or index from 0 (-1: the last); the other columns are the inputs")
     add_data_dir(p)
     add_no_download(p)
 

@@ -67,7 +67,8 @@ def _add_finetune_options(p) -> None:
                    help="after pre-training, epochs of training the whole deep autoencoder "
                         "(every encoder, then the mirrored decoders) on reconstruction of "
                         "the clean input, with the training options above (default: 0)")
-    g = p.add_argument_group("supervised fine-tuning (needs labels: an .npz with y, or mnist)")
+    g = p.add_argument_group("supervised fine-tuning (needs labels: an .npz with y, a CSV "
+                             "with --label-column, class folders, or mnist)")
     g.add_argument("--finetune-epochs", type=int, default=0,
                    help="epochs of fine-tuning with a softmax layer on top; the parameters of "
                         "the best validation epoch are kept (default: 0, none)")
@@ -130,7 +131,8 @@ def _labels(args, dataset):
             raise DataError("--finetune-epochs needs labels, and a streamed .npy holds only "
                             "inputs: leave out --stream and give an .npz with arrays x and y")
         raise DataError(f"--finetune-epochs needs labels, and {args.data} has none: "
-                        "give an .npz with arrays x and y")
+                        "give an .npz with arrays x and y, a CSV table with "
+                        "--label-column, or a folder of class folders")
     classes = np.unique(dataset.y_train)
     if len(classes) < 2:
         raise DataError(f"--finetune-epochs needs labels of two or more classes, and the "
@@ -166,7 +168,8 @@ def run(args) -> None:
     writes = join_process_group(phases.config.device) == 0  # under torchrun, rank 0 writes
     _check(args)
     dataset = load_dataset(args.data, args.data_dir, valid_fraction=args.valid_fraction,
-                           download=not args.no_download, seed=args.seed, stream=args.stream)
+                           download=not args.no_download, seed=args.seed, stream=args.stream,
+                           label_column=args.label_column)
     classes = _labels(args, dataset) if phases.finetune is not None else None
     levels = args.noise_level if args.corruption != "none" else [0.0]
     stack = StackedDenoisingAutoencoder(

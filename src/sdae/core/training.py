@@ -312,9 +312,10 @@ def check_inputs(model, x: Tensor | np.ndarray, name: str = "data") -> None:
         if len(part):
             low, high = min(low, part.min().item()), max(high, part.max().item())
     if model.config.loss == "cross_entropy" and len(x) and (low < 0 or high > 1):
-        raise DataError(
-            f"{name} lie in [{low:.3g}, {high:.3g}] but the cross-entropy "
-            "loss needs values in [0, 1]: rescale them, or use --decoder linear"
+        span = (high - low) or abs(high)  # a fix that works: --decoder linear on 0..255
+        raise DataError(                  # data trains to a loss in the millions
+            f"{name} lie in [{low:.3g}, {high:.3g}] but the cross-entropy loss needs values "
+            f"in [0, 1]: rescale them to (x - {low:.3g}) / {span:.3g}"
         )
 
 

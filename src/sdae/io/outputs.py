@@ -16,6 +16,17 @@ from ..errors import ConfigError
 from .atomic import atomic_write
 
 
+def refuse_overwrite(out: str | os.PathLike, *inputs: str | os.PathLike) -> None:
+    """A ConfigError when ``out`` is one of ``inputs`` (the same file or folder, however
+    named): writing the result would destroy what it was computed from."""
+    out = Path(out)
+    for given in map(Path, inputs):
+        same = out.samefile(given) if out.exists() and given.exists() else False
+        if same or out.resolve() == given.resolve():
+            raise ConfigError(f"--out {out} is an input of the command ({given}): name "
+                              "another output, so that the input is kept")
+
+
 def _write(path: Path, data: bytes) -> Path:
     try:
         return atomic_write(path, data)

@@ -11,21 +11,29 @@ import numpy as np
 
 from ...errors import DataError
 
+MISSING_CELLS = {"", "na", "n/a", "nan", "null", "none", "?"}
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".pgm"}
 _X_KEYS = ("x", "X", "data", "x_train", "features")
 _Y_KEYS = ("y", "labels", "target", "y_train", "targets")
 
 
 def load_array(
-    path: str | os.PathLike, *, stream: bool = False,
+    path: str | os.PathLike, *, stream: bool = False, label_column: str | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None, tuple[int, int] | None]:
     """Read examples (and labels when the file has them) from ``path``.
 
     - ``.npy``: one array, examples along the first axis; with ``stream``, memory-mapped
       instead of read (for data larger than memory; values are checked while training);
+      8-bit pixels (uint8 beyond 0 and 1) are divided by 255, as an image folder's are,
+      except when streamed (read as they are, so that training stops on values above 1);
     - ``.npz``: the inputs under ``x``/``X``/``data``, labels under ``y``/``labels`` if any;
-    - ``.csv``/``.txt``: numbers only, an optional header row, no labels;
-    - a folder of images: grayscale images of one size, scaled to [0, 1].
+    - ``.csv``/``.txt``: numbers, an optional header row; with ``label_column`` (a name
+      in the header, or an index from 0, negative from the end) that column holds the
+      labels, numbers or strings, and the others the inputs;
+    - a folder of images: grayscale images of one size, scaled to [0, 1]; or a folder of
+      class folders (``root/<class>/*.png``): their images, labelled by folder name;
+
+    Labels are integers or strings (:func:`check_labels`).
 
     Returns ``(x, y, image_shape)``: ``x`` of shape (n, d) float32, the labels or None, and
     the (h, w) of image data (an image folder, or an array of shape (n, h, w)) or None.
@@ -34,6 +42,10 @@ def load_array(
     if not path.exists():
         raise DataError(f"{path}: no such file or folder")
     suffix = path.suffix.lower()
+    if label_column is not None and (path.is_dir() or suffix not in {".csv", ".txt"}):
+        where = "an .npz holds them as its array y" if suffix == ".npz" else "this has none"
+        raise DataError(f"{path}: --label-column names the labels' column in a CSV table, "
+                        f"and {where}: leave it out")
     if stream and (path.is_dir() or suffix != ".npy"):
         raise DataError(f"{path}: only a .npy file can be streamed from disk: save the "
                         "inputs with numpy.save, or leave out --stream")
@@ -48,14 +60,15 @@ def load_array(
         shape = tuple(x.shape[1:]) if x.ndim == 3 else None
         return x.reshape(len(x), -1), None, shape  # still on disk: a view, not a copy
     if path.is_dir():
-        images = load_image_folder(path)
-        return images.reshape(len(images), -1), None, images.shape[1:]
+        images, y = load_image_tree(path)
+        return images.reshape(len(images), -1), y, images.shape[1:]
     if suffix == ".npy":
         x, y = _read_npy(path), None
     elif suffix == ".npz":
         x, y = _read_npz(path)
     elif suffix in {".csv", ".txt"}:
-        x, y = read_csv(path), None
+        x, y = ((read_csv(path), None) if label_column is None
+                else read_labelled_csv(path, label_column))
     else:
         raise DataError(
             f"{path}: unsupported file type {suffix!r}: use .npy, .npz, .csv or a folder of images"
@@ -65,16 +78,25 @@ def load_array(
 
 
 def check_features(x: np.ndarray, name: str) -> np.ndarray:
-    """Validate and flatten an array of examples to (n, d) float32."""
+    """Validate and flatten an array of examples to (n, d) float32 (uint8 scaled to [0, 1])."""
     x = np.asarray(x)
     if x.dtype.kind not in "biuf":
         raise DataError(f"{name}: data must be numeric, got dtype {x.dtype}")
     if x.ndim < 2 or x.size == 0:
         raise DataError(f"{name}: need a 2-D array of examples (n, d) with n >= 1, got {x.shape}")
-    x = x.reshape(len(x), -1).astype(np.float32)
+    x = scale_bytes(x.reshape(len(x), -1))
     if not np.isfinite(x).all():
         raise DataError(f"{name}: data contain NaN or infinite values: remove or impute them")
     return x
+
+
+def scale_bytes(x: np.ndarray) -> np.ndarray:
+    """``x`` as float32, 8-bit pixels (uint8) divided by 255: an array of them then means
+    what the same pixels read from image files mean (see :func:`image_to_gray`). uint8
+    values all 0 or 1 are bits, already in [0, 1], and stay as they are."""
+    if x.dtype == np.uint8 and x.size and x.max() > 1:
+        return (x / np.float32(255.0)).astype(np.float32)
+    return x.astype(np.float32)
 
 
 def _first_bytes(path: Path, n: int) -> bytes:
@@ -112,16 +134,58 @@ def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
 
 
 def check_labels(y: np.ndarray, name: str) -> np.ndarray:
-    """Class labels as a 1-D int64 array, or a clear error (one-hot or fractional labels)."""
+    """Class labels as a 1-D array: integers (int64) or strings, as the estimators take
+    them; one-hot or fractional labels are a clear error."""
     y = np.asarray(y)
     if y.ndim != 1:
-        raise DataError(f"{name}: labels must be one class index per example (1-D), "
+        raise DataError(f"{name}: labels must be one class per example (1-D), "
                         f"got shape {y.shape}; turn one-hot labels into indices with argmax")
+    if y.dtype.kind in "US":
+        return y.astype(str)
     if y.dtype.kind not in "biuf" or (y.dtype.kind == "f" and not np.all(np.mod(y, 1) == 0)):
-        raise DataError(f"{name}: labels must be integer class indices, got dtype {y.dtype}")
-    if len(y) and y.min() < 0:
-        raise DataError(f"{name}: labels must be >= 0")
+        raise DataError(f"{name}: labels must be classes, integer or text, got dtype {y.dtype}"
+                        + (" with fractional values" if y.dtype.kind == "f" else ""))
     return y.astype(np.int64)
+
+
+def _text_rows(path: Path) -> list[tuple[int, list[str]]]:
+    """The non-blank rows of a table and their line numbers: commas in ``.csv``, any
+    whitespace in ``.txt``."""
+    try:
+        with open(path, newline="") as f:
+            lines = (csv.reader(f) if path.suffix.lower() == ".csv"
+                     else (line.split() for line in f))
+            return [(i + 1, row) for i, row in enumerate(lines)
+                    if row and not all(not c.strip() for c in row)]
+    except UnicodeDecodeError as err:
+        raise DataError(f"{path}: not a text CSV file ({err.reason})") from err
+    except csv.Error as err:
+        raise DataError(f"{path}: not a readable CSV table ({err})") from err
+    except OSError as err:
+        raise DataError(f"{path}: cannot read it ({err.strerror})") from err
+
+
+def _numbers(path: Path, rows: list[tuple[int, list[str]]]) -> np.ndarray:
+    """The cells of ``rows`` as float32, or a one-line error naming the line."""
+    values = []
+    for line, row in rows:
+        try:
+            values.append([float(c) for c in row])
+        except ValueError as err:
+            raise DataError(f"{path}, line {line}: non-numeric cell ({err}): the inputs must "
+                            "be numbers (name a column of labels with --label-column)") from None
+    if not values:
+        raise DataError(f"{path}: no data rows: the table holds no examples")
+    if len({len(r) for r in values}) != 1:
+        raise DataError(f"{path}: rows have different numbers of columns")
+    return np.asarray(values, dtype=np.float32)
+
+
+def _split_header(rows: list[tuple[int, list[str]]]):
+    """(header or None, data rows): a first row in which no cell is a number is a header."""
+    if rows and not any(_is_number(c) for c in rows[0][1]):
+        return [c.strip() for c in rows[0][1]], rows[1:]
+    return None, rows
 
 
 def read_csv(path: str | os.PathLike) -> np.ndarray:
@@ -130,35 +194,49 @@ def read_csv(path: str | os.PathLike) -> np.ndarray:
     A first row in which no cell is a number is a header.
     """
     path = Path(path)
-    rows = []
-    try:
-        with open(path, newline="") as f:
-            lines = (csv.reader(f) if path.suffix.lower() == ".csv"
-                     else (line.split() for line in f))
-            for i, row in enumerate(lines):
-                if not row or all(not c.strip() for c in row):
-                    continue
-                try:
-                    rows.append([float(c) for c in row])
-                except ValueError as err:
-                    if i == 0 and not any(_is_number(c) for c in row):
-                        continue  # header
-                    raise DataError(
-                        f"{path}, line {i + 1}: non-numeric cell ({err}): "
-                        "the table must hold numbers only"
-                    ) from None
-    except UnicodeDecodeError as err:
-        raise DataError(f"{path}: not a text CSV file ({err.reason})") from err
-    except csv.Error as err:
-        raise DataError(f"{path}: not a readable CSV table ({err})") from err
+    return _numbers(path, _split_header(_text_rows(path))[1])
+
+
+def read_labelled_csv(path: str | os.PathLike, column: str) -> tuple[np.ndarray, np.ndarray]:
+    """A table whose ``column`` (a header name, or an index from 0, negative from the
+    end) holds the labels, numbers or strings; the other columns are the inputs."""
+    path = Path(path)
+    header, rows = _split_header(_text_rows(path))
     if not rows:
         raise DataError(f"{path}: no data rows: the table holds no examples")
-    if len({len(r) for r in rows}) != 1:
-        raise DataError(f"{path}: rows have different numbers of columns")
-    return np.asarray(rows, dtype=np.float32)
+    width = len(header) if header is not None else len(rows[0][1])
+    j = _column_index(path, header, width, column)
+    for line, row in rows:
+        if len(row) != width:
+            raise DataError(f"{path}, line {line}: {len(row)} cells where the table has "
+                            f"{width} columns")
+    cells = [row[j].strip() for _, row in rows]
+    if any(c.lower() in MISSING_CELLS for c in cells):
+        line = rows[next(i for i, c in enumerate(cells) if c.lower() in MISSING_CELLS)][0]
+        raise DataError(f"{path}, line {line}: no label in column {column!r}: every example "
+                        "needs one (drop the unlabelled rows)")
+    x = _numbers(path, [(line, row[:j] + row[j + 1:]) for line, row in rows])
+    if x.shape[1] == 0:
+        raise DataError(f"{path}: the table has no columns besides the labels")
+    labels = (np.asarray([float(c) for c in cells]) if all(_is_number(c) for c in cells)
+              else np.asarray(cells))
+    return x, check_labels(labels, f"{path}: column {column!r}")
 
 
-MISSING_CELLS = {"", "na", "n/a", "nan", "null", "none", "?"}
+def _column_index(path: Path, header: list[str] | None, width: int, column: str) -> int:
+    """The index of ``column``: a name in ``header``, else an integer in [-width, width)."""
+    if header is not None and column in header:
+        return header.index(column)
+    try:
+        j = int(column)
+    except ValueError:
+        names = f"its columns are {', '.join(header)}" if header is not None \
+            else "it has no header row: give the column's index from 0"
+        raise DataError(f"{path}: no column named {column!r}: {names}") from None
+    if not -width <= j < width:
+        raise DataError(f"{path}: --label-column {j}: the table has {width} columns "
+                        f"(0 to {width - 1}, or -1 for the last)")
+    return j % width
 
 
 class TypedTable(NamedTuple):
@@ -228,6 +306,36 @@ def read_typed_csv(path: str | os.PathLike) -> TypedTable:
 def _is_number(text: str) -> bool:
     try:
         float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def load_image_tree(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray | None]:
+    """The images of a folder (no labels), or, when it holds no images but folders of them
+    (``root/<class>/*.png``, the usual layout of labelled images), every class folder's
+    images labelled by the folder's name (an integer when every name is one)."""
+    path = Path(path)
+    if any(p.suffix.lower() in IMAGE_SUFFIXES for p in path.iterdir()):
+        return load_image_folder(path), None
+    classes = sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not classes:
+        return load_image_folder(path), None  # its error: no images found
+    if all(_is_integer(folder.name) for folder in classes):  # 2/ before 10/
+        classes.sort(key=lambda folder: int(folder.name))
+    parts = [load_image_folder(folder) for folder in classes]
+    if len({part.shape[1:] for part in parts}) != 1:
+        raise DataError(f"{path}: the class folders hold images of different sizes; resize "
+                        "them to one size first")
+    names = [folder.name for folder in classes]
+    labels = (np.asarray([int(n) for n in names]) if all(_is_integer(n) for n in names)
+              else np.asarray(names))
+    return np.concatenate(parts), np.repeat(labels, [len(part) for part in parts])
+
+
+def _is_integer(text: str) -> bool:
+    try:
+        int(text)
     except ValueError:
         return False
     return True

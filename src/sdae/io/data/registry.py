@@ -105,15 +105,20 @@ def load_dataset(
     download: bool = True,
     seed: int = 0,
     stream: bool = False,
+    label_column: str | None = None,
 ) -> Dataset:
     """``mnist``, ``mnist-small`` (the subset shipped in the package), ``usps``, ``digits``,
     ``auto`` (full MNIST when on disk, else the shipped subset ``mnist-small``) or a path
-    (with ``stream``, a ``.npy`` file left on disk, memory-mapped)."""
+    (with ``stream``, a ``.npy`` file left on disk, memory-mapped; with ``label_column``,
+    a CSV table's column of labels)."""
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise DataError(f"seed must be a non-negative integer, got {seed!r}")
     if stream and name in (*NAMED, "auto"):
         raise DataError(f"--stream reads a .npy file from disk, and {name} is a named data set "
                         "that fits in memory: leave out --stream")
+    if label_column is not None and name in (*NAMED, "auto"):
+        raise DataError(f"--label-column names a column of a CSV table, and {name} is a "
+                        "named data set with its own labels: leave it out")
     if name == "mnist":
         return load_mnist(data_dir, download=download)
     if name == "mnist-small":
@@ -127,5 +132,5 @@ def load_dataset(
     path = Path(name)
     if not path.exists():
         raise DataError(f"{name}: no such file or folder, and not one of {', '.join(NAMED)}")
-    x, y, shape = load_array(path, stream=stream)
+    x, y, shape = load_array(path, stream=stream, label_column=label_column)
     return split_arrays(path.stem, x, y, valid_fraction, seed, shape)
