@@ -79,3 +79,18 @@ def test_folders_made_by_a_failed_command_are_removed_when_empty(tmp_path):
     prepare_folder(tmp_path / "new" / "deep")
     remove_empty_made_folders()
     assert not (tmp_path / "new").exists()
+
+
+def test_the_refusal_says_when_only_the_data_differ(tmp_path):
+    from sdae.io.runs import start_run
+
+    record = {"command": "train", "argv": ["train"], "options": {"hidden": [8]},
+              "data": "mnist-small", "data_dir": None}
+    start_run(tmp_path / "run", record, log=lambda _: None)  # unfinished: nothing finished it
+    same_options = {**record, "data": "mnist", "data_dir": "/data"}
+    with pytest.raises(ConfigError, match=r"other data \(mnist-small in None, where this "
+                                          r"command finds mnist in /data\)"):
+        start_run(tmp_path / "run", same_options, log=lambda _: None)
+    other_options = {**record, "options": {"hidden": [16]}}
+    with pytest.raises(ConfigError, match="with other options: continue it with --resume"):
+        start_run(tmp_path / "run", other_options, log=lambda _: None)

@@ -169,6 +169,17 @@ def same_run(a: dict, b: dict) -> bool:
     return "options" in a and all(a.get(k) == b.get(k) for k in keys)
 
 
+def _difference(earlier: dict, record: dict) -> str:
+    """What differs between an unfinished run and this command: its options, or (the same
+    options) the data they resolve to, as when ``--data auto`` finds MNIST now."""
+    if earlier.get("options") == record.get("options") and \
+            (earlier.get("data"), earlier.get("data_dir")) != (record.get("data"),
+                                                                record.get("data_dir")):
+        return (f"data ({earlier.get('data')} in {earlier.get('data_dir')}, where this command "
+                f"finds {record.get('data')} in {record.get('data_dir')})")
+    return "options"
+
+
 def start_run(out: Path, record: dict, *, resume: bool = False, overwrite: bool = False,
               writes: bool = True, log=print) -> Run:
     """Open ``out`` for the run ``record`` describes, by the resume rule (module doc).
@@ -183,13 +194,16 @@ def start_run(out: Path, record: dict, *, resume: bool = False, overwrite: bool 
     if resume and unfinished is None:  # a finished run, or one from before records: its
         # checkpoints are kept and continued (a finished phase replays at once); nothing
         # is written before the run has finished
+        log(f"{out} holds no unfinished run: its finished phases replay from their "
+            "checkpoints, any missing one is trained")
         run.fresh = False
         return run
     if unfinished is not None and not overwrite:
         if not (resume or same_run(unfinished, record)):
-            raise ConfigError(f"{out} holds an unfinished run with other options: continue it "
-                              f"with --resume {out}, or start afresh with --overwrite "
-                              "(deletes its checkpoints), or choose another --out")
+            differs = _difference(unfinished, record)
+            raise ConfigError(f"{out} holds an unfinished run with other {differs}: "
+                              f"continue it with --resume {out}, or start afresh with "
+                              "--overwrite (deletes its checkpoints), or choose another --out")
         log(f"continuing the unfinished run in {out}: {describe_progress(run.checkpoints)}")
         run.record, run.fresh = unfinished, False
         return run
