@@ -492,7 +492,7 @@ def test_impute_bad_input(tmp_path, capsys):
 @pytest.fixture
 def photo_folder(tmp_path):
     """Twelve small smooth 8-bit grayscale 'photographs'."""
-    from sdae.io.data.files import write_image
+    from sdae.io.data.images import write_image
 
     folder = tmp_path / "photos"
     rng = np.random.default_rng(0)
@@ -542,7 +542,7 @@ def test_an_interrupted_denoiser_continues_from_its_checkpoint(photo_folder, tmp
 
 @pytest.mark.parametrize("model", ["conv", "patch"])
 def test_denoise_train_and_apply(photo_folder, tmp_path, capsys, model):
-    from sdae.io.data.files import read_image, write_image
+    from sdae.io.data.images import read_image, write_image
 
     out = tmp_path / "model.safetensors"
     assert main(["denoise", "train", "--images", str(photo_folder), "--model", model,
@@ -568,7 +568,7 @@ def test_denoise_train_and_apply(photo_folder, tmp_path, capsys, model):
 
 
 def test_denoise_bad_input(photo_folder, small_npz, tmp_path, capsys):
-    from sdae.io.data.files import write_image
+    from sdae.io.data.images import write_image
 
     assert main(["train", "--data", str(small_npz), "--hidden", "4", "--epochs", "1",
                  "--out", str(tmp_path / "run"), "--no-progress"]) == 0

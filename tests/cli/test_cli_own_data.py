@@ -101,7 +101,7 @@ def test_out_never_overwrites_an_input(run_folder, tmp_path, capsys, command):
 
 
 def test_denoise_apply_on_a_folder_of_images(tmp_path, capsys):
-    from sdae.io.data.files import read_image, write_image
+    from sdae.io.data.images import read_image, write_image
 
     rng = np.random.default_rng(0)
     (tmp_path / "clean").mkdir()

@@ -16,8 +16,8 @@ from safetensors.torch import save_file
 
 from sdae import DenoisingAutoencoder
 from sdae.cli import main
-from sdae.io.data.files import write_image
 from sdae.io.data.idx import write_idx
+from sdae.io.data.images import write_image
 from sdae.models import save_model
 from sdae.tasks.denoising import ConvDenoiser
 

@@ -22,8 +22,9 @@ from sdae import DenoisingAutoencoder
 from sdae.core.stacking import StackedDenoisingAutoencoder
 from sdae.errors import SdaeError
 from sdae.io.checkpoint import load_checkpoint, save_checkpoint
-from sdae.io.data.files import load_array, read_gray_image
+from sdae.io.data.files import load_array
 from sdae.io.data.idx import parse_idx, read_idx, write_idx
+from sdae.io.data.images import read_gray_image
 from sdae.models import load_model, save_model
 
 # bounded in the suite; SDAE_FUZZ_EXAMPLES=5000 for a long, randomised hunt

@@ -78,7 +78,7 @@ def test_other_options_in_an_unfinished_runs_folder_are_refused_until_overwrite(
 
 def test_denoise_train_applies_the_rule_to_its_checkpoint(tmp_path, monkeypatch, capsys):
     from sdae.core import training
-    from sdae.io.data.files import write_image
+    from sdae.io.data.images import write_image
 
     rng = np.random.default_rng(0)
     for i in range(4):

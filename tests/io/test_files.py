@@ -5,7 +5,8 @@ from PIL import Image
 
 from sdae.errors import DataError
 from sdae.io.data import load_array, load_dataset
-from sdae.io.data.files import read_image, read_image_set, read_typed_csv, write_image
+from sdae.io.data.images import read_image, read_image_set, write_image
+from sdae.io.data.tables import read_typed_csv
 
 
 def test_npy_and_npz(tmp_path):

@@ -123,7 +123,7 @@ def train(args) -> None:
     import time
 
     from ..errors import ConfigError
-    from ..io.data.files import read_image_set
+    from ..io.data.images import read_image_set
     from ..io.runs import Run, finish_checkpointed, prepare_folder, start_checkpointed
     from ..models import save_model
     from ..tasks.denoising import train_denoiser
@@ -168,7 +168,7 @@ def apply(args) -> None:
     import time
 
     from ..errors import ConfigError
-    from ..io.data.files import image_files
+    from ..io.data.images import image_files
     from ..io.outputs import refuse_overwrite
     from ..models import load_model
 
@@ -206,7 +206,7 @@ def _denoise_file(model, source: Path, out: Path, bits: int | None):
     """Denoise the image file ``source`` into ``out`` (with ``bits``, default its own);
     return the image read and its bit depth."""
     from ..errors import ConfigError
-    from ..io.data.files import read_image, write_image
+    from ..io.data.images import read_image, write_image
     from ..tasks.denoising import denoise
 
     image, depth = read_image(source)

@@ -34,7 +34,7 @@ def add_parser(sub) -> None:
 
 def run(args) -> None:
     from ..errors import ConfigError
-    from ..io.data.files import read_typed_csv
+    from ..io.data.tables import read_typed_csv
     from ..io.outputs import write_completed_table
     from ..tasks.imputation import ImputerSettings, impute_table
 

@@ -23,7 +23,7 @@ import torch
 from ..core.training import TrainConfig
 from ..errors import ConfigError
 from ..io.atomic import atomic_write, write_json
-from ..io.data.files import read_image_set
+from ..io.data.images import read_image_set
 from ..io.data.registry import find_folder
 from ..io.runs import machine_description
 from ..measures.figures import plot_denoising_crops

@@ -51,6 +51,17 @@ def read_whole(path: str | os.PathLike, error: type[Exception], what: str = "fil
         raise error(f"{path}: cannot read ({err.strerror})") from err
 
 
+def first_bytes(path: str | os.PathLike, n: int) -> bytes:
+    """The first ``n`` bytes of ``path`` (to tell a file's format by its magic number)."""
+    from ..errors import DataError
+
+    try:
+        with open(path, "rb") as f:
+            return f.read(n)
+    except OSError as err:
+        raise DataError(f"{path}: cannot read it ({err.strerror})") from None
+
+
 def _sync_folder(folder: Path) -> None:
     """Make a rename durable; skipped where a folder cannot be opened (Windows)."""
     with contextlib.suppress(OSError):

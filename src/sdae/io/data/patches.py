@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...errors import ConfigError, DataError
-from .files import image_files, read_gray_image
+from .images import image_files, read_gray_image
 
 WHITENING = ("none", "zca", "1/f")
 
