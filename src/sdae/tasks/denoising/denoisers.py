@@ -42,6 +42,8 @@ class ImageDenoiser(nn.Module):
 
     @property
     def noise(self) -> ImageNoise:
+        """The noise it was trained with: what training draws, and what a validation set's
+        fixed noisy copy is drawn from."""
         return self.config.noise
 
     def _clean(self, noisy: Tensor, out: Tensor) -> Tensor:
