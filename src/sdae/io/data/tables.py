@@ -27,21 +27,26 @@ def check_labels(y: np.ndarray, name: str) -> np.ndarray:
     return y.astype(np.int64)
 
 
-def _text_rows(path: Path) -> list[tuple[int, list[str]]]:
-    """The non-blank rows of a table and their line numbers: commas in ``.csv``, any
-    whitespace in ``.txt``."""
+def _read_rows(path: Path, commas: bool) -> list[tuple[int, list[str]]]:
+    """Every row of a text table with its number, split at commas (``commas``) or at any
+    whitespace; a file that cannot be read as text is a one-line error."""
     try:
         with open(path, newline="") as f:
-            lines = (csv.reader(f) if path.suffix.lower() == ".csv"
-                     else (line.split() for line in f))
-            return [(i + 1, row) for i, row in enumerate(lines)
-                    if row and not all(not c.strip() for c in row)]
+            lines = csv.reader(f) if commas else (line.split() for line in f)
+            return [(i + 1, row) for i, row in enumerate(lines)]
     except UnicodeDecodeError as err:
         raise DataError(f"{path}: not a text CSV file ({err.reason})") from err
     except csv.Error as err:
         raise DataError(f"{path}: not a readable CSV table ({err})") from err
     except OSError as err:
         raise DataError(f"{path}: cannot read it ({err.strerror})") from err
+
+
+def _text_rows(path: Path) -> list[tuple[int, list[str]]]:
+    """The non-blank rows of a table and their line numbers: commas in ``.csv``, any
+    whitespace in ``.txt``."""
+    return [(i, row) for i, row in _read_rows(path, commas=path.suffix.lower() == ".csv")
+            if row and not all(not c.strip() for c in row)]
 
 
 def _numbers(path: Path, rows: list[tuple[int, list[str]]]) -> np.ndarray:
@@ -136,16 +141,9 @@ def read_typed_csv(path: str | os.PathLike) -> TypedTable:
     of its cells is a number. The cells as written come back too, to be written back.
     """
     path = Path(path)
-    try:
-        with open(path, newline="") as f:
-            # a blank line is no row; ",," is a row of missing cells, kept in its place
-            rows = [row for row in csv.reader(f) if len(row) > 1 or (row and row[0].strip())]
-    except UnicodeDecodeError as err:
-        raise DataError(f"{path}: not a text CSV file ({err.reason})") from err
-    except csv.Error as err:
-        raise DataError(f"{path}: not a readable CSV table ({err})") from err
-    except OSError as err:
-        raise DataError(f"{path}: cannot read it ({err.strerror})") from err
+    # a blank line is no row; ",," is a row of missing cells, kept in its place
+    rows = [row for _, row in _read_rows(path, commas=True)
+            if len(row) > 1 or (row and row[0].strip())]
     header = None
     if rows and not any(_is_number(c) for c in rows[0]):
         header, rows = rows[0], rows[1:]
