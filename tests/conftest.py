@@ -75,3 +75,37 @@ def bars(n=256, d=16, seed=0):
         else:
             x[i, rows[i], :] = 1
     return x.reshape(n, d)
+
+
+def run_killed(argv: list[str], tmp_path, after: int,
+               target: str = "sdae.core.training.save_checkpoint") -> None:
+    """Run ``sdae ARGV`` in a process that is SIGKILLed right after the ``after``-th call of
+    ``target`` (a module's function: by default, the training loop writing a checkpoint).
+    A killed run cannot delete its temporary folders: they go to ``tmp_path``."""
+    import subprocess
+    import sys
+
+    module, function = target.rsplit(".", 1)
+    script = (
+        "import importlib, os, signal\n"
+        f"m = importlib.import_module({module!r})\n"
+        "calls = []\n"
+        f"def call_then_die(*args, original=m.{function}):\n"
+        "    original(*args); calls.append(1)\n"
+        f"    if len(calls) == {after}: os.kill(os.getpid(), signal.SIGKILL)\n"
+        f"m.{function} = call_then_die\n"
+        "from sdae.cli import main\n"
+        f"main({argv!r})\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            env={**os.environ, "TMPDIR": str(tmp_path)})
+    assert result.returncode == -9, result.stderr
+
+
+def without_timings(value):
+    """Results with the keys that measure time (or the machine) left out."""
+    if isinstance(value, dict):
+        return {k: without_timings(v) for k, v in value.items()
+                if "seconds" not in k and k != "machine"}
+    if isinstance(value, list):
+        return [without_timings(v) for v in value]
+    return value

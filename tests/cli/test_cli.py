@@ -1,12 +1,12 @@
 import argparse
 import json
-import os
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 import torch
+from conftest import run_killed
 
 from sdae.cli import build_parser, main
 from sdae.io.checkpoint import load_checkpoint
@@ -369,20 +369,7 @@ def test_a_killed_stack_run_resumes_to_the_same_model(small_npz, tmp_path, capsy
     assert main([*options, "--out", str(tmp_path / "whole")]) == 0
     killed = tmp_path / "killed"
     # SIGKILL right after the 5th checkpoint: layer 2 of pre-training, epoch 2 of 3
-    script = (
-        "import os, signal, sys\n"
-        "import sdae.core.training as t\n"
-        "saves = []\n"
-        "def save_then_die(path, state, save=t.save_checkpoint):\n"
-        "    save(path, state); saves.append(1)\n"
-        "    if len(saves) == 5: os.kill(os.getpid(), signal.SIGKILL)\n"
-        "t.save_checkpoint = save_then_die\n"
-        "from sdae.cli import main\n"
-        f"main({[*options, '--out', str(killed)]!r})\n")
-    # a killed run cannot delete its temporary folders: keep them in tmp_path
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                            env={**os.environ, "TMPDIR": str(tmp_path)})
-    assert result.returncode == -9, result.stderr
+    run_killed([*options, "--out", str(killed)], tmp_path, after=5)
     assert not (killed / "model.safetensors").exists()
     assert main(["train", "--resume", str(killed)]) == 0
     a = load_model(tmp_path / "whole" / "model.safetensors").state_dict()

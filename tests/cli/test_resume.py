@@ -2,13 +2,11 @@
 other options are refused (naming --resume and --overwrite), nothing is deleted unasked."""
 
 import json
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import torch
+from conftest import run_killed
 
 from sdae.cli import main
 from sdae.models import load_model
@@ -23,30 +21,13 @@ def small_npz(tmp_path):
     return path
 
 
-def killed_after(saves: int, argv: list[str], tmp_path) -> None:
-    """Run ``sdae ARGV`` in a process SIGKILLed right after its ``saves``-th checkpoint."""
-    script = (
-        "import os, signal\n"
-        "import sdae.core.training as t\n"
-        "saves = []\n"
-        "def save_then_die(path, state, save=t.save_checkpoint):\n"
-        "    save(path, state); saves.append(1)\n"
-        f"    if len(saves) == {saves}: os.kill(os.getpid(), signal.SIGKILL)\n"
-        "t.save_checkpoint = save_then_die\n"
-        "from sdae.cli import main\n"
-        f"main({argv!r})\n")
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                            env={**os.environ, "TMPDIR": str(tmp_path)})
-    assert result.returncode == -9, result.stderr
-
-
 def test_the_same_train_command_continues_a_killed_run_and_says_from_where(
         small_npz, tmp_path, capsys):
     options = ["train", "--data", str(small_npz), "--hidden", "8", "--epochs", "5",
                "--batch-size", "10"]
     assert main([*options, "--out", str(tmp_path / "whole")]) == 0
     run = tmp_path / "run"
-    killed_after(3, [*options, "--out", str(run)], tmp_path)
+    run_killed([*options, "--out", str(run)], tmp_path, after=3)
     capsys.readouterr()
     assert main([*options, "--out", str(run)]) == 0
     assert (f"continuing the unfinished run in {run}: pretrain layer 1 from epoch 4"
@@ -60,7 +41,7 @@ def test_other_options_in_an_unfinished_runs_folder_are_refused_until_overwrite(
         small_npz, tmp_path, capsys):
     options = ["train", "--data", str(small_npz), "--hidden", "8", "--batch-size", "10"]
     run = tmp_path / "run"
-    killed_after(2, [*options, "--epochs", "4", "--out", str(run)], tmp_path)
+    run_killed([*options, "--epochs", "4", "--out", str(run)], tmp_path, after=2)
     checkpoint = (run / "checkpoints" / "pretrain-layer1.ckpt").read_bytes()
     assert main([*options, "--epochs", "3", "--out", str(run)]) == 2
     err = capsys.readouterr().err

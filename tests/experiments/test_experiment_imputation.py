@@ -1,10 +1,7 @@
 import json
-import os
-import signal
-import subprocess
-import sys
 
 import numpy as np
+from conftest import run_killed, without_timings
 
 from sdae.cli import main
 from sdae.experiments import imputation
@@ -67,8 +64,6 @@ def test_cli_rejects_a_rate_outside_0_1(tmp_path, capsys):
 
 
 def test_a_killed_experiment_resumes_to_the_uninterrupted_results(tmp_path, monkeypatch, capsys):
-    from test_experiment_resume import without_timings
-
     breast_table(tmp_path)
     options = ["experiment", "imputation", "--data-dir", str(tmp_path), "--tables", "breast",
                "--rates", "0.2", "--seeds", "0", "1", "--methods", "mean", "DAEImputer",
@@ -76,19 +71,8 @@ def test_a_killed_experiment_resumes_to_the_uninterrupted_results(tmp_path, monk
     assert main([*options, "--out", str(tmp_path / "whole")]) == 0
     killed = tmp_path / "killed"
     # SIGKILL once two of the four imputations are written
-    script = (
-        "import os, signal\n"
-        "import sdae.experiments.imputation as m\n"
-        "written = []\n"
-        "def write_then_die(path, obj, write=m.write_json):\n"
-        "    write(path, obj); written.append(path)\n"
-        "    if len(written) == 2: os.kill(os.getpid(), signal.SIGKILL)\n"
-        "m.write_json = write_then_die\n"
-        "from sdae.cli import main\n"
-        f"main({[*options, '--out', str(killed)]!r})\n")
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                            env={**os.environ, "TMPDIR": str(tmp_path)})
-    assert result.returncode == -signal.SIGKILL, result.stderr
+    run_killed([*options, "--out", str(killed)], tmp_path, after=2,
+               target="sdae.experiments.imputation.write_json")
     assert not (killed / "results.json").exists()
     ran = []
     impute_once = imputation.impute_once

@@ -1,23 +1,11 @@
 """A killed experiment continues with --resume OUT to the results of a run never killed."""
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
+from conftest import run_killed, without_timings
 
 from sdae.cli import main
-
-
-def without_timings(value):
-    """Results with the keys that measure time (or the machine) left out."""
-    if isinstance(value, dict):
-        return {k: without_timings(v) for k, v in value.items()
-                if "seconds" not in k and k != "machine"}
-    if isinstance(value, list):
-        return [without_timings(v) for v in value]
-    return value
 
 
 def test_a_killed_sda_experiment_resumes_to_the_uninterrupted_results(tmp_path, capsys):
@@ -31,19 +19,7 @@ def test_a_killed_sda_experiment_resumes_to_the_uninterrupted_results(tmp_path, 
     assert main([*options, "--out", str(tmp_path / "whole")]) == 0
     killed = tmp_path / "killed"
     # SIGKILL after the 3rd checkpoint: the first epoch of the SdA's second layer
-    script = (
-        "import os, signal\n"
-        "import sdae.core.training as t\n"
-        "saves = []\n"
-        "def save_then_die(path, state, save=t.save_checkpoint):\n"
-        "    save(path, state); saves.append(1)\n"
-        "    if len(saves) == 3: os.kill(os.getpid(), signal.SIGKILL)\n"
-        "t.save_checkpoint = save_then_die\n"
-        "from sdae.cli import main\n"
-        f"main({[*options, '--out', str(killed)]!r})\n")
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                            env={**os.environ, "TMPDIR": str(tmp_path)})
-    assert result.returncode == -9, result.stderr
+    run_killed([*options, "--out", str(killed)], tmp_path, after=3)
     assert not (killed / "results.json").exists()
     capsys.readouterr()
     assert main(["experiment", "sda-mnist", "--resume", str(killed)]) == 0
