@@ -41,7 +41,7 @@ def test_no_lines_with_no_progress_nor_where_the_bar_is_drawn(capsys, monkeypatc
     monkeypatch.setattr("sys.stderr", terminal)
     fit()
     assert "epoch 1/3" not in terminal.getvalue()  # the bar instead
-    assert "batch" in terminal.getvalue()
+    assert "epochs" in terminal.getvalue()  # the bar, counting epochs
 
 
 def test_the_line_leaves_out_valid_without_validation_data_and_gives_the_time():

@@ -366,3 +366,11 @@ def test_other_optimisers_do_not_step_in_place(options, monkeypatch):
     monkeypatch.setattr(DenoisingAutoencoder, "sgd_step",
                         lambda *a, **k: pytest.fail("stepped in place"))
     fit(epochs=1, **options)
+
+
+def test_the_progress_bar_counts_epochs(capsys):
+    x = bars(64)
+    train_autoencoder(DenoisingAutoencoder(16, 8), x, TrainConfig(epochs=3, batch_size=8,
+                                                                  progress=True))
+    shown = capsys.readouterr().err
+    assert "/3 epochs" in shown and "batch" not in shown

@@ -217,11 +217,12 @@ def train(
             losses = torch.empty(batches.n_batches, device=device)  # read once, at the end
             for i, batch in enumerate(batches.epoch(generator)):
                 losses[i] = step(batch, generator, schedule(epoch, i))
-                bar.update()
+                bar.update(1 / batches.n_batches)
             run.history.train_loss.append(epoch_loss(losses, world, epoch))
             if evaluate is not None:
                 run.scored(epoch, _validation_score(model, evaluate), keep_best)
             run.history.epoch_seconds.append(time.perf_counter() - start)
+            bar.n = epoch + 1  # whole, whatever the sum of the fractions
             bar.set_postfix(_postfix(run.history, evaluate is not None), refresh=False)
             stop = stops(run.history, config.patience, epoch)
             saves.after_epoch(run, epoch, stop)
@@ -240,14 +241,16 @@ def _validation_score(model: nn.Module, evaluate: Evaluate) -> float:
 
 def _progress_bar(config: TrainConfig, n_batches: int, done: int, description: str,
                   show: bool):
-    """A bar of batches over the whole run, starting after the ``done`` epochs; shown
-    when ``config.progress`` says so, or (``None``) when stderr is a terminal."""
+    """A bar over the run that counts epochs (the unit a schedule is given in), starting
+    after the ``done`` ones and moving a fraction of an epoch with each batch; shown when
+    ``config.progress`` says so, or (``None``) when stderr is a terminal."""
     from tqdm.auto import tqdm
 
     disable = not config.progress if config.progress is not None else None
-    return tqdm(total=config.epochs * n_batches, initial=done * n_batches, desc=description,
-                unit="batch", disable=disable if show else True, leave=False,
-                dynamic_ncols=True)
+    return tqdm(total=config.epochs, initial=done, desc=description, unit="epoch",
+                disable=disable if show else True, leave=False, dynamic_ncols=True,
+                bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total} epochs "
+                           "[{elapsed}<{remaining}{postfix}]")
 
 
 def _postfix(history: History, validated: bool) -> dict:
