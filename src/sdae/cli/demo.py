@@ -30,8 +30,8 @@ def run(args) -> None:
 
     from ..experiments import mnist_filters
     from ..io.data import load_dataset
-    from .experiment import print_filters_summary
-    from .run_folder import hint, open_run, resumed_args
+    from .experiment import in_run_folder, print_filters_summary
+    from .run_folder import resumed_args
 
     args = resumed_args(args, COMMAND)
     if getattr(args, "download", False):
@@ -42,12 +42,9 @@ def run(args) -> None:
     print(data_message(dataset.name), flush=True)
     dataset, options = mnist_filters.demo_config(dataset, args.seed)
     options["train_config"] = replace(options["train_config"], progress=args.progress)
-    folder = open_run(args, COMMAND, dataset.name)
-    with folder.guard(hint(COMMAND, folder.out)):
-        results = mnist_filters.run(dataset, folder.out, checkpoints=folder.checkpoints,
-                                    **options)
-    folder.finish()
-    print_filters_summary(results, folder.out)
+    results, out = in_run_folder(args, lambda out, checkpoints: mnist_filters.run(
+        dataset, out, checkpoints=checkpoints, **options), COMMAND, dataset.name)
+    print_filters_summary(results, out)
 
 
 def data_message(name: str) -> str:
