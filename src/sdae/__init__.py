@@ -23,7 +23,15 @@ if TYPE_CHECKING:
     from .errors import SdaeError
     from .io.data import load_dataset
     from .models import load_model, save_model
-    from .tasks.denoising import ConvDenoiser, ImageNoise, PatchDenoiser, denoise, train_denoiser
+    from .pretrained import denoise, shipped_denoiser
+    from .tasks.denoising import (
+        ConvDenoiser,
+        ImageNoise,
+        PatchDenoiser,
+        SubimageDenoiser,
+        estimate_sigma,
+        train_denoiser,
+    )
 
 __version__ = "0.1.0"
 
@@ -47,7 +55,10 @@ _EXPORTS = {
     "PatchDenoiser": "sdae.tasks.denoising",
     "ImageNoise": "sdae.tasks.denoising",
     "train_denoiser": "sdae.tasks.denoising",
-    "denoise": "sdae.tasks.denoising",
+    "SubimageDenoiser": "sdae.tasks.denoising",
+    "estimate_sigma": "sdae.tasks.denoising",
+    "denoise": "sdae.pretrained",
+    "shipped_denoiser": "sdae.pretrained",
 }
 
 __all__ = ["__version__", *_EXPORTS]

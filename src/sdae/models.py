@@ -14,10 +14,18 @@ from .core.autoencoder import DenoisingAutoencoder
 from .core.stacking import StackedDenoisingAutoencoder
 from .errors import ModelFileError
 from .io.model_files import read_model_file, write_model_file
-from .tasks.denoising import ConvDenoiser, ImageNoise, PatchDenoiser, channel_kind
+from .tasks.denoising import (
+    ConvDenoiser,
+    ImageNoise,
+    PatchDenoiser,
+    SubimageDenoiser,
+    channel_kind,
+)
+from .tasks.outliers import OutlierDetector
 
 KINDS = {"dae": DenoisingAutoencoder, "stack": StackedDenoisingAutoencoder,
-         "conv-denoiser": ConvDenoiser, "patch-denoiser": PatchDenoiser}
+         "conv-denoiser": ConvDenoiser, "patch-denoiser": PatchDenoiser,
+         "subimage-denoiser": SubimageDenoiser, "outlier-detector": OutlierDetector}
 
 
 def model_kind(model: nn.Module) -> str:
@@ -67,6 +75,13 @@ def load_model(
     """
     path = model_path(path)
     info, tensors = read_model_file(path)
+    model = model_from_file(info, tensors, path).to(device).eval()
+    return (model, info) if with_header else model
+
+
+def model_from_file(info: dict, tensors: dict[str, torch.Tensor], path) -> nn.Module:
+    """The model a file's header ``info`` and ``tensors`` describe (``path`` for messages),
+    its sizes checked against its config before any weight is copied."""
     cls = KINDS.get(info["kind"])
     if cls is None:
         raise ModelFileError(f"{path}: unknown model kind {info['kind']!r}")
@@ -83,17 +98,19 @@ def load_model(
         config = {**config, "classes": info["extra"]["classes"]}  # SDAEClassifier, sdae < 0.2
     model = cls.from_config(config)
     model.load_state_dict(tensors)
-    model = model.to(device).eval()
-    return (model, info) if with_header else model
+    return model
 
 
 def load_autoencoder(path: str | os.PathLike, device: str | torch.device = "cpu", *,
                      with_header: bool = False):
-    """:func:`load_model` for a DAE layer or a stack: a denoiser's file is refused."""
+    """:func:`load_model` for a DAE layer or a stack: another kind's file is refused, naming
+    the command that uses it."""
     model, header = load_model(path, device, with_header=True)
-    if header["kind"].endswith("denoiser"):
-        raise ModelFileError(f"{path} is a {header['kind']} model, not a DAE or a stack: "
-                             "denoise images with it ('sdae denoise apply')")
+    kind = header["kind"]
+    if kind not in ("dae", "stack"):
+        use = ("denoise images with it ('sdae denoise apply')" if kind.endswith("denoiser")
+               else "score rows with it ('sdae detect')")
+        raise ModelFileError(f"{path} is a {kind} model, not a DAE or a stack: {use}")
     return (model, header) if with_header else model
 
 
@@ -103,8 +120,12 @@ def describe_header(path, header: dict, n_params: int) -> list[str]:
     lines = [f"{path}: {header['kind']} (sdae format {header.get('format_version', '?')}), "
              f"{n_params:,} parameters"]
     config = header["config"]
-    lines += (_denoiser(header["kind"], config) if header["kind"].endswith("denoiser")
-              else _layers(config))
+    if header["kind"].endswith("denoiser"):
+        lines += _denoiser(header["kind"], config)
+    elif header["kind"] == "outlier-detector":
+        lines += _detector(config, header.get("extra") or {})
+    else:
+        lines += _layers(config)
     return lines + _record(header.get("extra") or {})
 
 
@@ -136,12 +157,26 @@ def _denoiser(kind: str, config: dict) -> list[str]:
     colour = channel_kind(config["channels"])
     if kind == "conv-denoiser":
         shape = f"{config['depth']} 3×3 convolutions of {config['width']} feature maps"
+    elif kind == "subimage-denoiser":
+        shape = (f"{config['depth']} 3×3 convolutions of {config['width']} feature maps on "
+                 "the four half-resolution sub-images, with a noise-level map")
     else:
         shape = (f"{config['patch_size']}×{config['patch_size']} patches, hidden "
                  f"{config['hidden_sizes']}, {config['activation']}, stride "
                  f"{config['stride']}")
     return [f"  {colour} images; {shape}; predicts the {config['target']}; trained with "
             f"{noise}"]
+
+
+def _detector(config: dict, extra: dict) -> list[str]:
+    s = config["settings"]
+    return [f"  an ensemble of {len(config['widths'])} DAEs on {config['n_features']} "
+            f"features: hidden widths {min(config['widths'])}-{max(config['widths'])}, "
+            f"{s['corruption']} noise {min(config['noise_levels']):.2f}-"
+            f"{max(config['noise_levels']):.2f}, each on {max(config['n_codes'])} rows; "
+            f"scores: {', '.join(s['components'])}"
+            + (f"; flags scores above {extra['threshold']:.3g}" if "threshold" in extra
+               else "")]
 
 
 def _layers(config: dict) -> list[str]:
@@ -170,6 +205,9 @@ def _record(extra: dict) -> list[str]:
         best = f", best at epoch {h['best_epoch']}" if h.get("best_epoch") else ""
         lines.append(f"  {_count(len(h['train_loss']), 'epoch')} in {h['seconds']:.0f} s, final "
                      f"training loss {h['train_loss'][-1]:.4g}{best}")
+    if "command" in extra:  # a shipped model's record (tools/ship_denoiser.py)
+        lines.append(f"  trained {extra['hours']:.1f} h on {extra['machine']} by: "
+                     f"{extra['command']}")
     if "estimator" in extra:
         lines.append(f"  saved by sdae.sklearn.{extra['estimator']}")
     if "classes" in extra:  # an SDAEClassifier file of sdae 0.1

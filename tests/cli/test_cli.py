@@ -527,14 +527,15 @@ def test_an_interrupted_denoiser_continues_from_its_checkpoint(photo_folder, tmp
     assert all(torch.equal(whole[k], resumed[k]) for k in whole)
 
 
-@pytest.mark.parametrize("model", ["conv", "patch"])
+@pytest.mark.parametrize("model", ["conv", "subimage", "patch"])
 def test_denoise_train_and_apply(photo_folder, tmp_path, capsys, model):
     from sdae.io.data.images import read_image, write_image
 
     out = tmp_path / "model.safetensors"
+    shape = (["--patch-size", "6", "--hidden", "32"] if model == "patch" else
+             ["--depth", "3", "--width", "8"])
     assert main(["denoise", "train", "--images", str(photo_folder), "--model", model,
-                 "--sigma", "10", "--sigma-max", "30", "--depth", "3", "--width", "8",
-                 "--patch-size", "6", "--hidden", "32", "--crop", "12", "--stride", "6",
+                 "--sigma", "10", "--sigma-max", "30", *shape, "--crop", "12", "--stride", "6",
                  "--epochs", "2", "--batch-size", "16", "--out", str(out)]) == 0
     assert "wrote" in capsys.readouterr().out and out.exists()
     assert main(["info", str(out)]) == 0
@@ -554,6 +555,51 @@ def test_denoise_train_and_apply(photo_folder, tmp_path, capsys, model):
     assert read_image(tmp_path / "deep.png")[1] == 16
 
 
+def test_denoise_apply_without_a_model_uses_the_shipped_one(tmp_path, capsys):
+    from sdae.io.data.images import read_image, write_image
+
+    rng = np.random.default_rng(0)
+    clean = np.tile(np.linspace(0.2, 0.8, 64), (48, 1))
+    write_image(tmp_path / "noisy.png", clean + 25 / 255 * rng.standard_normal(clean.shape))
+    assert main(["denoise", "apply", str(tmp_path / "noisy.png"), "--out",
+                 str(tmp_path / "clean.png")]) == 0
+    said = capsys.readouterr().out
+    assert "σ estimated" in said and "wrote" in said
+    restored, bits = read_image(tmp_path / "clean.png")
+    noisy = read_image(tmp_path / "noisy.png")[0]
+    assert bits == 8 and ((restored - clean) ** 2).mean() < 0.2 * ((noisy - clean) ** 2).mean()
+    assert main(["denoise", "apply", str(tmp_path / "noisy.png"), "--sigma", "25", "--out",
+                 str(tmp_path / "given.png")]) == 0
+    assert "σ 25" in capsys.readouterr().out
+
+
+def test_a_blind_model_refuses_sigma(photo_folder, tmp_path, capsys):
+    out = tmp_path / "conv.safetensors"
+    assert main(["denoise", "train", "--images", str(photo_folder), "--depth", "2", "--width",
+                 "4", "--crop", "12", "--stride", "12", "--epochs", "1", "--batch-size", "16",
+                 "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["denoise", "apply", str(out), str(photo_folder / "00.png"), "--sigma", "20",
+                 "--out", str(tmp_path / "o.png")]) == 2
+    assert "blind to the noise level" in capsys.readouterr().err
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_hold_out_keeps_the_last_images_for_validation(photo_folder, tmp_path):
+    out = tmp_path / "m.safetensors"
+    assert main(["denoise", "train", "--images", str(photo_folder), "--hold-out", "3",
+                 "--sigma", "5", "--valid-sigma", "60", "--model", "subimage", "--depth", "2",
+                 "--width", "4", "--crop", "12", "--stride", "12", "--epochs", "2",
+                 "--batch-size", "16", "--out", str(out)]) == 0
+    history = load_model(out, with_header=True)[1]["extra"]["history"]
+    assert len(history["valid_loss"]) == 2 and history["best_epoch"] in (1, 2)
+    # the validation noise is σ = 60, not the training σ = 5: a model trained for 2 epochs
+    # at σ = 5 leaves much of it, far more than (5/255)²
+    assert history["valid_loss"][0] > 10 * (5 / 255) ** 2
+    assert main(["denoise", "train", "--images", str(photo_folder), "--valid-sigma", "20",
+                 "--out", str(tmp_path / "n.safetensors")]) == 2
+
+
 def test_denoise_bad_input(photo_folder, small_npz, tmp_path, capsys):
     from sdae.io.data.images import write_image
 
@@ -571,12 +617,25 @@ def test_denoise_bad_input(photo_folder, small_npz, tmp_path, capsys):
          "sigma_max (--sigma-max) must be >= sigma"),
         (["denoise", "train", "--images", str(photo_folder), "--out",
           str(tmp_path / "m.pt")], "name a .safetensors file"),
+        (["denoise", "train", "--images", str(photo_folder), "--hold-out", "12", "--out",
+          str(tmp_path / "m.safetensors")], "leaves no training image"),
+        (["denoise", "train", "--images", str(photo_folder), "--model", "subimage",
+          "--corruption", "masking", "--out", str(tmp_path / "m.safetensors")],
+         "train it with gaussian noise"),
+        (["denoise", "apply", str(tmp_path / "in.png"), str(tmp_path / "in.png"),
+          str(tmp_path / "in.png"), "--out", str(tmp_path / "o.png")], "at most a model"),
+        (["denoise", "train", "--images", str(photo_folder), "--model", "patch", "--depth",
+          "3", "--out", str(tmp_path / "m.safetensors")], "--depth and --width are for"),
     ]
     for argv, message in cases:
         assert main(argv) == 2
         err = capsys.readouterr().err
         assert message in err and err.count("\n") == 1
     assert not (tmp_path / "o.png").exists() and not (tmp_path / "m.safetensors").exists()
+    with pytest.raises(SystemExit):  # argparse: a usage error, before anything is read
+        main(["denoise", "apply", str(tmp_path / "in.png"), "--sigma", "-3", "--out",
+              str(tmp_path / "o.png")])
+    assert "--sigma: expected a number >= 0" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("labels", ["5", "100000"])

@@ -25,13 +25,15 @@ def tiny_settings():
     config = TrainConfig(epochs=3, batch_size=16, lr=3e-3, optimizer="adam", progress=False)
     return denoising.DenoisingSettings(
         sigmas=[25], conv={"depth": 3, "width": 8, "target": "noise"}, conv_train=config,
-        crop=12, crop_stride=6, patch={"patch_size": 6, "hidden_sizes": [32],
+        crop=12, crop_stride=6, subimage={"depth": 2, "width": 8, "target": "noise"},
+        subimage_train=config, subimage_crop=12, subimage_crop_stride=6,
+        patch={"patch_size": 6, "hidden_sizes": [32],
                                        "target": "noise"},
         patch_train=config, patch_stride=2, n_valid=2, n_tune=2)
 
 
 def test_the_experiment_writes_every_method_set_and_sigma(tmp_path):
-    methods = ("conv", "patch", "nlm", "tv", "wavelet")
+    methods = ("conv", "subimage", "patch", "shipped", "shipped_blind", "nlm", "tv", "wavelet")
     denoising.run(synthetic_sets(), tmp_path, tiny_settings(), methods=methods,
                   log=lambda line: None)
     doc = json.loads((tmp_path / "results.json").read_text())
@@ -45,7 +47,11 @@ def test_the_experiment_writes_every_method_set_and_sigma(tmp_path):
     table = (tmp_path / "results.md").read_text()
     assert "non-local means" in table and "BM3D (published, DnCNN paper)" in table
     assert (tmp_path / "crops.png").stat().st_size > 0
-    assert (tmp_path / "conv.safetensors").exists() and (tmp_path / "patch.safetensors").exists()
+    for name in ("conv", "subimage", "patch"):
+        assert (tmp_path / f"{name}.safetensors").exists()
+    assert not (tmp_path / "shipped.safetensors").exists()  # used as it is, not trained
+    assert doc["shipped"]["command"].startswith("sdae denoise train")
+    assert "sdae shipped denoiser, σ estimated" in table
 
 
 def test_every_method_sees_the_same_noisy_images():
@@ -70,3 +76,14 @@ def test_only_methods_that_are_not_installed_is_an_error(tmp_path, monkeypatch):
         denoising.run(synthetic_sets(), tmp_path, tiny_settings(), methods=("bm3d",),
                       log=lambda line: None)
     assert not list(tmp_path.iterdir())
+
+
+def test_the_command_offers_the_experiments_methods():
+    from sdae.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command").choices["experiment"]
+    denoising_parser = next(a for a in sub._actions if a.dest == "experiment"
+                            ).choices["denoising"]
+    methods = next(a for a in denoising_parser._actions if a.dest == "methods").choices
+    assert tuple(methods) == denoising.METHODS

@@ -40,6 +40,14 @@ def test_the_same_run_continues_and_says_from_where(tmp_path):
     assert describe_progress(tmp_path / "missing") == "from the start"
 
 
+def test_an_option_added_by_a_newer_sdae_does_not_stop_a_run_continuing(tmp_path):
+    start_run(tmp_path, record(epochs=9))
+    run = start_run(tmp_path, record(epochs=9, precision="fp32"), log=lambda s: None)
+    assert not run.fresh
+    with pytest.raises(ConfigError, match="other options"):
+        start_run(tmp_path, record(epochs=8, precision="fp32"))
+
+
 def test_other_options_are_refused_and_overwrite_deletes_the_checkpoints(tmp_path):
     start_run(tmp_path, record(epochs=9))
     ckpt = save_checkpoint(tmp_path / "checkpoints" / "pretrain-layer1.ckpt", {"epoch": 1})

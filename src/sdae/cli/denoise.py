@@ -11,14 +11,22 @@ def add_parser(sub) -> None:
     p = sub.add_parser("denoise", help="train an image denoiser, or apply one to an image")
     den = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     _add_train(den)
-    d = den.add_parser("apply", help="denoise an image with a trained model",
+    d = den.add_parser("apply", help="denoise an image (with the shipped model, or yours)",
+                       usage="sdae denoise apply [MODEL] IMAGE --out OUT [options]",
                        description="Denoise one image, or every image of a folder "
-                                   "(grayscale or colour, 8- or 16-bit, any size) with a "
-                                   "model from 'sdae denoise train'; a grayscale model "
-                                   "restores each channel of a colour image.")
-    d.add_argument("model", type=Path, help="a denoiser .safetensors file")
-    d.add_argument("image", type=Path,
-                   help="the noisy image (PNG, TIFF, JPEG...), or a folder of them")
+                                   "(grayscale or colour, 8- or 16-bit, any size) of "
+                                   "Gaussian noise with the denoiser shipped in sdae (no "
+                                   "training needed; σ estimated from each image unless "
+                                   "--sigma gives it), or with a MODEL from 'sdae denoise "
+                                   "train'. A grayscale model restores each channel of a "
+                                   "colour image.")
+    d.add_argument("paths", type=Path, nargs="+", metavar="[MODEL] IMAGE",
+                   help="optionally a denoiser .safetensors file (default: the shipped "
+                        "one), then the noisy image (PNG, TIFF, JPEG...) or a folder of them")
+    d.add_argument("--sigma", type=o.non_negative_float, default=None,
+                   help="the noise's standard deviation on the 0-255 scale, for models "
+                        "told the noise level such as the shipped one (default: estimated "
+                        "from each image); larger smooths more")
     d.add_argument("--out", type=Path, required=True,
                    help="the image to write (.png, .tif, ...); for a folder, the folder to "
                         "write the images to, under their names (never the input)")
@@ -33,14 +41,22 @@ def add_parser(sub) -> None:
 
 def _add_train(den) -> None:
     d = den.add_parser("train", help="train a denoiser on clean images",
-                       description="Train a convolutional or patch-based DAE to restore "
-                                   "clean images from copies corrupted on the fly, on crops "
+                       description="Train a convolutional, sub-image or patch-based DAE to "
+                                   "restore clean images from copies corrupted on the fly, "
+                                   "on crops "
                                    "of the images in --images (any size; all grayscale or "
                                    "all colour). Writes a .safetensors model.")
     d.add_argument("--images", type=Path, nargs="+", required=True, metavar="DIR",
                    help="folders (or files) of clean training images")
     d.add_argument("--valid-images", type=Path, nargs="+", default=None, metavar="DIR",
                    help="held-out images: the epoch with the lowest error on them is kept")
+    d.add_argument("--hold-out", type=o.positive_int, default=None, metavar="N",
+                   help="hold out the last N images of --images (by file name) as "
+                        "validation images instead of --valid-images")
+    d.add_argument("--valid-sigma", type=o.non_negative_float, default=None, metavar="S",
+                   help="Gaussian: the σ of the validation images' noise (default: drawn "
+                        "like the training noise); validation PSNR is then the usual one "
+                        "at that σ")
     d.add_argument("--out", type=Path, required=True, help="the .safetensors model to write")
     g = d.add_argument_group("noise")
     g.add_argument("--corruption", "--noise", dest="corruption",
@@ -53,17 +69,20 @@ def _add_train(den) -> None:
     g.add_argument("--fraction", type=float, default=0.2,
                    help="share of pixels hit by salt-and-pepper or masking (default: 0.2)")
     g = d.add_argument_group("model")
-    g.add_argument("--model", choices=("conv", "patch"), default="conv",
-                   help="fully convolutional, or stacked fully connected on patches "
-                        "(default: conv)")
+    g.add_argument("--model", choices=("conv", "subimage", "patch"), default="conv",
+                   help="fully convolutional; convolutional on the four half-resolution "
+                        "sub-images with a noise-level input (Gaussian noise only: one "
+                        "model for every σ in [--sigma, --sigma-max], given or estimated "
+                        "when applied; the shipped model's kind); or stacked fully "
+                        "connected on patches (default: conv)")
     g.add_argument("--target", choices=("clean", "noise"), default="noise",
                    help="what the network outputs: the noise to subtract from the input "
                         "(residual learning: far better on a short schedule), or the clean "
                         "image (default: noise)")
-    g.add_argument("--depth", type=o.positive_int, default=10,
-                   help="conv: convolution layers (default: 10)")
-    g.add_argument("--width", type=o.positive_int, default=48,
-                   help="conv: feature maps per hidden layer (default: 48)")
+    g.add_argument("--depth", type=o.positive_int, default=None,
+                   help="conv, subimage: convolution layers (default: 10, 12)")
+    g.add_argument("--width", type=o.positive_int, default=None,
+                   help="conv, subimage: feature maps per hidden layer (default: 48, 64)")
     g.add_argument("--patch-size", type=o.positive_int, default=13,
                    help="patch: patch side in pixels (default: 13)")
     g.add_argument("--hidden", type=o.positive_int, nargs="+", default=[1024, 1024],
@@ -82,6 +101,7 @@ def _add_train(den) -> None:
                    help="conv: side of the training crops (default: 40)")
     g.add_argument("--stride", type=o.positive_int, default=10,
                    help="between training crops or patches (default: 10)")
+    o.add_precision(g)
     g.add_argument("--checkpoint", type=Path, default=None, metavar="FILE",
                    help="save the training there after every epoch and on Ctrl-C; run the "
                         "same command again to continue from it (default: none)")
@@ -94,13 +114,15 @@ def _add_train(den) -> None:
 def _model(args, channels: int):
     import torch
 
-    from ..tasks.denoising import ConvDenoiser, ImageNoise, PatchDenoiser
+    from ..tasks.denoising import ConvDenoiser, ImageNoise, PatchDenoiser, SubimageDenoiser
 
     noise = ImageNoise(args.corruption, args.sigma, args.sigma_max, args.fraction)
     generator = torch.Generator().manual_seed(args.seed)
-    if args.model == "conv":
-        return ConvDenoiser(channels, args.depth, args.width, target=args.target, noise=noise,
-                            generator=generator), noise
+    if args.model in ("conv", "subimage"):
+        cls = ConvDenoiser if args.model == "conv" else SubimageDenoiser
+        shape = {k: v for k, v in (("depth", args.depth), ("width", args.width)) if v}
+        return cls(channels, **shape, target=args.target, noise=noise,
+                   generator=generator), noise
     return PatchDenoiser(channels, args.patch_size, args.hidden, target=args.target,
                          noise=noise, generator=generator), noise
 
@@ -110,7 +132,8 @@ def _configs(args):
 
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                          optimizer="adam", lr_decay=args.lr_decay, seed=args.seed,
-                         device=args.device, progress=args.progress)
+                         device=args.device, precision=args.precision,
+                         progress=args.progress)
     pretrain = None
     if args.pretrain_epochs:
         pretrain = TrainConfig(epochs=args.pretrain_epochs, batch_size=args.batch_size,
@@ -123,7 +146,6 @@ def train(args) -> None:
     import time
 
     from ..errors import ConfigError
-    from ..io.data.images import read_image_set
     from ..io.runs import Run, finish_checkpointed, prepare_folder, start_checkpointed
     from ..models import save_model
     from ..tasks.denoising import train_denoiser
@@ -131,10 +153,12 @@ def train(args) -> None:
 
     if args.out.suffix != ".safetensors":
         raise ConfigError(f"--out {args.out}: name a .safetensors file")
-    if args.model == "conv" and args.pretrain_epochs:
+    if args.model != "patch" and args.pretrain_epochs:
         raise ConfigError("--pretrain-epochs is for --model patch")
-    images = read_image_set(*args.images)
-    valid = read_image_set(*args.valid_images) if args.valid_images else None
+    if args.model == "patch" and (args.depth or args.width):
+        raise ConfigError("--depth and --width are for --model conv or subimage; a patch "
+                          "model's shape is --patch-size and --hidden")
+    images, valid = _image_sets(args)
     channels = args.channels or (images[0].shape[2] if images[0].ndim == 3 else 1)
     model, noise = _model(args, channels)
     config, pretrain_config = _configs(args)
@@ -151,6 +175,7 @@ def train(args) -> None:
     with folder.guard(hint):
         history = train_denoiser(model, images, config, patch_size=args.crop,
                                  stride=args.stride, valid_images=valid,
+                                 valid_noise=_valid_noise(args, noise),
                                  pretrain_config=pretrain_config, checkpoint=args.checkpoint)
     seconds = time.perf_counter() - start
     save_model(model, args.out, extra={"argv": args.argv, "history": history.to_dict(),
@@ -164,6 +189,40 @@ def train(args) -> None:
           f"wrote {args.out}")
 
 
+def _image_sets(args):
+    """The training images and the validation images (or None)."""
+    from ..errors import ConfigError
+    from ..io.data.images import image_files, read_image_set
+
+    if args.hold_out is None:
+        valid = read_image_set(*args.valid_images) if args.valid_images else None
+        return read_image_set(*args.images), valid
+    if args.valid_images:
+        raise ConfigError("give --valid-images or --hold-out, not both")
+    files = image_files(*args.images)
+    if args.hold_out >= len(files):
+        raise ConfigError(f"--hold-out {args.hold_out} leaves no training image of the "
+                          f"{len(files)} in --images: hold out fewer")
+    cut = len(files) - args.hold_out
+    return read_image_set(*files[:cut]), read_image_set(*files[cut:])
+
+
+def _valid_noise(args, noise):
+    """The validation images' noise: ``--valid-sigma``, else the training noise."""
+    from dataclasses import replace
+
+    from ..errors import ConfigError
+
+    if args.valid_sigma is None:
+        return None
+    if not (args.valid_images or args.hold_out):
+        raise ConfigError("--valid-sigma is the noise of the validation images: give them "
+                          "(--valid-images or --hold-out N)")
+    if noise.kind != "gaussian":
+        raise ConfigError("--valid-sigma is for --corruption gaussian")
+    return replace(noise, sigma=args.valid_sigma, sigma_max=None)
+
+
 def apply(args) -> None:
     import time
 
@@ -171,13 +230,21 @@ def apply(args) -> None:
     from ..io.data.images import image_files
     from ..io.outputs import refuse_overwrite
     from ..models import load_model
+    from ..pretrained import shipped_denoiser, shipped_header
 
-    refuse_overwrite(args.out, args.model, args.image)
+    if len(args.paths) > 2:
+        raise ConfigError(f"give at most a model and an image (or a folder), got "
+                          f"{len(args.paths)} paths: denoise a folder of images at once")
+    args.model, args.image = args.paths if len(args.paths) == 2 else (None, args.paths[0])
+    refuse_overwrite(args.out, *[p for p in (args.model, args.image) if p is not None])
     if args.image.is_dir() and args.out.is_file():
         raise ConfigError(f"--out {args.out} is a file, and {args.image} a folder of images: "
                           "name a folder to write the denoised images to")
     files = image_files(args.image)  # before the model: a folder without images fails fast
-    model, header = load_model(args.model, args.device, with_header=True)
+    if args.model is None:
+        model, header = shipped_denoiser(args.device), shipped_header()
+    else:
+        model, header = load_model(args.model, args.device, with_header=True)
     if not header["kind"].endswith("denoiser"):
         raise ConfigError(f"{args.model} is a {header['kind']} model, not a denoiser: train "
                           "one with 'sdae denoise train'")
@@ -185,11 +252,14 @@ def apply(args) -> None:
         if header["kind"] != "patch-denoiser":
             raise ConfigError("--stride is for patch models")
         model.config.stride = args.stride
+    if args.sigma is not None and not model.uses_sigma:
+        raise ConfigError(f"{args.model} is blind to the noise level (trained with "
+                          f"{model.noise.describe()}): leave out --sigma")
     start = time.perf_counter()
     if not args.image.is_dir():
-        image, bits = _denoise_file(model, args.image, args.out, args.bits)
+        image, bits, sigma = _denoise_file(model, args.image, args.out, args.bits, args.sigma)
         shape = "×".join(map(str, image.shape))
-        print(f"denoised {args.image} ({shape}, {bits}-bit) in "
+        print(f"denoised {args.image} ({shape}, {bits}-bit{sigma}) in "
               f"{time.perf_counter() - start:.2f} s; wrote {args.out}")
         return
     try:
@@ -197,22 +267,28 @@ def apply(args) -> None:
     except OSError as err:
         raise ConfigError(f"cannot create output folder {args.out}: {err.strerror}") from None
     for file in files:
-        _denoise_file(model, file, args.out / file.name, args.bits)
+        _denoise_file(model, file, args.out / file.name, args.bits, args.sigma)
     print(f"denoised {len(files)} images of {args.image} in {time.perf_counter() - start:.2f} "
           f"s; wrote them to {args.out}/")
 
 
-def _denoise_file(model, source: Path, out: Path, bits: int | None):
+def _denoise_file(model, source: Path, out: Path, bits: int | None, sigma: float | None):
     """Denoise the image file ``source`` into ``out`` (with ``bits``, default its own);
-    return the image read and its bit depth."""
+    return the image read, its bit depth and what to say of σ."""
     from ..errors import ConfigError
     from ..io.data.images import read_image, write_image
-    from ..tasks.denoising import denoise
+    from ..tasks.denoising import denoise, image_sigma
 
     image, depth = read_image(source)
-    restored = denoise(model, image)
+    said = ""
+    if model.uses_sigma:
+        said = f", σ {sigma:g}" if sigma is not None else ""
+        if sigma is None:
+            sigma = image_sigma(image)
+            said = f", σ estimated {sigma:.1f}"
+    restored = denoise(model, image, sigma)
     try:
         write_image(out, restored, bits or depth)
     except OSError as err:
         raise ConfigError(f"cannot write {out}: {err.strerror}") from None
-    return image, depth
+    return image, depth, said

@@ -11,10 +11,23 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import apply, bench, demo, denoise, experiment, filters, impute, info, sample, train
+from . import (
+    apply,
+    bench,
+    demo,
+    denoise,
+    detect,
+    experiment,
+    filters,
+    impute,
+    info,
+    sample,
+    train,
+)
 from .options import EXIT_USAGE, Parser
 
-COMMANDS = (train, filters, info, apply, impute, denoise, sample, demo, bench, experiment)
+COMMANDS = (train, filters, info, apply, impute, denoise, detect, sample, demo, bench,
+            experiment)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -261,10 +261,14 @@ def _postfix(history: History, validated: bool) -> dict:
     return postfix
 
 
-def batched(fn: Callable[[Tensor], Tensor], x: Tensor, batch_size: int = 4096) -> Tensor:
-    """Apply ``fn`` to ``x`` in chunks under ``no_grad``: bounded memory for large data."""
+def batched(fn: Callable[..., Tensor], x: Tensor, batch_size: int = 4096,
+            rows: Tensor | None = None) -> Tensor:
+    """Apply ``fn`` to ``x`` in chunks under ``no_grad``: bounded memory for large data.
+    ``rows``: a per-row argument (n, ...) chunked alongside, ``fn(x_chunk, rows_chunk)``."""
     with torch.no_grad():
-        return torch.cat([fn(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
+        return torch.cat([fn(x[i : i + batch_size]) if rows is None else
+                          fn(x[i : i + batch_size], rows[i : i + batch_size])
+                          for i in range(0, len(x), batch_size)])
 
 
 class DenoisingObjective:

@@ -1,12 +1,13 @@
 """Image denoising on the field's standard benchmark: train on Train400, test on BSD68 and
 Set12 with additive white Gaussian noise of σ = 15, 25 and 50 (on the 0-255 scale).
 
-sdae's two denoisers (convolutional and patch-based DAEs, each one blind model for every σ)
-are compared, in the same run and on the same noisy images (made from a fixed seed), with
-scikit-image's non-local means, total variation and wavelet (BayesShrink) denoisers and,
-when the ``bm3d`` package is installed, BM3D. Every classic method is given the true σ;
-the free parameter of non-local means and total variation is chosen per σ on training
-images, never on the test sets.
+sdae's denoisers trained here (convolutional and patch-based DAEs, each one blind model
+for every σ, and a sub-image DAE told σ), and the denoiser shipped in the package as it is
+(given σ, and with σ estimated from the image: blind), are compared, in the same run and on
+the same noisy images (made from a fixed seed), with scikit-image's non-local means, total
+variation and wavelet (BayesShrink) denoisers and, when the ``bm3d`` package is installed,
+BM3D. Every classic method is given the true σ; the free parameter of non-local means and
+total variation is chosen per σ on training images, never on the test sets.
 """
 
 from __future__ import annotations
@@ -28,14 +29,26 @@ from ..io.data.registry import find_folder
 from ..io.runs import machine_description
 from ..measures.figures import plot_denoising_crops
 from ..models import save_model
-from ..tasks.denoising import ConvDenoiser, ImageNoise, PatchDenoiser, denoise, train_denoiser
+from ..pretrained import shipped_denoiser, shipped_header
+from ..tasks.denoising import (
+    ConvDenoiser,
+    ImageNoise,
+    PatchDenoiser,
+    SubimageDenoiser,
+    denoise,
+    train_denoiser,
+)
 
 SETS = ("bsd68", "set12")
 SIGMAS = (15, 25, 50)
 SET_NAMES = {"bsd68": "BSD68", "set12": "Set12"}
 CLASSIC = ("nlm", "tv", "wavelet", "bm3d")
-MODELS = ("conv", "patch")
-NAMES = {"conv": "sdae conv DAE", "patch": "sdae patch DAE", "nlm": "non-local means",
+MODELS = ("conv", "subimage", "patch")  # trained by the experiment
+SHIPPED = ("shipped", "shipped_blind")  # the packaged denoiser, given σ or estimating it
+METHODS = MODELS + SHIPPED + CLASSIC
+NAMES = {"conv": "sdae conv DAE", "subimage": "sdae sub-image DAE",
+         "patch": "sdae patch DAE", "shipped": "sdae shipped denoiser",
+         "shipped_blind": "sdae shipped denoiser, σ estimated", "nlm": "non-local means",
          "tv": "total variation", "wavelet": "wavelet BayesShrink", "bm3d": "BM3D"}
 
 # Mean PSNR (dB) on BSD68, from the DnCNN paper (Zhang et al., TIP 2017, table II).
@@ -57,6 +70,11 @@ class DenoisingSettings:
         epochs=6, batch_size=64, lr=1e-3, optimizer="adam", lr_decay=0.6))
     crop: int = 40
     crop_stride: int = 16
+    subimage: dict = field(default_factory=lambda: {"depth": 12, "width": 64, "target": "noise"})
+    subimage_train: TrainConfig = field(default_factory=lambda: TrainConfig(
+        epochs=8, batch_size=64, lr=1e-3, optimizer="adam", lr_decay=0.75))
+    subimage_crop: int = 64  # its receptive field is 2·(2·depth + 1) pixels wide
+    subimage_crop_stride: int = 29
     patch: dict = field(default_factory=lambda: {"patch_size": 13,
                                                  "hidden_sizes": [1024, 1024],
                                                  "target": "noise"})
@@ -149,15 +167,20 @@ def train_models(train: list[np.ndarray], valid: list[np.ndarray], settings: Den
     generator = torch.Generator().manual_seed(settings.seed)
     trained = {}
     for name in models:
+        crop = settings.crop
         if name == "conv":
             model = ConvDenoiser(**settings.conv, noise=noise, generator=generator)
             config, stride = settings.conv_train, settings.crop_stride
+        elif name == "subimage":
+            model = SubimageDenoiser(**settings.subimage, noise=noise, generator=generator)
+            config, stride = settings.subimage_train, settings.subimage_crop_stride
+            crop = settings.subimage_crop
         else:
             model = PatchDenoiser(**settings.patch, stride=settings.patch_stride, noise=noise,
                                   generator=generator)
             config, stride = settings.patch_train, settings.patch_crop_stride
         start = time.perf_counter()
-        history = train_denoiser(model, train, config, patch_size=settings.crop, stride=stride,
+        history = train_denoiser(model, train, config, patch_size=crop, stride=stride,
                                  valid_images=valid,
                                  checkpoint=Path(checkpoints) / f"{name}.ckpt"
                                  if checkpoints is not None else None)
@@ -172,7 +195,7 @@ def train_models(train: list[np.ndarray], valid: list[np.ndarray], settings: Den
 
 
 def run(sets: dict[str, list[np.ndarray]], out: Path, settings: DenoisingSettings,
-        methods: Sequence[str] = MODELS + CLASSIC, device: str = "cpu",
+        methods: Sequence[str] = METHODS, device: str = "cpu",
         log: Callable[[str], None] = print, checkpoints: Path | None = None) -> dict:
     """Train, denoise every test image at every σ with every method, and write
     ``results.json``, ``results.md`` and ``crops.png`` to ``out``."""
@@ -180,7 +203,8 @@ def run(sets: dict[str, list[np.ndarray]], out: Path, settings: DenoisingSetting
     train = sets["train400"]
     held_out = train[-settings.n_valid:] if settings.n_valid else []
     train = train[: len(train) - settings.n_valid]
-    settings.conv_train.device = settings.patch_train.device = device
+    for config in (settings.conv_train, settings.subimage_train, settings.patch_train):
+        config.device = device
     classic = classic_denoisers()
     skipped = [m for m in methods if m in CLASSIC and m not in classic]
     if skipped and set(skipped) == set(methods):
@@ -188,8 +212,12 @@ def run(sets: dict[str, list[np.ndarray]], out: Path, settings: DenoisingSetting
                           "other method asked for: install it, or name other --methods")
     if skipped:
         log(f"skipped {', '.join(skipped)}: not installed (pip install bm3d)")
+    shipped = [m for m in SHIPPED if m in methods]
+    ready = shipped_denoiser(device) if shipped else None  # before training: fail fast
     trained = train_models(train, held_out, settings, [m for m in MODELS if m in methods],
                            out, log, checkpoints)
+    models = {**{name: model for name, (model, _) in trained.items()},
+              **{name: ready for name in shipped}}
     tuned = {}
     tune_images = train[: settings.n_tune]
     for name in [m for m in CLASSIC if m in methods and m in classic]:
@@ -200,12 +228,13 @@ def run(sets: dict[str, list[np.ndarray]], out: Path, settings: DenoisingSetting
             tuned[name][sigma] = {"parameter": best, "train_psnr": scores}
 
     def method_fn(name: str) -> Callable[[np.ndarray, float], np.ndarray]:
-        if name in trained:
-            return lambda y, sigma: denoise(trained[name][0], y)
+        if name in models:  # a model told σ gets the true one, as the classic methods do
+            given = models[name].uses_sigma and name != "shipped_blind"
+            return lambda y, sigma: denoise(models[name], y, sigma if given else None)
         return lambda y, sigma: classic[name](y.astype(np.float64), sigma / 255,
                                               tuned[name][sigma]["parameter"])
 
-    names = [*trained, *tuned]
+    names = [*models, *tuned]
     results: dict = {name: {} for name in names}
     crops: dict = {}
     shown = ("set12", 25 if 25 in settings.sigmas else settings.sigmas[0])  # in the figure
@@ -239,11 +268,11 @@ def run(sets: dict[str, list[np.ndarray]], out: Path, settings: DenoisingSetting
             if (set_name, sigma) == shown:
                 crops["clean"], crops["noisy"] = images, noisy
             _write(out, settings, trained, tuned, results, device, time.perf_counter() - start,
-                   len(train))
+                   len(train), shipped)
     if crops:
         _plot_crops(crops, names, results, *shown, out / "crops.png")
     return _write(out, settings, trained, tuned, results, device, time.perf_counter() - start,
-                   len(train))
+                  len(train), shipped)
 
 
 def _plot_crops(crops: dict, names: list[str], results: dict, set_name: str, sigma: int,
@@ -264,7 +293,7 @@ def _plot_crops(crops: dict, names: list[str], results: dict, set_name: str, sig
 
 
 def _write(out: Path, settings, trained, tuned, results, device, seconds,
-           n_train: int) -> dict:
+           n_train: int, shipped: Sequence[str] = ()) -> dict:
     doc = {
         "experiment": "denoising",
         "settings": settings.to_dict(),
@@ -272,6 +301,7 @@ def _write(out: Path, settings, trained, tuned, results, device, seconds,
         "machine": machine_description(device),
         "seconds": round(seconds, 1),
         "training": {name: info for name, (_, info) in trained.items()},
+        "shipped": _shipped_record() if shipped else None,
         "classic_parameters": tuned,
         "results": results,
         "published_bsd68": PUBLISHED_BSD68,
@@ -279,6 +309,14 @@ def _write(out: Path, settings, trained, tuned, results, device, seconds,
     write_json(out / "results.json", doc)
     atomic_write(out / "results.md", markdown(doc).encode())
     return doc
+
+
+def _shipped_record() -> dict:
+    """What the shipped denoiser is and how it was trained (its file's own record)."""
+    header = shipped_header()
+    extra = header["extra"]
+    return {"config": header["config"], **{k: extra.get(k) for k in
+                                           ("command", "data", "machine", "hours", "epochs")}}
 
 
 def _seconds(value: float | None) -> str:
@@ -308,18 +346,26 @@ def markdown(doc: dict) -> str:
         cells = [f"{PUBLISHED_BSD68[sigma][method]:.2f}" if s == "bsd68"
                  and method in PUBLISHED_BSD68.get(sigma, {}) else "" for s, sigma in columns]
         lines.append(f"| {method} (published, DnCNN paper) | {' | '.join(cells)} | | |")
-    lines += ["", "Every method denoises the same noisy images (fixed seed); sdae's models are "
-              f"each one blind model trained on {doc['train_images']} Train400 "
-              "images for σ in "
-              f"{doc['settings']['sigma_range']}; the classic methods get the true σ."]
+    lines += ["", "Every method denoises the same noisy images (fixed seed); sdae's models "
+              f"trained here are each one model trained on {doc['train_images']} Train400 "
+              "images for every σ in "
+              f"{doc['settings']['sigma_range']} (the conv and patch ones blind to σ, the "
+              "sub-image one told it); the classic methods and models told σ get the true "
+              "σ."]
     for name, info in doc["training"].items():
         lines.append(f"- {NAMES[name]}: {info['parameters']:,} parameters, trained "
                      f"{info['seconds'] / 60:.1f} min on {doc['machine']['device']} "
                      f"({doc['machine']['cpu_count']} CPUs).")
+    if doc.get("shipped"):
+        s = doc["shipped"]
+        lines.append(f"- {NAMES['shipped']}: as shipped in the package, trained "
+                     f"{s['hours'] or 0:.1f} h ({s['epochs']} epochs) on {s['machine']} by "
+                     f"`{s['command']}`.")
     bm3d = PUBLISHED_BSD68.get(25, {}).get("BM3D")
+    ours = (*MODELS, *SHIPPED)
     best = max((by_set.get("bsd68", {}).get(25, {}).get("psnr", -1), name)
-               for name, by_set in results.items() if name in MODELS) if any(
-        name in MODELS for name in results) else None
+               for name, by_set in results.items() if name in ours) if any(
+        name in ours for name in results) else None
     if best and best[0] > 0 and bm3d:
         gap = best[0] - bm3d
         lines.append(f"- BSD68 σ=25: best sdae model {best[0]:.2f} dB, "

@@ -164,9 +164,14 @@ class Run:
 
 
 def same_run(a: dict, b: dict) -> bool:
-    """Whether two records describe the same run: same command, options and data."""
-    keys = ("command", "options", "data", "data_dir")
-    return "options" in a and all(a.get(k) == b.get(k) for k in keys)
+    """Whether two records describe the same run: same command, options and data. An option
+    that only one of them has (added to sdae between the two) is not compared: a newer sdae
+    continues a long run an older one started."""
+    if "options" not in a or not isinstance(b.get("options"), dict):
+        return False
+    shared = a["options"].keys() & b["options"].keys()
+    return all(a.get(k) == b.get(k) for k in ("command", "data", "data_dir")) and \
+        all(a["options"][k] == b["options"][k] for k in shared)
 
 
 def _difference(earlier: dict, record: dict) -> str:

@@ -183,17 +183,45 @@ def plot_curves(
     xlabel: str = "epoch",
     ylabel: str = "validation error",
     percent: bool = True,
+    x: Sequence[float] | None = None,
 ) -> Path:
-    """One line per (label, values) pair, e.g. validation error against epoch."""
+    """One line per (label, values) pair, e.g. validation error against epoch (1, 2, ...),
+    or against ``x`` (training hours, say)."""
     from matplotlib.ticker import PercentFormatter
 
     fig, ax = _pyplot().subplots(figsize=(6.4, 4.0))
     for label, values in curves:
-        ax.plot(range(1, len(values) + 1), values, marker=".", label=label)
+        ax.plot(range(1, len(values) + 1) if x is None else x[: len(values)], values,
+                marker=".", label=label)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     if percent:
         ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.grid(alpha=0.3)
     ax.legend()
+    return save_figure(fig, path)
+
+
+def plot_grouped_bars(
+    groups: Sequence[str],
+    series: dict[str, Sequence[float]],
+    path: str | os.PathLike,
+    ylabel: str = "",
+    ylim: tuple[float, float] | None = None,
+) -> Path:
+    """One group of bars per entry of ``groups`` (data sets, say), one bar per series
+    (methods) in each, side by side."""
+    fig, ax = _pyplot().subplots(figsize=(max(6.4, 0.7 * len(groups) * (1 + len(series) / 6)),
+                                          4.2))
+    width = 0.8 / max(len(series), 1)
+    centre = np.arange(len(groups))
+    for i, (label, values) in enumerate(series.items()):
+        ax.bar(centre + (i - (len(series) - 1) / 2) * width, values, width, label=label)
+    ax.set_xticks(centre, groups, rotation=45, ha="right")
+    ax.set_ylabel(ylabel)
+    if ylim is not None:
+        ax.set_ylim(*ylim)
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=8, ncols=min(len(series), 4))
+    fig.tight_layout()
     return save_figure(fig, path)

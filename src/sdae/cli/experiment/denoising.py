@@ -10,9 +10,10 @@ def add_parser(exp) -> None:
     e = add_experiment(exp, "denoising",
                        "sdae's image denoisers against non-local means, total variation, "
                        "wavelets and BM3D on BSD68 / Set12",
-                       "Train a convolutional and a patch-based DAE denoiser (each "
-                       "one blind model for σ in 0-55) on Train400, then denoise "
-                       "BSD68 and Set12 at σ = 15, 25, 50 with them and with "
+                       "Train a convolutional, a sub-image and a patch-based DAE "
+                       "denoiser (each one model for σ in 0-55) on Train400, then "
+                       "denoise BSD68 and Set12 at σ = 15, 25, 50 with them, with the "
+                       "denoiser shipped in sdae (given σ, and σ estimated) and with "
                        "scikit-image's non-local means, total variation and "
                        "wavelet denoisers (and BM3D when the bm3d package is "
                        "installed), all on the same noisy images. Writes "
@@ -20,14 +21,15 @@ def add_parser(exp) -> None:
                        handler=run,
                        data="folder with train400/, bsd68/ and set12/", out="runs/denoising")
     e.add_argument("--methods", nargs="+", default=None,
-                   choices=("conv", "patch", "nlm", "tv", "wavelet", "bm3d"),
+                   choices=("conv", "subimage", "patch", "shipped", "shipped_blind", "nlm",
+                            "tv", "wavelet", "bm3d"),  # experiments.denoising.METHODS
                    help="a subset of the methods (default: all)")
     e.add_argument("--sigmas", type=o.positive_int, nargs="+", default=None,
                    help="noise levels on the 0-255 scale (default: 15 25 50)")
     e.add_argument("--epochs", type=o.positive_int, default=None,
-                   help="training epochs of both sdae models (default: 6 for the "
-                        "convolutional one, 5 for the patch one; about 35 minutes in all on "
-                        "2 CPU cores)")
+                   help="training epochs of the sdae models trained here (default: 6 for "
+                        "the convolutional one, 8 for the sub-image one, 5 for the patch "
+                        "one)")
     e.add_argument("--train-images", type=o.positive_int, default=None,
                    help="train on only the first N Train400 images (a quick check)")
     o.add_run_options(e)
@@ -43,11 +45,12 @@ def run(args) -> None:
         settings.sigmas = list(args.sigmas)
     epochs = {"epochs": args.epochs} if args.epochs else {}
     settings.conv_train = o.run_config(settings.conv_train, args, **epochs)
+    settings.subimage_train = o.run_config(settings.subimage_train, args, **epochs)
     settings.patch_train = o.run_config(settings.patch_train, args, **epochs)
     sets = experiment.load_sets(args.data_dir)
     if args.train_images:
         sets["train400"] = sets["train400"][: args.train_images + settings.n_valid]
     _, out = in_run_folder(args, lambda out, checkpoints: experiment.run(
-        sets, out, settings, methods=args.methods or experiment.MODELS + experiment.CLASSIC,
+        sets, out, settings, methods=args.methods or experiment.METHODS,
         device=args.device, checkpoints=checkpoints))
     print_report(out)

@@ -10,13 +10,16 @@ clean patches of photographs (:mod:`.patches`, :mod:`.training`) corrupted on th
   denoised, and the overlapping reconstructions are averaged back into the image.
 - :class:`ConvDenoiser`: a fully convolutional DAE (Jain & Seung, NIPS 2008; Zhang et al.,
   TIP 2017), for images of any size.
+- :class:`SubimageDenoiser` (:mod:`.subimage`): a convolutional DAE on the four
+  half-resolution sub-images with a noise-level input (after FFDNet): a quarter of the
+  work per layer, one model for every σ, given or estimated (:func:`estimate_sigma`).
 
 Either predicts the clean image, or (``target="noise"``) the noise, which is subtracted:
 the same squared error to the clean image, but the network learns a residual.
 Images are float tensors in [0, 1] of shape (n, c, h, w).
 """
 
-from .apply import denoise
+from .apply import denoise, image_sigma
 from .denoisers import (
     TARGETS,
     ConvDenoiser,
@@ -26,7 +29,7 @@ from .denoisers import (
     PatchDenoiserConfig,
     channel_kind,
 )
-from .noise import NOISES, ImageNoise
+from .noise import NOISES, ImageNoise, estimate_sigma
 from .patches import (
     as_image_tensor,
     assemble_patches,
@@ -34,11 +37,13 @@ from .patches import (
     patch_starts,
     training_patches,
 )
+from .subimage import SubimageDenoiser, SubimageDenoiserConfig
 from .training import denoising_objective, train_denoiser
 
 __all__ = [
     "NOISES", "TARGETS", "ConvDenoiser", "ConvDenoiserConfig", "ImageDenoiser", "ImageNoise",
-    "PatchDenoiser", "PatchDenoiserConfig", "as_image_tensor", "assemble_patches",
-    "channel_kind", "denoise", "denoising_objective", "extract_patches", "patch_starts",
-    "train_denoiser", "training_patches",
+    "PatchDenoiser", "PatchDenoiserConfig", "SubimageDenoiser", "SubimageDenoiserConfig",
+    "as_image_tensor", "assemble_patches", "channel_kind", "denoise", "denoising_objective",
+    "estimate_sigma", "extract_patches", "image_sigma", "patch_starts", "train_denoiser",
+    "training_patches",
 ]

@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 from torch import Tensor
 
 from ...errors import ConfigError, DataError
 from .denoisers import ImageDenoiser, channel_kind
+from .noise import estimate_sigma
 from .patches import as_image_tensor
 
 
-def denoise(model: ImageDenoiser, image: np.ndarray, tile: int = 1024) -> np.ndarray:
+def denoise(model: ImageDenoiser, image: np.ndarray, sigma: float | None = None,
+            tile: int = 1024) -> np.ndarray:
     """Denoise one image, (h, w) or (h, w, c) in [0, 1] (or of an integer type, scaled by
     its maximum); the result has its shape, as floats in [0, 1].
+
+    ``sigma``: the noise's standard deviation on the 0-255 scale, for a model told the noise
+    level (:class:`SubimageDenoiser`); ``None`` estimates it from the image
+    (:func:`image_sigma`, once, before any tiling). A model blind to the noise level
+    refuses it.
 
     A grayscale model restores each channel of a colour image on its own. Images larger
     than ``tile``×``tile`` are restored tile by tile, each seen with a margin as wide as
@@ -23,6 +32,16 @@ def denoise(model: ImageDenoiser, image: np.ndarray, tile: int = 1024) -> np.nda
     if not isinstance(model, ImageDenoiser):
         raise ConfigError(f"a {type(model).__name__} is not a denoiser: train one with "
                           "train_denoiser or 'sdae denoise train'")
+    if sigma is not None and not model.uses_sigma:
+        raise ConfigError(f"this {type(model).__name__} is blind to the noise level (trained "
+                          f"with {model.noise.describe()}): leave sigma out, or use a "
+                          "sub-image denoiser")
+    if sigma is not None and not (math.isfinite(sigma) and sigma >= 0):
+        raise ConfigError(f"sigma must be >= 0 (on the 0-255 scale), got {sigma}")
+    if tile < 1:
+        raise ConfigError(f"tile must be >= 1 pixel, got {tile}")
+    if model.uses_sigma and sigma is None:
+        sigma = image_sigma(image)
     x = as_image_tensor(image)
     c = x.shape[1]
     if model.channels == 1 and c > 1:
@@ -32,26 +51,37 @@ def denoise(model: ImageDenoiser, image: np.ndarray, tile: int = 1024) -> np.nda
                         f"{channel_kind(model.channels)} images: use a model trained on "
                         "images like this one")
     device = next(model.parameters()).device
+    x = x.to(device)
+    level = torch.full((len(x),), sigma / 255.0, device=device) if model.uses_sigma else None
     was_training = model.training
     model.eval()
     with torch.no_grad():
-        y = _restore_tiled(model, x.to(device), tile).clamp_(0, 1).cpu()
+        y = _restore_tiled(model, x, level, tile).clamp_(0, 1).cpu()
     model.train(was_training)
     y = y.transpose(0, 1) if model.channels == 1 and c > 1 else y
     out = y[0].permute(1, 2, 0).numpy()
     return out[..., 0] if image.ndim == 2 else out
 
 
-def _restore_tiled(model: ImageDenoiser, x: Tensor, tile: int) -> Tensor:
+def image_sigma(image: np.ndarray) -> float:
+    """The σ of an image's additive Gaussian noise on the 0-255 scale, (h, w) or (h, w, c)
+    (integer images scaled by their type's maximum): the mean of its channels' estimates
+    (:func:`.noise.estimate_sigma`)."""
+    x = as_image_tensor(image)
+    return float(estimate_sigma(x.transpose(0, 1)).mean()) * 255
+
+
+def _restore_tiled(model: ImageDenoiser, x: Tensor, sigma: Tensor | None, tile: int) -> Tensor:
     h, w = x.shape[-2:]
     if h * w <= tile * tile:
-        return model(x)
+        return model(x, sigma)
     margin = model.reach
     y = torch.empty_like(x)
     for top in range(0, h, tile):
         for left in range(0, w, tile):
-            t0, l0 = max(top - margin, 0), max(left - margin, 0)
-            piece = model(x[..., t0 : top + tile + margin, l0 : left + tile + margin])
+            # even corners: a sub-image model then sees the same pixel grid in every tile
+            t0, l0 = max(top - margin, 0) // 2 * 2, max(left - margin, 0) // 2 * 2
+            piece = model(x[..., t0 : top + tile + margin, l0 : left + tile + margin], sigma)
             y[..., top : top + tile, left : left + tile] = \
                 piece[..., top - t0 : top - t0 + tile, left - l0 : left - l0 + tile]
     return y

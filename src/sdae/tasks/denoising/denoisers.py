@@ -35,6 +35,7 @@ class ImageDenoiser(nn.Module):
     """What every denoiser shares: its training noise, its channels and its output."""
 
     config: ConvDenoiserConfig | PatchDenoiserConfig
+    uses_sigma = False  # whether it is told the noise level (else blind to it)
 
     @property
     def channels(self) -> int:
@@ -114,8 +115,9 @@ class ConvDenoiser(ImageDenoiser):
         """How far (in pixels) an output pixel sees: one per 3×3 convolution."""
         return self.config.depth
 
-    def forward(self, noisy: Tensor) -> Tensor:
-        """The clean image estimated from ``noisy``; (n, c, h, w) -> (n, c, h, w)."""
+    def forward(self, noisy: Tensor, sigma: Tensor | float | None = None) -> Tensor:
+        """The clean image estimated from ``noisy``; (n, c, h, w) -> (n, c, h, w).
+        ``sigma`` is not used: the model is blind to the noise level."""
         return self._clean(noisy, self.net(noisy))
 
     restore = forward  # what training compares with the clean examples
@@ -199,13 +201,15 @@ class PatchDenoiser(ImageDenoiser):
         """How far (in pixels) an output pixel sees: across the patches covering it."""
         return self.config.patch_size
 
-    def restore(self, noisy: Tensor) -> Tensor:
-        """Clean patches estimated from noisy ones; (n, c·p·p) -> (n, c·p·p)."""
+    def restore(self, noisy: Tensor, sigma: Tensor | float | None = None) -> Tensor:
+        """Clean patches estimated from noisy ones; (n, c·p·p) -> (n, c·p·p). ``sigma`` is
+        not used: the model is blind to the noise level."""
         # a linear output layer: its logits are the output
         return self._clean(noisy, self.stack.reconstruction_logits(noisy))
 
-    def forward(self, noisy: Tensor) -> Tensor:
-        """The clean image estimated from ``noisy``; (n, c, h, w) -> (n, c, h, w)."""
+    def forward(self, noisy: Tensor, sigma: Tensor | float | None = None) -> Tensor:
+        """The clean image estimated from ``noisy``; (n, c, h, w) -> (n, c, h, w).
+        ``sigma`` is not used: the model is blind to the noise level."""
         _, c, h, w = noisy.shape
         p, stride = self.config.patch_size, self.config.stride
         patches = extract_patches(noisy, p, stride)

@@ -14,16 +14,19 @@ from ...core.stacking import pretrain
 from ...core.training import History, TrainConfig, batched, train
 from ...errors import DataError
 from .denoisers import ImageDenoiser, PatchDenoiser
+from .noise import ImageNoise
 from .patches import training_patches
 
 
 def denoising_objective(model: ImageDenoiser, batch, generator: torch.Generator | None,
                         rows: slice | None = None) -> Tensor:
-    """Corrupt the clean examples with the model's noise, restore, mean squared error."""
+    """Corrupt the clean examples with the model's noise, restore (telling the model the
+    noise's σ, which only a model with a noise-level input uses), mean squared error."""
     clean = batch[0]
-    noisy = model.noise(clean, generator)
+    noisy, sigma = model.noise.draw(clean, generator)
     rows = slice(None) if rows is None else rows
-    return F.mse_loss(model.restore(noisy[rows]), clean[rows])
+    return F.mse_loss(model.restore(noisy[rows], None if sigma is None else sigma[rows]),
+                      clean[rows])
 
 
 def train_denoiser(
@@ -34,6 +37,7 @@ def train_denoiser(
     patch_size: int = 40,
     stride: int = 10,
     valid_images: list[np.ndarray] | None = None,
+    valid_noise: ImageNoise | None = None,
     pretrain_config: TrainConfig | None = None,
     checkpoint: str | os.PathLike | None = None,
 ) -> History:
@@ -43,8 +47,9 @@ def train_denoiser(
     A :class:`ConvDenoiser` trains on ``patch_size``×``patch_size`` crops at ``stride``;
     a :class:`PatchDenoiser` on its own patches, with ``pretrain_config`` first pre-training
     its stack layer by layer as DAEs. ``valid_images``: the squared error on their patches
-    (noise drawn once, from a fixed seed) is recorded after each epoch, and the model ends
-    with the parameters of the epoch where it was lowest.
+    (noise drawn once, from a fixed seed: ``valid_noise``, default the model's) is recorded
+    after each epoch, and the model ends with the parameters of the epoch where it was
+    lowest.
     """
     patch = model.config.patch_size if isinstance(model, PatchDenoiser) else patch_size
     flat = isinstance(model, PatchDenoiser)
@@ -62,10 +67,11 @@ def train_denoiser(
     evaluate = None
     if valid_images:
         clean = examples(valid_images, config.seed + 1).to(config.torch_device)
-        noisy = model.noise(clean, torch.Generator(clean.device).manual_seed(config.seed + 1))
+        noisy, sigma = (valid_noise or model.noise).draw(
+            clean, torch.Generator(clean.device).manual_seed(config.seed + 1))
 
         def evaluate(m: nn.Module) -> float:
-            return float(F.mse_loss(batched(m.restore, noisy, 256), clean))
+            return float(F.mse_loss(batched(m.restore, noisy, 256, sigma), clean))
 
     return train(model, denoising_objective, x, config, evaluate=evaluate,
                  keep_best=evaluate is not None, checkpoint=checkpoint,
