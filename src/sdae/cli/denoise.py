@@ -8,7 +8,8 @@ from . import options as o
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("denoise", help="train an image denoiser, or apply one to an image")
+    p = sub.add_parser("denoise", help="denoise images (with the shipped denoiser or yours), "
+                                       "or train a denoiser")
     den = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     _add_train(den)
     d = den.add_parser("apply", help="denoise an image (with the shipped model, or yours)",
