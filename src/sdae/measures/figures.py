@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import math
 import os
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -171,7 +172,7 @@ def plot_denoising_crops(
         ax.axis("off")
     for ax, (label, image) in zip(axes.flat, panels, strict=False):
         ax.imshow(image, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-        ax.set_title(label, fontsize=10)
+        ax.set_title(textwrap.fill(label, 30), fontsize=10)  # long names on two lines
     if title:
         fig.suptitle(title, fontsize=11)
     return save_figure(fig, path)
@@ -222,6 +223,8 @@ def plot_grouped_bars(
     if ylim is not None:
         ax.set_ylim(*ylim)
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(fontsize=8, ncols=min(len(series), 4))
+    # below the axes: bars reach the top (ROC-AUC 1.0) where a legend inside would hide them
+    ax.legend(fontsize=8, ncols=min(len(series), 4), loc="upper center",
+              bbox_to_anchor=(0.5, -0.22))
     fig.tight_layout()
     return save_figure(fig, path)

@@ -20,20 +20,21 @@ The image's side is padded (by reflection) to an even size and cropped back.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
-from ...errors import ConfigError, check_int
-from .denoisers import ImageDenoiser, _check_target
+from ...errors import ConfigError
+from .denoisers import ConvDenoiserConfig, ImageDenoiser, conv_stack
 from .noise import ImageNoise, estimate_sigma
 
 
 @dataclass
-class SubimageDenoiserConfig:
-    channels: int = 1
+class SubimageDenoiserConfig(ConvDenoiserConfig):
+    """A :class:`ConvDenoiserConfig` with this model's defaults, for Gaussian noise only."""
+
     depth: int = 12  # 3×3 convolutions on the sub-images; reach 2·depth pixels each side
     width: int = 64  # feature maps of the hidden layers
     target: str = "noise"
@@ -41,19 +42,11 @@ class SubimageDenoiserConfig:
         default_factory=lambda: ImageNoise("gaussian", sigma=0.0, sigma_max=75.0))
 
     def __post_init__(self) -> None:
-        if isinstance(self.noise, dict):
-            self.noise = ImageNoise(**self.noise)
-        self.channels = check_int(self.channels, "channels")
-        self.depth = check_int(self.depth, "depth", minimum=2)
-        self.width = check_int(self.width, "width")
-        _check_target(self.target)
+        super().__post_init__()
         if self.noise.kind != "gaussian":
             raise ConfigError("a sub-image denoiser is told the σ of Gaussian noise: train "
                               "it with gaussian noise, or use --model conv for "
                               f"{self.noise.kind}")
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 class SubimageDenoiser(ImageDenoiser):
@@ -82,22 +75,12 @@ class SubimageDenoiser(ImageDenoiser):
         self.config = SubimageDenoiserConfig(
             channels, depth, width, target,
             noise or ImageNoise("gaussian", sigma=0.0, sigma_max=75.0))
-        # in: 4 sub-images per channel and the noise map; out: 4 sub-images per channel
-        sizes = [4 * channels + 1] + [width] * (depth - 1) + [4 * channels]
-        layers: list[nn.Module] = []
-        for k in range(depth):
-            conv = nn.Conv2d(sizes[k], sizes[k + 1], 3, padding=1)
-            # He's initialisation keeps the signal's scale through the ReLUs; PyTorch's
-            # default (3 times smaller a variance per layer) left a 15-layer model unable
-            # to learn in 200 steps. The last layer starts at 0: the first estimate of the
-            # noise is none, and the first steps do not add any
-            if k < depth - 1:
-                nn.init.kaiming_normal_(conv.weight, nonlinearity="relu", generator=generator)
-            else:
-                nn.init.zeros_(conv.weight)
-            nn.init.zeros_(conv.bias)
-            layers += [conv, nn.ReLU()] if k < depth - 1 else [conv]
-        self.net = nn.Sequential(*layers)
+        # in: 4 sub-images per channel and the noise map; out: 4 sub-images per channel.
+        # He's initialisation keeps the signal's scale through the ReLUs; PyTorch's default
+        # (3 times smaller a variance per layer) left a 15-layer model unable to learn in 200
+        # steps. The last layer starts at 0: the first estimate of the noise is none
+        self.net = conv_stack([4 * channels + 1] + [width] * (depth - 1) + [4 * channels],
+                              generator, he=True)
 
     @classmethod
     def from_config(cls, config: SubimageDenoiserConfig | dict) -> SubimageDenoiser:
