@@ -14,6 +14,7 @@ from .core.autoencoder import DenoisingAutoencoder
 from .core.stacking import StackedDenoisingAutoencoder
 from .errors import ModelFileError
 from .io.model_files import read_model_file, write_model_file
+from .tasks.clustering import ClusteringModel
 from .tasks.denoising import (
     ConvDenoiser,
     ImageNoise,
@@ -25,7 +26,8 @@ from .tasks.outliers import OutlierDetector
 
 KINDS = {"dae": DenoisingAutoencoder, "stack": StackedDenoisingAutoencoder,
          "conv-denoiser": ConvDenoiser, "patch-denoiser": PatchDenoiser,
-         "subimage-denoiser": SubimageDenoiser, "outlier-detector": OutlierDetector}
+         "subimage-denoiser": SubimageDenoiser, "outlier-detector": OutlierDetector,
+         "clustering": ClusteringModel}
 
 
 def model_kind(model: nn.Module) -> str:
@@ -109,6 +111,7 @@ def load_autoencoder(path: str | os.PathLike, device: str | torch.device = "cpu"
     kind = header["kind"]
     if kind not in ("dae", "stack"):
         use = ("denoise images with it ('sdae denoise apply')" if kind.endswith("denoiser")
+               else "cluster rows with it ('sdae cluster')" if kind == "clustering"
                else "score rows with it ('sdae detect')")
         raise ModelFileError(f"{path} is a {kind} model, not a DAE or a stack: {use}")
     return (model, header) if with_header else model
@@ -124,6 +127,11 @@ def describe_header(path, header: dict, n_params: int) -> list[str]:
         lines += _denoiser(header["kind"], config)
     elif header["kind"] == "outlier-detector":
         lines += _detector(config, header.get("extra") or {})
+    elif header["kind"] == "clustering":
+        method = (header.get("extra") or {}).get("method")
+        lines += _layers(config["stack"])
+        lines.append(f"  {config['n_clusters']} cluster centres in code space (Student-t "
+                     f"α = {config['alpha']:g})" + (f", found by {method}" if method else ""))
     else:
         lines += _layers(config)
     return lines + _record(header.get("extra") or {})

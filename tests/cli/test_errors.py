@@ -57,6 +57,7 @@ def make_bad_files(root: Path, served: Path) -> None:
     np.save(root / "nan.npy", with_nan)
     (root / "empty.csv").write_text("a,b\n")
     np.save(root / "wrong.npy", np.zeros((5, 3), np.float32))
+    np.save(root / "one-feature.npy", x[:, :1])
     save_model(DenoisingAutoencoder(16, 8), root / "model.safetensors")
     save_model(ConvDenoiser(depth=2, width=4), root / "denoiser.safetensors")
     np.savez(root / "short-labels.npz", x=x, y=y[:50])

@@ -145,6 +145,19 @@ def test_sequential_view_shares_weights():
     assert torch.equal(seq(x), stack(x))
 
 
+def test_activation_per_layer_and_the_decoders_it_implies():
+    stack = StackedDenoisingAutoencoder(12, [8, 6, 2], activation=["relu", "sigmoid", "linear"])
+    assert [layer.config.activation for layer in stack.layers] == ["relu", "sigmoid", "linear"]
+    # layer 2 reconstructs ReLU codes (unbounded): linear; layer 3 sigmoid codes: sigmoid
+    assert [layer.config.decoder for layer in stack.layers][1:] == ["linear", "sigmoid"]
+    x = torch.randn(5, 12)
+    top = stack.layers[2]  # a linear code: the affine map alone, no squashing
+    assert torch.allclose(stack.encode(x), torch.nn.functional.linear(
+        stack.encode(x, depth=2), top.weight, top.bias))
+    with pytest.raises(ConfigError, match="activation: got 2 values for 3 layers"):
+        StackedDenoisingAutoencoder(12, [8, 6, 2], activation=["relu", "sigmoid"])
+
+
 def test_one_value_or_one_per_layer():
     for levels in (0.2, [0.2]):  # one value, alone or in a list, goes to every layer
         stack = StackedDenoisingAutoencoder(12, [4, 4, 4], noise_levels=levels)

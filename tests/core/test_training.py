@@ -84,6 +84,25 @@ def test_generic_objective_with_targets():
     assert (model(x).argmax(1) == y).float().mean() > 0.95
 
 
+def test_an_objective_that_says_it_converged_ends_the_run_after_that_step():
+    x = torch.randn(100, 3, generator=torch.Generator().manual_seed(0))
+    model = torch.nn.Linear(3, 1)
+
+    class Stops:
+        converged, steps = False, 0
+
+        def __call__(self, m, batch, generator):
+            self.steps += 1
+            self.converged = self.steps == 7  # mid-way through the second epoch
+            return m(batch[0]).square().mean()
+
+    objective = Stops()
+    history = train(model, objective, x, TrainConfig(epochs=10, batch_size=20, lr=0.01,
+                                                     progress=False))
+    assert objective.steps == 7
+    assert len(history.train_loss) == 2  # the first epoch, and the part of the second
+
+
 @pytest.mark.parametrize(("warmup", "moved"), [
     (0.0, 0.1 * 4 + 0.05 * 4),  # 4 steps of each epoch's rate, halved after the first
     (1.0, 0.1 * (1 + 2 + 3 + 4) / 4 + 0.05 * 4),  # the first epoch ramps up

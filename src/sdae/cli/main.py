@@ -14,6 +14,7 @@ import sys
 from . import (
     apply,
     bench,
+    cluster,
     demo,
     denoise,
     detect,
@@ -26,8 +27,8 @@ from . import (
 )
 from .options import EXIT_USAGE, Parser
 
-COMMANDS = (train, filters, info, apply, impute, denoise, detect, sample, demo, bench,
-            experiment)
+COMMANDS = (train, filters, info, apply, impute, denoise, detect, cluster, sample, demo,
+            bench, experiment)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -19,7 +19,15 @@ from ..errors import ConfigError, check_int
 from .corruption import Corruption, check_corruption
 from .fused import sgd_step_, tied_sigmoid_cross_entropy
 
-ACTIVATIONS = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu}
+
+def _identity(a: Tensor) -> Tensor:
+    return a
+
+
+# "linear": a code that is an affine map of the input, as the top layer of a clustering stack
+# (sdae.tasks.clustering): distances between codes are not squashed by a saturating unit.
+ACTIVATIONS = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu,
+               "linear": _identity}
 DECODERS = ("sigmoid", "linear")
 LOSSES = ("cross_entropy", "squared_error")
 

@@ -80,10 +80,14 @@ def finetune(
                  keep_best=evaluate is not None, checkpoint=checkpoint, description="fine-tune")
 
 
+def deep_reconstruction_loss(stack: StackedDenoisingAutoencoder, x: Tensor) -> Tensor:
+    """Per-example loss of the deep autoencoder (every encoder, then the mirrored decoders)
+    reconstructing clean ``x``, in the bottom layer's loss; shape (n,)."""
+    return reconstruction_loss(stack.reconstruction_logits(x), x, stack.layers[0].config.loss)
+
+
 def _deep_reconstruction_objective(model, batch, generator, rows=slice(None)):
-    x = batch[0][rows]
-    first = model.layers[0].config
-    return reconstruction_loss(model.reconstruction_logits(x), x, first.loss).mean()
+    return deep_reconstruction_loss(model, batch[0][rows]).mean()
 
 
 def finetune_unsupervised(
@@ -101,8 +105,7 @@ def finetune_unsupervised(
         xv = inputs_on(x_valid, device)
 
         def evaluate(model: nn.Module) -> float:
-            loss = model.layers[0].config.loss
-            total = sum(reconstruction_loss(model.reconstruction_logits(part), part, loss).sum()
+            total = sum(deep_reconstruction_loss(model, part).sum()
                         for part in row_chunks(xv, device))
             return float(total) / len(xv)
 

@@ -83,12 +83,16 @@ class StackedDenoisingAutoencoder(nn.Module):
         given. Default: 0 .. n_classes-1.
     corruption, noise_levels : str / float, or one per layer
         The corruption each layer is pre-trained with.
+    activation : str, or one per layer
+        The nonlinearity of each layer's code (default sigmoid); a clustering stack, say,
+        ends in a linear code (:mod:`sdae.tasks.clustering`).
     generator : torch.Generator, optional
         Source of the initial weights.
     **options
         Further :class:`~sdae.autoencoder.DAEConfig` fields shared by all layers
-        (``tied``, ``activation``...). Layers above the first always use a sigmoid decoder
-        and cross-entropy on codes in [0, 1] when their input layer is sigmoid.
+        (``tied``, ``decoder``...). Layers above the first decode with a sigmoid and
+        cross-entropy when the layer below is sigmoid (codes in [0, 1]), linearly with
+        squared error otherwise.
     """
 
     def __init__(
@@ -109,12 +113,14 @@ class StackedDenoisingAutoencoder(nn.Module):
             raise ConfigError("a stack needs at least one hidden layer")
         corruptions = per_layer(corruption, len(hidden_sizes), "corruption")
         levels = per_layer(noise_levels, len(hidden_sizes), "noise levels")
+        activations = per_layer(options.pop("activation", "sigmoid"), len(hidden_sizes),
+                                "activation")
         sizes = [n_visible, *hidden_sizes]
         layers = []
         for k, (d_in, d_out) in enumerate(pairwise(sizes)):
-            layer_options = dict(options)
+            layer_options = dict(options, activation=activations[k])
             if k > 0:  # the input of an upper layer is a code: bounded for sigmoid units
-                below = options.get("activation", "sigmoid")
+                below = activations[k - 1]
                 layer_options.update(decoder="sigmoid" if below == "sigmoid" else "linear",
                                      loss=None, clip=None)
             layers.append(DenoisingAutoencoder(d_in, d_out, corruption=corruptions[k],
@@ -193,12 +199,15 @@ class StackedDenoisingAutoencoder(nn.Module):
             y = layer.decode(y)
         return y
 
-    def reconstruction_logits(self, x: Tensor) -> Tensor:
-        """Decoder pre-activation of the first layer after the whole mirrored decoder."""
-        y = self.encode(x)
+    def decode_logits(self, y: Tensor) -> Tensor:
+        """:meth:`decode` up to the bottom decoder's pre-activation (its logits)."""
         for layer in reversed(self.layers[1:]):
             y = layer.decode(y)
         return self.layers[0].decode_logits(y)
+
+    def reconstruction_logits(self, x: Tensor) -> Tensor:
+        """Decoder pre-activation of the first layer after the whole mirrored decoder."""
+        return self.decode_logits(self.encode(x))
 
     def forward(self, x: Tensor) -> Tensor:
         """Class scores (logits) of the softmax layer; (n, d) -> (n, n_classes)."""

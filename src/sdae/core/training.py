@@ -42,7 +42,9 @@ __all__ = ["Evaluate", "FusesSGD", "History", "Objective", "TrainConfig",
 # objective(model, batch, generator) -> mean loss over the batch (a scalar tensor). To train
 # with several processes it also takes ``rows=``: the slice of the batch this process
 # computes the loss of, after drawing the corruption of the whole batch (see train). It may
-# declare an in-place SGD step (FusesSGD, see sdae.core.steps).
+# declare an in-place SGD step (FusesSGD, see sdae.core.steps), and that the run is over: a
+# true ``converged`` attribute ends it after the step that set it (DEC's self-training stops
+# when the cluster assignments stop changing, sdae.tasks.clustering).
 Objective = Callable[..., Tensor]
 # evaluate(model) -> a number to record each epoch (lower is better), e.g. validation error
 Evaluate = Callable[[nn.Module], float]
@@ -218,18 +220,26 @@ def train(
             for i, batch in enumerate(batches.epoch(generator)):
                 losses[i] = step(batch, generator, schedule(epoch, i))
                 bar.update(1 / batches.n_batches)
+                if _converged(objective):
+                    losses = losses[: i + 1]
+                    break
             run.history.train_loss.append(epoch_loss(losses, world, epoch))
             if evaluate is not None:
                 run.scored(epoch, _validation_score(model, evaluate), keep_best)
             run.history.epoch_seconds.append(time.perf_counter() - start)
             bar.n = epoch + 1  # whole, whatever the sum of the fractions
             bar.set_postfix(_postfix(run.history, evaluate is not None), refresh=False)
-            stop = stops(run.history, config.patience, epoch)
+            stop = stops(run.history, config.patience, epoch) or _converged(objective)
             saves.after_epoch(run, epoch, stop)
             report(Epoch(description, epoch + 1, config.epochs, run.history), line=lines)
             if stop:
                 break
     return run.finish()
+
+
+def _converged(objective: Objective) -> bool:
+    """Whether the objective says the run is over (see :data:`Objective`)."""
+    return bool(getattr(objective, "converged", False))
 
 
 def _validation_score(model: nn.Module, evaluate: Evaluate) -> float:

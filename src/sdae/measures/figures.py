@@ -212,8 +212,9 @@ def plot_grouped_bars(
 ) -> Path:
     """One group of bars per entry of ``groups`` (data sets, say), one bar per series
     (methods) in each, side by side."""
-    fig, ax = _pyplot().subplots(figsize=(max(6.4, 0.7 * len(groups) * (1 + len(series) / 6)),
-                                          4.2))
+    # at most 14 inches wide: a page's width, however many groups
+    fig, ax = _pyplot().subplots(figsize=(min(14.0, max(6.4, 0.7 * len(groups)
+                                                        * (1 + len(series) / 6))), 4.6))
     width = 0.8 / max(len(series), 1)
     centre = np.arange(len(groups))
     for i, (label, values) in enumerate(series.items()):
@@ -226,5 +227,60 @@ def plot_grouped_bars(
     # below the axes: bars reach the top (ROC-AUC 1.0) where a legend inside would hide them
     ax.legend(fontsize=8, ncols=min(len(series), 4), loc="upper center",
               bbox_to_anchor=(0.5, -0.22))
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def plot_code_map(points: np.ndarray, labels: np.ndarray, path: str | os.PathLike,
+                  title: str = "") -> Path:
+    """A scatter of 2-D points (codes mapped to the plane), one colour per cluster."""
+    plt = _pyplot()
+    labels = np.asarray(labels)
+    clusters = np.unique(labels)
+    cmap = plt.get_cmap("tab10" if len(clusters) <= 10 else "tab20")
+    fig, ax = plt.subplots(figsize=(6.4, 6.0))
+    size = max(0.5, min(12.0, 8000 / max(len(points), 1)))
+    for i, c in enumerate(clusters):
+        mine = labels == c
+        ax.scatter(points[mine, 0], points[mine, 1], s=size, color=cmap(i % cmap.N),
+                   label=str(c), alpha=0.7, linewidths=0, rasterized=True)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title, fontsize=10)
+    ax.legend(title="cluster", markerscale=max(1.0, 6 / size), fontsize=8,
+              loc="center left", bbox_to_anchor=(1.0, 0.5))
+    return save_figure(fig, path)
+
+
+def plot_cluster_examples(examples: Sequence[np.ndarray], path: str | os.PathLike,
+                          image_shape: tuple[int, int] | None = None,
+                          labels: Sequence[str] | None = None, title: str = "") -> Path:
+    """One row per cluster of its examples (rows of (m, d)). Images when ``image_shape`` is
+    given or d is a square, each scaled to its own range; otherwise each example is a strip
+    of its d features (a table's rows)."""
+    plt = _pyplot()
+    d = examples[0].shape[1]
+    if image_shape is None and math.isqrt(d) ** 2 == d:
+        image_shape = infer_shape(d)
+    shape = image_shape or (1, d)
+    m = max(len(e) for e in examples)
+    fig, axes = plt.subplots(len(examples), 1, squeeze=False,
+                             figsize=(max(4.0, 0.45 * m * shape[1] / shape[0])
+                                      if image_shape else 8.0,
+                                      0.5 * len(examples) + (0.4 if title else 0.1)))
+    for k, (ax, rows) in enumerate(zip(axes[:, 0], examples, strict=True)):
+        if image_shape:
+            ax.imshow(tile_images(rows, shape, n_cols=m), cmap="gray", interpolation="nearest")
+        else:
+            ax.imshow(rows, cmap="viridis", aspect="auto", interpolation="nearest")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        for side in ax.spines.values():
+            side.set_visible(False)
+        ax.set_ylabel(labels[k] if labels is not None else str(k), rotation=0, ha="right",
+                      va="center", fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return save_figure(fig, path)

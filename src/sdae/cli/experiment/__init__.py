@@ -4,7 +4,16 @@
 
 from __future__ import annotations
 
-from . import denoising, imputation, mnist_filters, natural_patches, outliers, sampling, sda
+from . import (
+    clustering,
+    denoising,
+    imputation,
+    mnist_filters,
+    natural_patches,
+    outliers,
+    sampling,
+    sda,
+)
 from .common import add_experiment, in_run_folder, print_report, resumed
 from .mnist_filters import print_filters_summary
 
@@ -16,5 +25,5 @@ def add_parser(sub) -> None:
     p = sub.add_parser("experiment", help="reproduce an experiment of the papers")
     exp = p.add_subparsers(dest="experiment", metavar="EXPERIMENT", required=True)
     for command in (mnist_filters, natural_patches, sda, imputation, sampling, denoising,
-                    outliers):
+                    outliers, clustering):
         command.add_parser(exp)

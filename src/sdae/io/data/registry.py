@@ -134,3 +134,25 @@ def load_dataset(
         raise DataError(f"{name}: no such file or folder, and not one of {', '.join(NAMED)}")
     x, y, shape = load_array(path, stream=stream, label_column=label_column)
     return split_arrays(path.stem, x, y, valid_fraction, seed, shape)
+
+
+def load_all_rows(name: str, data_dir: str | os.PathLike | None = None, *,
+                  download: bool = True, label_column: str | None = None
+                  ) -> tuple[np.ndarray, np.ndarray | None, tuple[int, int] | None]:
+    """Every row of a data set, its splits joined (clustering has no use for a test set:
+    DEC and its successors cluster all 70 000 MNIST images): ``(x, y, image_shape)`` as
+    :func:`~sdae.io.data.files.load_array` gives them, for a named set or a path."""
+    if name not in (*NAMED, "auto"):
+        path = Path(name)
+        if not path.exists():
+            raise DataError(f"{name}: no such file or folder, and not one of "
+                            f"{', '.join(NAMED)}")
+        return load_array(path, label_column=label_column)
+    data = load_dataset(name, data_dir, download=download, label_column=label_column)
+    parts = [(data.x_train, data.y_train), (data.x_valid, data.y_valid),
+             (data.x_test, data.y_test)]
+    parts = [(x, y) for x, y in parts if x is not None and len(x)]
+    x = np.concatenate([p[0] for p in parts])
+    y = (np.concatenate([p[1] for p in parts]) if all(p[1] is not None for p in parts)
+         else None)
+    return x, y, data.image_shape

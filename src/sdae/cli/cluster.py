@@ -1,0 +1,171 @@
+"""sdae cluster: group the rows of a data set without labels, on stacked-DAE codes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import options as o
+
+COMMAND = ["cluster"]
+METHODS = ("auto", "kmeans", "gmm", "umap-gmm", "dec", "idec")  # tasks.clustering.METHODS
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "cluster", help="cluster the rows of a data set on stacked-DAE codes",
+        usage="sdae cluster (DATA --n-clusters K | MODEL DATA) --out OUT [options]",
+        description="Train a stack of denoising autoencoders on a data set without labels "
+                    "(DEC's recipe: greedy layer-wise pre-training with masking noise, then "
+                    "fine-tuning as a deep autoencoder), cluster its codes, and write OUT/"
+                    "labels.csv (the cluster of each row), OUT/model.safetensors, "
+                    "OUT/codes_map.png (the codes on the plane, coloured by cluster) and "
+                    "OUT/nearest.png (the rows nearest each centre). With a MODEL saved "
+                    "before, label DATA with its clusters instead. When the data have "
+                    "labels, ACC, NMI and ARI against them are printed.")
+    p.add_argument("paths", nargs="+", metavar="[MODEL] DATA",
+                   help="the data: 'mnist' (all 70 000 images), 'mnist-small', 'usps' (all "
+                        "9 298), 'digits', or a path (.npy, .npz with x and y, .csv, a folder "
+                        "of images); before it, a model saved by an earlier run")
+    p.add_argument("--n-clusters", type=o.positive_int, default=None, metavar="K",
+                   help="the number of clusters (needed to fit)")
+    p.add_argument("--method", choices=METHODS, default="auto",
+                   help="how the codes are clustered: k-means, a Gaussian mixture, UMAP then "
+                        "a Gaussian mixture (N2D; needs pip install \"sdae[umap]\"), or DEC's "
+                        "/ IDEC's self-training from k-means; auto: umap-gmm when umap-learn "
+                        "is installed, else idec (default: auto)")
+    g = p.add_argument_group("the stack and its training (DEC's by default)")
+    g.add_argument("--hidden", type=o.positive_int, nargs="+", default=[500, 500, 2000, 10],
+                   help="layer widths, bottom first; the last is the code (default: 500 500 "
+                        "2000 10)")
+    g.add_argument("--noise-level", type=o.fraction, default=0.2,
+                   help="masking noise of pre-training (default: 0.2)")
+    g.add_argument("--pretrain-epochs", type=o.non_negative_int, default=5,
+                   help="per layer (default: 5)")
+    g.add_argument("--finetune-epochs", type=o.non_negative_int, default=40,
+                   help="of the deep autoencoder (default: 40)")
+    g.add_argument("--self-training-epochs", type=o.non_negative_int, default=20,
+                   help="at most, for dec and idec (default: 20)")
+    g.add_argument("--batch-size", type=o.positive_int, default=256, help="(default: 256)")
+    p.add_argument("--image-shape", type=o.positive_int, nargs=2, metavar=("H", "W"),
+                   default=None, help="show rows as H×W images in nearest.png (default: "
+                                      "square images when the width is a square)")
+    p.add_argument("--label-column", metavar="NAME|INDEX", default=None,
+                   help="a CSV table's column of labels, left out of the clustering and used "
+                        "only to score it")
+    o.add_data_dir(p)
+    o.add_out(p, None, "output folder (required)")
+    o.add_run_options(p)
+    o.add_resume_options(p)
+    p.set_defaults(handler=run)
+
+
+def run(args) -> None:
+    from ..errors import ConfigError
+    from .run_folder import resumed_args
+
+    args = resumed_args(args, COMMAND)
+    if args.out is None:
+        raise ConfigError("give the output folder: --out OUT")
+    if len(args.paths) > 2:
+        raise ConfigError("give the DATA to cluster, or a saved MODEL and the DATA")
+    if len(args.paths) == 1 and args.n_clusters is None:
+        raise ConfigError("give the number of clusters: --n-clusters K (or a saved MODEL "
+                          "before the DATA)")
+    if len(args.paths) == 2 and args.n_clusters is not None:
+        raise ConfigError("a saved model keeps its own clusters: leave out --n-clusters")
+    if len(args.paths) == 2:
+        _label(args)
+    else:
+        _fit(args)
+
+
+def _read(args, name: str):
+    from ..io.data.registry import load_all_rows
+
+    return load_all_rows(name, args.data_dir, label_column=args.label_column)
+
+
+def _fit(args) -> None:
+    import numpy as np
+
+    from ..io.data.registry import NAMED
+    from ..models import save_model
+    from ..tasks.clustering import ClusteringSettings, check_clustering_data, fit_clustering
+    from .run_folder import hint, open_run
+
+    data = args.paths[0]
+    settings = ClusteringSettings(
+        hidden_sizes=tuple(args.hidden), noise_level=args.noise_level,
+        pretrain_epochs=args.pretrain_epochs, finetune_epochs=args.finetune_epochs,
+        self_training_epochs=args.self_training_epochs, batch_size=args.batch_size)
+    x, y, shape = _read(args, data)
+    x = np.asarray(x, dtype=np.float32)
+    check_clustering_data(x, args.n_clusters)  # before the folder is made
+    folder = open_run(args, COMMAND, data if data in NAMED else str(Path(data).resolve()))
+    with folder.guard(hint(COMMAND, folder.out)):
+        result = fit_clustering(x, args.n_clusters, args.method, settings, args.seed,
+                                args.device, args.progress, checkpoint_dir=folder.checkpoints)
+        save_model(result.model, folder.out / "model.safetensors",
+                   extra={"method": result.method, "argv": args.argv})
+        _write(args, folder.out, x, y, shape, result.model, result.labels, result.record)
+    folder.finish()
+
+
+def _label(args) -> None:
+    import numpy as np
+    import torch
+
+    from ..core.training import batched
+    from ..errors import ModelFileError
+    from ..io.data.files import check_features
+    from ..models import load_model
+    from ..tasks.clustering import ClusteringModel
+
+    model_path, data = args.paths
+    model, header = load_model(model_path, with_header=True)
+    if not isinstance(model, ClusteringModel):
+        raise ModelFileError(f"{model_path} is a {header['kind']} model, not a clustering: "
+                             "fit one with 'sdae cluster DATA --n-clusters K --out OUT'")
+    x, y, shape = _read(args, data)
+    x = check_features(np.asarray(x, dtype=np.float32), str(data))
+    if x.shape[1] != model.n_visible:
+        from ..errors import DataError
+
+        raise DataError(f"{data} has {x.shape[1]} features but {model_path} clusters rows "
+                        f"of {model.n_visible}")
+    from ..io.runs import prepare_folder
+
+    out = prepare_folder(args.out)
+    labels = batched(model.predict, torch.as_tensor(x)).numpy()
+    _write(args, out, x, y, shape, model, labels,
+           {"method": (header.get("extra") or {}).get("method"), "model": str(model_path)})
+
+
+def _write(args, out: Path, x, y, shape, model, labels, record: dict) -> None:
+    """labels.csv, the figures and clustering.json; the scores printed when ``y`` exists."""
+    import numpy as np
+    import torch
+
+    from ..core.training import batched
+    from ..io.atomic import write_json
+    from ..io.outputs import write_array
+    from ..measures.clustering import clustering_scores, draw_clusters
+
+    write_array(out / "labels.csv", labels.reshape(-1, 1).astype(np.int64), header=["cluster"])
+    codes = batched(model.encode, torch.as_tensor(x)).numpy()
+    sizes = np.bincount(labels, minlength=model.n_clusters)
+    shape = tuple(args.image_shape) if args.image_shape else shape
+    figures = draw_clusters(x, codes, model.centers.detach().numpy(), labels, out, shape,
+                            args.seed)
+    summary = {"rows": len(x), "n_clusters": model.n_clusters, "sizes": sizes.tolist(),
+               **record}
+    if y is not None:
+        summary["scores"] = clustering_scores(y, labels)
+    write_json(out / "clustering.json", summary)
+    print(f"{len(x)} rows in {model.n_clusters} clusters by {record.get('method')} (sizes "
+          f"{' '.join(map(str, sizes))}); wrote {out / 'labels.csv'}, "
+          f"{', '.join(f.name for f in figures)}")
+    if y is not None:
+        s = summary["scores"]
+        print(f"against the data's labels: ACC {s['acc']:.4f}, NMI {s['nmi']:.4f}, "
+              f"ARI {s['ari']:.4f}")

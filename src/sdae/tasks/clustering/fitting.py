@@ -1,0 +1,231 @@
+"""Clustering with a stacked DAE: pre-train, fine-tune, cluster the codes, refine.
+
+The recipe of DEC (Xie et al. 2016), on the library's own stack:
+
+1. greedy layer-wise pre-training, each layer a DAE with masking noise on its input (DEC's
+   20% input dropout) on the clean codes of the layers below (:func:`sdae.core.stacking.
+   pretrain`); sigmoid units, as the SdA papers', and a linear top code (DEC's ReLU units
+   died by the hundreds in our short budgets: docs/clustering.md);
+2. fine-tuning as a deep autoencoder, without noise (:func:`sdae.core.stacking.
+   finetune_unsupervised`);
+3. clustering the codes (:mod:`.codes`): k-means, a Gaussian mixture, or UMAP then a
+   Gaussian mixture (N2D);
+4. for ``dec`` and ``idec``: k-means' centres refined with the encoder by self-training
+   (:mod:`.self_training`), in the one training loop.
+
+Steps 1-2 are :func:`train_stack`, shared by every method; 3-4 are :func:`cluster`.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ...core.batches import clip_batch_size
+from ...core.stacking import StackedDenoisingAutoencoder, finetune_unsupervised, pretrain
+from ...core.training import TrainConfig, batched, train
+from ...errors import ConfigError, DataError, check_int
+from .codes import CODE_METHODS, cluster_codes, kmeans, umap_installed
+from .self_training import ClusteringModel, SelfTraining
+
+METHODS = (*CODE_METHODS, "dec", "idec")
+
+
+@dataclass
+class ClusteringSettings:
+    """How the stack is trained and the clusters are found.
+
+    The stack is DEC's 784-500-500-2000-10 shape for any input width: sigmoid layers, a
+    linear code of ``hidden_sizes[-1]`` units, untied decoders. Each layer is pre-trained
+    for ``pretrain_epochs`` with masking noise ``noise_level``, then the whole deep
+    autoencoder for ``finetune_epochs``, all with Adam at ``lr``. DEC's self-training
+    updates its target every ``update_interval`` steps and stops when fewer than ``tol`` of
+    the assignments changed (or after ``self_training_epochs``); IDEC weighs its
+    clustering loss by ``gamma``.
+    """
+
+    hidden_sizes: tuple[int, ...] = (500, 500, 2000, 10)
+    noise_level: float = 0.2
+    pretrain_epochs: int = 5
+    finetune_epochs: int = 40
+    batch_size: int = 256
+    lr: float = 1e-3
+    alpha: float = 1.0
+    update_interval: int = 140
+    tol: float = 0.001
+    gamma: float = 0.1
+    self_training_epochs: int = 20
+    self_training_lr: float = 1e-3
+
+    def __post_init__(self) -> None:
+        self.hidden_sizes = tuple(check_int(h, "hidden size") for h in self.hidden_sizes)
+        if not self.hidden_sizes:
+            raise ConfigError("hidden_sizes: give at least one layer")
+        for name in ("pretrain_epochs", "finetune_epochs", "self_training_epochs"):
+            setattr(self, name, check_int(getattr(self, name), name, minimum=0))
+        self.batch_size = check_int(self.batch_size, "batch_size")
+        self.update_interval = check_int(self.update_interval, "update_interval")
+        if not 0 <= self.noise_level < 1:
+            raise ConfigError(f"noise_level (masking) must be in [0, 1), got "
+                              f"{self.noise_level!r}")
+        if not 0 <= self.tol < 1:
+            raise ConfigError(f"tol must be in [0, 1), got {self.tol!r}")
+        if not self.gamma >= 0:
+            raise ConfigError(f"gamma must be >= 0, got {self.gamma!r}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class ClusteringResult:
+    """What :func:`cluster` found: the model (encoder and centres), the label of each row
+    by the method itself, and a record (the method, seconds, histories)."""
+
+    model: ClusteringModel
+    labels: np.ndarray
+    method: str
+    record: dict = field(default_factory=dict)
+
+
+def resolve_method(method: str) -> str:
+    """``auto``: UMAP then a Gaussian mixture when umap-learn is installed (the best
+    measured, docs/clustering.md), else IDEC; any other name is checked and kept."""
+    if method == "auto":
+        return "umap-gmm" if umap_installed() else "idec"
+    if method not in METHODS:
+        raise ConfigError(f"unknown clustering method {method!r}: use auto or one of "
+                          f"{', '.join(METHODS)}")
+    if method == "umap-gmm" and not umap_installed():
+        raise ConfigError('the method umap-gmm needs umap-learn: pip install "sdae[umap]", '
+                          "or choose kmeans, gmm, dec or idec")
+    return method
+
+
+def check_clustering_data(x: np.ndarray, n_clusters: int) -> None:
+    """The one check of the data a clustering is fitted on (what scikit-learn's
+    ``validate_data`` leaves to us): enough rows and features, finite values."""
+    n_clusters = check_int(n_clusters, "n_clusters")
+    if x.ndim != 2:
+        raise DataError(f"the data must be a table (n_samples, n_features), got shape "
+                        f"{x.shape}")
+    n, d = x.shape
+    if n < n_clusters:
+        raise DataError(f"n_samples={n} is fewer than n_clusters={n_clusters}: ask for at "
+                        "most as many clusters as there are rows")
+    if d < 2:
+        raise DataError(f"the data have {d} feature(s), but an autoencoder clustering needs "
+                        "at least 2: cluster one feature by sorting it, or with k-means")
+    if not np.isfinite(x).all():
+        raise DataError("the data contain NaN or infinite values: remove or impute them "
+                        "(sdae impute)")
+
+
+def build_stack(n_features: int, settings: ClusteringSettings, seed: int,
+                decoder: str) -> StackedDenoisingAutoencoder:
+    """DEC's stack shape: sigmoid layers, a linear top code, untied, masking noise on each
+    layer's input."""
+    n = len(settings.hidden_sizes)
+    return StackedDenoisingAutoencoder(
+        n_features, settings.hidden_sizes, corruption="masking",
+        noise_levels=settings.noise_level, activation=["sigmoid"] * (n - 1) + ["linear"],
+        tied=False, decoder=decoder, generator=torch.Generator().manual_seed(seed))
+
+
+def data_decoder(x: np.ndarray) -> str:
+    """The bottom decoder the data call for: a sigmoid (cross-entropy) for data in [0, 1],
+    linear (squared error) otherwise."""
+    return "sigmoid" if x.size and x.min() >= 0 and x.max() <= 1 else "linear"
+
+
+def _config(settings: ClusteringSettings, epochs: int, n: int, seed: int, device: str,
+            progress: bool | None, lr: float | None = None) -> TrainConfig:
+    return TrainConfig(epochs=epochs, batch_size=clip_batch_size(settings.batch_size, n),
+                       lr=lr or settings.lr, optimizer="adam", seed=seed, device=device,
+                       progress=progress)
+
+
+def train_stack(x: np.ndarray, settings: ClusteringSettings, seed: int = 0,
+                device: str = "cpu", progress: bool | None = None,
+                checkpoint_dir: str | os.PathLike | None = None
+                ) -> tuple[StackedDenoisingAutoencoder, dict]:
+    """Steps 1-2: the stack pre-trained greedily, then fine-tuned as a deep autoencoder.
+    Returns the stack and a record (histories, seconds). With ``checkpoint_dir`` both
+    phases checkpoint there, and a killed run continues where it stopped."""
+    stack = build_stack(x.shape[1], settings, seed, data_decoder(x))
+    xt = torch.as_tensor(x, dtype=torch.float32)
+    record: dict = {}
+    start = time.perf_counter()
+    if settings.pretrain_epochs:
+        histories = pretrain(stack, xt, _config(settings, settings.pretrain_epochs, len(x),
+                                                seed, device, progress),
+                             checkpoint_dir=checkpoint_dir)
+        record["pretrain"] = [h.to_dict() for h in histories]
+    record["pretrain_seconds"] = round(time.perf_counter() - start, 1)
+    start = time.perf_counter()
+    if settings.finetune_epochs:
+        checkpoint = None if checkpoint_dir is None else Path(checkpoint_dir) / "finetune.ckpt"
+        history = finetune_unsupervised(stack, xt, _config(settings, settings.finetune_epochs,
+                                                           len(x), seed, device, progress),
+                                        checkpoint=checkpoint)
+        record["finetune"] = history.to_dict()
+    record["finetune_seconds"] = round(time.perf_counter() - start, 1)
+    return stack.cpu().eval(), record
+
+
+def cluster(stack: StackedDenoisingAutoencoder, x: np.ndarray, n_clusters: int,
+            method: str, settings: ClusteringSettings, seed: int = 0, device: str = "cpu",
+            progress: bool | None = None) -> ClusteringResult:
+    """Steps 3-4 on a trained ``stack`` (left as it is: DEC and IDEC refine a copy)."""
+    method = resolve_method(method)
+    start = time.perf_counter()
+    model = ClusteringModel(copy.deepcopy(stack), n_clusters, settings.alpha).to(device)
+    xt = torch.as_tensor(x, dtype=torch.float32, device=device)
+    codes = batched(model.encode, xt).cpu().numpy()
+    record: dict = {"method": method}
+    if method in CODE_METHODS:
+        labels, centers = cluster_codes(codes, n_clusters, method, seed)
+    else:
+        labels, centers = kmeans(codes, n_clusters, seed)
+    with torch.no_grad():
+        model.centers.copy_(torch.as_tensor(centers, dtype=torch.float32))
+    if method in ("dec", "idec") and settings.self_training_epochs:
+        objective = SelfTraining(xt, settings.update_interval, settings.tol,
+                                 settings.gamma if method == "idec" else 0.0)
+        config = _config(settings, settings.self_training_epochs, len(x), seed, device,
+                         progress, lr=settings.self_training_lr)
+        index = torch.arange(len(x), device=xt.device)
+        history = train(model, objective, (xt, index), config,
+                        description=f"{method.upper()} self-training")
+        model.eval()
+        labels = batched(model.predict, xt).cpu().numpy()
+        record.update(self_training=history.to_dict(), steps=objective.steps,
+                      changed=[round(c, 5) for c in objective.changed],
+                      converged=objective.converged)
+    record["seconds"] = round(time.perf_counter() - start, 1)
+    # how far the model's own rule (the nearest centre) reproduces the method's labels:
+    # all of them for k-means, DEC and IDEC; most for the Gaussian mixtures
+    nearest = batched(model.eval().predict, xt).cpu().numpy()
+    record["nearest_centre_agrees"] = round(float((nearest == labels).mean()), 4)
+    return ClusteringResult(model.cpu().eval(), labels.astype(np.int64), method, record)
+
+
+def fit_clustering(x: np.ndarray, n_clusters: int, method: str = "auto",
+                   settings: ClusteringSettings | None = None, seed: int = 0,
+                   device: str = "cpu", progress: bool | None = None,
+                   checkpoint_dir: str | os.PathLike | None = None) -> ClusteringResult:
+    """The whole recipe on ``x`` (n, d): checked, trained, clustered."""
+    settings = settings or ClusteringSettings()
+    x = np.asarray(x, dtype=np.float32)
+    check_clustering_data(x, n_clusters)
+    method = resolve_method(method)  # before the training, not after it
+    stack, record = train_stack(x, settings, seed, device, progress, checkpoint_dir)
+    result = cluster(stack, x, n_clusters, method, settings, seed, device, progress)
+    result.record = {**record, **result.record, "settings": settings.to_dict()}
+    return result

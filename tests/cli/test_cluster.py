@@ -1,0 +1,63 @@
+"""sdae cluster: fit on a table, the files and figures it writes, reuse a saved model; bad
+input."""
+
+import json
+
+import numpy as np
+
+from sdae.cli import main
+
+SMALL = ["--hidden", "16", "4", "--pretrain-epochs", "2", "--finetune-epochs", "10",
+         "--self-training-epochs", "2", "--batch-size", "32", "--no-progress"]
+
+
+def blobs_npz(tmp_path, name="blobs.npz"):
+    rng = np.random.default_rng(0)
+    centres = rng.normal(0, 5, size=(3, 6))
+    x = np.concatenate([c + 0.3 * rng.normal(size=(80, 6)) for c in centres])
+    np.savez(tmp_path / name, x=x.astype(np.float32), y=np.repeat(np.arange(3), 80))
+    return tmp_path / name
+
+
+def test_cluster_writes_labels_model_figures_and_scores(tmp_path, capsys):
+    data, out = blobs_npz(tmp_path), tmp_path / "run"
+    assert main(["cluster", str(data), "--n-clusters", "3", "--method", "idec", "--out",
+                 str(out), *SMALL]) == 0
+    printed = capsys.readouterr().out
+    assert "240 rows in 3 clusters by idec" in printed and "ACC 1.0000" in printed
+    rows = (out / "labels.csv").read_text().splitlines()
+    assert rows[0] == "cluster" and len(rows) == 241
+    assert {int(r) for r in rows[1:]} == {0, 1, 2}
+    for figure in ("codes_map.png", "nearest.png"):
+        assert (out / figure).read_bytes()[:4] == b"\x89PNG"
+    summary = json.loads((out / "clustering.json").read_text())
+    assert summary["sizes"] == [80, 80, 80] and summary["scores"]["acc"] == 1.0
+    # the saved model labels the same rows the same way
+    again = tmp_path / "again"
+    assert main(["cluster", str(out / "model.safetensors"), str(data), "--out",
+                 str(again)]) == 0
+    assert (again / "labels.csv").read_text() == (out / "labels.csv").read_text()
+
+
+def test_cluster_bad_input(tmp_path, capsys):
+    data = blobs_npz(tmp_path)
+    nan = tmp_path / "nan.csv"
+    nan.write_text("1,2\n3,nan\n4,5\n")
+    one = tmp_path / "one.npy"
+    np.save(one, np.arange(10.0).reshape(10, 1))
+    cases = [
+        (["cluster", str(data), "--out", str(tmp_path / "o")], "--n-clusters K"),
+        (["cluster", str(data), "--n-clusters", "3"], "--out OUT"),
+        (["cluster", str(data), "--n-clusters", "500", "--out", str(tmp_path / "o")],
+         "n_samples=240 is fewer than n_clusters=500"),
+        (["cluster", str(nan), "--n-clusters", "2", "--out", str(tmp_path / "o")], "NaN"),
+        (["cluster", str(one), "--n-clusters", "2", "--out", str(tmp_path / "o")],
+         "1 feature"),
+        (["cluster", str(data), str(data), "--out", str(tmp_path / "o")],
+         "not an sdae model file"),
+    ]
+    for argv, message in cases:
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1, (argv, err)
+    assert not (tmp_path / "o").exists()  # nothing half-written

@@ -1,0 +1,38 @@
+"""sdae experiment clustering on scikit-learn's digits, tiny budgets: the files and the
+summary over seeds."""
+
+import json
+
+from sdae.experiments import clustering
+from sdae.tasks.clustering import ClusteringSettings
+
+TINY = ClusteringSettings(hidden_sizes=(32, 8), pretrain_epochs=1, finetune_epochs=3,
+                          self_training_epochs=1, batch_size=64)
+
+
+def test_every_method_on_every_seed_with_a_summary(tmp_path):
+    plan = clustering.ClusteringExperiment(
+        sets=["digits"], seeds=[0, 1], settings=TINY,
+        methods=["k-means on pixels", "k-means on PCA", "k-means on codes", "DEC", "IDEC"])
+    doc = clustering.run(tmp_path, plan, checkpoints=tmp_path / "checkpoints",
+                         log=lambda s: None)
+    summary = doc["summary"]["digits"]
+    assert set(summary) == {*plan.methods, "stack"}
+    for method in plan.methods:
+        for key in ("acc", "nmi", "ari"):
+            assert 0 <= summary[method][key]["mean"] <= 1
+    # k-means on pixels finds digits far better than chance (0.1)
+    assert summary["k-means on pixels"]["acc"]["mean"] > 0.6
+    table = (tmp_path / "results.md").read_text()
+    assert "| k-means on codes |" in table and "pre-training" in table
+    assert (tmp_path / "digits" / "codes_map.png").stat().st_size > 0
+    assert (tmp_path / "digits" / "nearest.png").stat().st_size > 0
+    # a finished seed is read back, not rerun
+    piece = tmp_path / "checkpoints" / "digits-seed1.json"
+    assert json.loads(piece.read_text())["IDEC"]["acc"] == \
+        doc["per_seed"]["digits"][1]["IDEC"]["acc"]
+    again = clustering.run(tmp_path / "again", plan, checkpoints=tmp_path / "checkpoints",
+                           log=lambda s: None)
+    for seed in (0, 1):
+        assert again["per_seed"]["digits"][seed] == \
+            json.loads(json.dumps(doc["per_seed"]["digits"][seed]))
