@@ -19,9 +19,12 @@ def add_parser(sub) -> None:
                     "fine-tuning as a deep autoencoder), cluster its codes, and write OUT/"
                     "labels.csv (the cluster of each row), OUT/model.safetensors, "
                     "OUT/codes_map.png (the codes on the plane, coloured by cluster) and "
-                    "OUT/nearest.png (the rows nearest each centre). With a MODEL saved "
-                    "before, label DATA with its clusters instead. When the data have "
-                    "labels, ACC, NMI and ARI against them are printed.")
+                    "OUT/nearest.png (the rows nearest each centre) and OUT/clustering.json "
+                    "(sizes, seconds, scores). With a MODEL saved before, label DATA with "
+                    "its clusters instead: each row goes to the nearest centre in code "
+                    "space (for umap-gmm and gmm that agrees with the fitted labels on most "
+                    "rows, not all: clustering.json's nearest_centre_agrees). When the data "
+                    "have labels, ACC, NMI and ARI against them are printed.")
     p.add_argument("paths", nargs="+", metavar="[MODEL] DATA",
                    help="the data: 'mnist' (all 70 000 images), 'mnist-small', 'usps' (all "
                         "9 298), 'digits', or a path (.npy, .npz with x and y, .csv, a folder "
@@ -162,9 +165,11 @@ def _write(args, out: Path, x, y, shape, model, labels, record: dict) -> None:
     if y is not None:
         summary["scores"] = clustering_scores(y, labels)
     write_json(out / "clustering.json", summary)
+    written = ["labels.csv", "clustering.json", *(f.name for f in figures)]
+    if (out / "model.safetensors").is_file():
+        written.insert(1, "model.safetensors")
     print(f"{len(x)} rows in {model.n_clusters} clusters by {record.get('method')} (sizes "
-          f"{' '.join(map(str, sizes))}); wrote {out / 'labels.csv'}, "
-          f"{', '.join(f.name for f in figures)}")
+          f"{' '.join(map(str, sizes))}); wrote {', '.join(written)} in {out}")
     if y is not None:
         s = summary["scores"]
         print(f"against the data's labels: ACC {s['acc']:.4f}, NMI {s['nmi']:.4f}, "

@@ -30,7 +30,8 @@ def add_parser(exp) -> None:
     e.add_argument("--seeds", type=o.non_negative_int, nargs="+", default=[0, 1, 2],
                    help="(default: 0 1 2)")
     e.add_argument("--methods", nargs="+", choices=METHODS, default=None, metavar="METHOD",
-                   help=f"a subset of: {', '.join(METHODS)} (default: all; UMAP's when "
+                   help=f"a subset of: {', '.join(METHODS)}, each in quotes, e.g. "
+                        "--methods \"k-means on codes\" IDEC (default: all; UMAP's when "
                         "umap-learn is installed)")
     e.add_argument("--pretrain-epochs", type=o.non_negative_int, default=None,
                    help="per layer (default: 5)")
