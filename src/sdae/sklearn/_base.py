@@ -132,10 +132,8 @@ class AutoencoderEstimator(BaseEstimator):
         """Write the fitted model to a ``.safetensors`` file that the CLI and ``load`` read;
         the file also records this estimator's parameters."""
         check_is_fitted(self)
-        extra = {"estimator": type(self).__name__, "params": _jsonable(self.get_params())}
-        if hasattr(self, "feature_names_in_"):
-            extra["feature_names_in"] = self.feature_names_in_.tolist()
-        return save_model(self.model_, path, extra=extra)
+        return save_model(self.model_, path,
+                          extra=file_record(self, params=jsonable_params(self.get_params())))
 
     @classmethod
     def load(cls, path: str | os.PathLike):
@@ -147,8 +145,7 @@ class AutoencoderEstimator(BaseEstimator):
         estimator = cls(**{k: v for k, v in file_params(model, extra).items() if k in names})
         estimator._check_model(model)
         estimator._set_fitted(model)
-        if "feature_names_in" in extra:
-            estimator.feature_names_in_ = np.asarray(extra["feature_names_in"], dtype=object)
+        restore_feature_names(estimator, extra)
         return estimator
 
     def __sklearn_tags__(self):
@@ -210,7 +207,22 @@ def file_params(model, extra: dict) -> dict:
     return params
 
 
-def _jsonable(params: dict) -> dict:
+def file_record(estimator: BaseEstimator, **extra) -> dict:
+    """What a fitted estimator's model file records besides its model: the estimator's
+    name, ``extra``, and the column names ``fit`` saw (if it saw any)."""
+    record = {"estimator": type(estimator).__name__, **extra}
+    if hasattr(estimator, "feature_names_in_"):
+        record["feature_names_in"] = estimator.feature_names_in_.tolist()
+    return record
+
+
+def restore_feature_names(estimator: BaseEstimator, extra: dict) -> None:
+    """Give a loaded estimator the column names its file recorded (:func:`file_record`)."""
+    if "feature_names_in" in extra:
+        estimator.feature_names_in_ = np.asarray(extra["feature_names_in"], dtype=object)
+
+
+def jsonable_params(params: dict) -> dict:
     """The JSON-storable parameters (numpy scalars as Python numbers, tuples as lists)."""
     out = {}
     for k, v in params.items():

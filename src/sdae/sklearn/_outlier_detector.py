@@ -24,7 +24,14 @@ from ..tasks.outliers import (
     outlier_threshold,
     saved_threshold,
 )
-from ._base import DTYPES, POSITIVE_INT, fit_seed, keep_params
+from ._base import (
+    DTYPES,
+    POSITIVE_INT,
+    file_record,
+    fit_seed,
+    keep_params,
+    restore_feature_names,
+)
 
 
 class DAEOutlierDetector(OutlierMixin, BaseEstimator):
@@ -176,11 +183,8 @@ class DAEOutlierDetector(OutlierMixin, BaseEstimator):
         """Write the fitted detector (ensemble, statistics, parameters and ``offset_``) to
         a ``.safetensors`` file that ``load`` and ``sdae detect`` read."""
         check_is_fitted(self)
-        extra = {"estimator": type(self).__name__,
-                 "threshold": -self.offset_, "contamination": self.contamination}
-        if hasattr(self, "feature_names_in_"):
-            extra["feature_names_in"] = self.feature_names_in_.tolist()
-        return save_model(self.model_, path, extra=extra)
+        return save_model(self.model_, path, extra=file_record(
+            self, threshold=-self.offset_, contamination=self.contamination))
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> DAEOutlierDetector:
@@ -200,8 +204,7 @@ class DAEOutlierDetector(OutlierMixin, BaseEstimator):
         estimator.model_ = model
         estimator.n_features_in_ = model.config.n_features
         estimator.offset_ = -saved_threshold(extra, path)
-        if "feature_names_in" in extra:
-            estimator.feature_names_in_ = np.asarray(extra["feature_names_in"], dtype=object)
+        restore_feature_names(estimator, extra)
         return estimator
 
     def __sklearn_tags__(self):

@@ -24,7 +24,17 @@ from ..tasks.clustering import (
     check_clustering_data,
     fit_clustering,
 )
-from ._base import DTYPES, NON_NEGATIVE_REAL, POSITIVE_INT, POSITIVE_REAL, fit_seed, keep_params
+from ._base import (
+    DTYPES,
+    NON_NEGATIVE_REAL,
+    POSITIVE_INT,
+    POSITIVE_REAL,
+    file_record,
+    fit_seed,
+    jsonable_params,
+    keep_params,
+    restore_feature_names,
+)
 
 NON_NEGATIVE_INT = Interval(Integral, 0, None, closed="left")
 SETTINGS = ("hidden_sizes", "noise_level", "pretrain_epochs", "finetune_epochs", "batch_size",
@@ -211,12 +221,10 @@ class SDAEClustering(ClusterMixin, TransformerMixin, BaseEstimator):
         """Write the fitted model (encoder, centres and these parameters) to a
         ``.safetensors`` file that ``load`` and ``sdae cluster`` read."""
         check_is_fitted(self)
-        params = {k: (list(v) if isinstance(v, tuple) else v)
-                  for k, v in self.get_params().items() if k != "random_state"}
-        extra = {"estimator": type(self).__name__, "params": params, "method": self.method_}
-        if hasattr(self, "feature_names_in_"):
-            extra["feature_names_in"] = self.feature_names_in_.tolist()
-        return save_model(self.model_, path, extra=extra)
+        params = jsonable_params({k: v for k, v in self.get_params().items()
+                                  if k != "random_state"})
+        return save_model(self.model_, path,
+                          extra=file_record(self, params=params, method=self.method_))
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> SDAEClustering:
@@ -233,8 +241,7 @@ class SDAEClustering(ClusterMixin, TransformerMixin, BaseEstimator):
         estimator = cls(**{**params, "n_clusters": model.n_clusters})
         estimator._set_fitted(model)
         estimator.method_ = extra.get("method", estimator.method)
-        if "feature_names_in" in extra:
-            estimator.feature_names_in_ = np.asarray(extra["feature_names_in"], dtype=object)
+        restore_feature_names(estimator, extra)
         return estimator
 
     def __sklearn_tags__(self):
