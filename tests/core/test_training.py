@@ -14,7 +14,7 @@ from sdae.core.training import (
     train_autoencoder,
 )
 from sdae.errors import ConfigError, DataError, SdaeError
-from sdae.io.checkpoint import load_checkpoint
+from sdae.io.checkpoint import load_checkpoint, save_checkpoint
 
 
 def fit(seed=0, **overrides):
@@ -393,3 +393,52 @@ def test_the_progress_bar_counts_epochs(capsys):
                                                                   progress=True))
     shown = capsys.readouterr().err
     assert "/3 epochs" in shown and "batch" not in shown
+
+
+def test_grad_clip_bounds_each_step_to_lr_times_the_norm():
+    """With plain SGD, a step moves the parameters by exactly lr·g: clipped, by at most
+    lr·grad_clip, whatever the gradient."""
+    x = bars(16)
+    moved = {}
+    for clip in (None, 1e-3):
+        model = DenoisingAutoencoder(16, 12, noise_level=0.0,
+                                     generator=torch.Generator().manual_seed(0))
+        before = torch.cat([p.detach().flatten().clone() for p in model.parameters()])
+        config = TrainConfig(epochs=1, batch_size=16, lr=0.5, grad_clip=clip, progress=False)
+        train_autoencoder(model, x, config)
+        after = torch.cat([p.detach().flatten() for p in model.parameters()])
+        moved[clip] = float((after - before).norm())
+    assert moved[1e-3] == pytest.approx(0.5 * 1e-3, rel=1e-4)
+    assert moved[None] > 10 * moved[1e-3]  # the gradient was larger: clipping acted
+
+
+@pytest.mark.parametrize("clip", [0, -1.0, float("nan"), float("inf")])
+def test_grad_clip_must_be_a_positive_number(clip):
+    with pytest.raises(ConfigError, match="grad_clip must be a positive number"):
+        TrainConfig(grad_clip=clip)
+
+
+def test_a_checkpoint_from_before_grad_clip_existed_continues(tmp_path):
+    """Checkpoints written before the setting existed do not name it: a run without
+    clipping continues them; a run with clipping refuses them."""
+    path = tmp_path / "run.ckpt"
+
+    def run(**overrides):
+        model = DenoisingAutoencoder(16, 12, noise_level=0.25,
+                                     generator=torch.Generator().manual_seed(0))
+        config = TrainConfig(epochs=2, batch_size=16, lr=0.1, progress=False, **overrides)
+        return train_autoencoder(model, bars(), config, checkpoint=path)
+
+    run()
+    state = load_checkpoint(path)
+    assert "grad_clip" not in state["config"]  # as in a checkpoint of an older sdae
+    state["epoch"] = 1  # as if stopped after its first epoch
+    state["history"] = {k: v[:1] if isinstance(v, list) else v
+                        for k, v in state["history"].items()}
+    save_checkpoint(path, state)
+    assert len(run().train_loss) == 2
+    state = load_checkpoint(path)
+    state["epoch"] = 1
+    save_checkpoint(path, state)
+    with pytest.raises(ConfigError, match="other training settings"):
+        run(grad_clip=1.0)

@@ -102,6 +102,9 @@ def _add_train(den) -> None:
                    help="conv: side of the training crops (default: 40)")
     g.add_argument("--stride", type=o.positive_int, default=10,
                    help="between training crops or patches (default: 10)")
+    g.add_argument("--grad-clip", type=float, default=None, metavar="NORM",
+                   help="rescale each step's gradient to at most this norm: keeps a deep "
+                        "model's training from rare jumps (default: no clipping)")
     o.add_precision(g)
     g.add_argument("--checkpoint", type=Path, default=None, metavar="FILE",
                    help="save the training there after every epoch and on Ctrl-C; run the "
@@ -134,7 +137,7 @@ def _configs(args):
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                          optimizer="adam", lr_decay=args.lr_decay, seed=args.seed,
                          device=args.device, precision=args.precision,
-                         progress=args.progress)
+                         grad_clip=args.grad_clip, progress=args.progress)
     pretrain = None
     if args.pretrain_epochs:
         pretrain = TrainConfig(epochs=args.pretrain_epochs, batch_size=args.batch_size,

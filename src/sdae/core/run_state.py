@@ -67,8 +67,11 @@ def _same_signature(stored: dict, current: dict) -> bool:
 def resumable(settings: dict) -> dict:
     """The training settings (``TrainConfig.to_dict()``) a checkpoint must share with the
     run that continues it: all but where it runs, what it shows and how often it saves."""
-    return {k: v for k, v in settings.items()
+    kept = {k: v for k, v in settings.items()
             if k not in ("progress", "device", "checkpoint_every")}
+    if kept.get("grad_clip", 0) is None:  # as checkpoints made before it existed say it
+        del kept["grad_clip"]
+    return kept
 
 
 class RunState:

@@ -51,11 +51,12 @@ def learning_rate(lr: float, decay: float, warmup_epochs: float, n_batches: int,
 def fused_sgd(model: nn.Module, objective, config, world: int):
     """The objective's in-place ``sgd_step`` when this run may take it, else None: the
     objective declares one, the model supports it, plain SGD (no momentum, no weight
-    decay), one process, no autocast. On a CPU it pays most at small batches
+    decay, no gradient clipping), one process, no autocast. On a CPU it pays most at small batches
     (docs/benchmarks.md)."""
     step = getattr(objective, "sgd_step", None)
     plain = (config.optimizer == "sgd" and config.momentum == 0
-             and config.weight_decay == 0 and config.precision != "bf16")
+             and config.weight_decay == 0 and config.precision != "bf16"
+             and config.grad_clip is None)
     if step is None or not getattr(model, "fuses_sgd", False) or not plain or world != 1:
         return None
     return step
@@ -72,6 +73,7 @@ class OptimizerStep:
                                        config.batch_size)
         self.optimizer, self.config = optimizer, config
         self.decayed = [p for p in model.parameters() if p.dim() >= 2]
+        self.clipped = list(model.parameters())
 
     def __call__(self, batch: Sequence[Tensor], generator: torch.Generator, lr: float) -> Tensor:
         for group in self.optimizer.param_groups:
@@ -83,6 +85,8 @@ class OptimizerStep:
             loss = loss + self.config.weight_decay * sum(w.square().sum() for w in self.decayed)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        if self.config.grad_clip is not None:
+            nn.utils.clip_grad_norm_(self.clipped, self.config.grad_clip, foreach=True)
         self.optimizer.step()
         return measured
 

@@ -69,6 +69,10 @@ class TrainConfig:
     ``sdae bench`` measures which one pays on a machine; fp32 is the default: on CPUs
     without bfloat16 units it is the fastest, and with them the default SdA run was no
     faster in bf16 (docs/benchmarks.md).
+    ``grad_clip``: rescale each step's gradient to at most that Euclidean norm (over all
+    parameters) before the optimiser takes it: a rare huge gradient then cannot throw a deep
+    network off (a 15-layer denoiser at Adam 0.001 jumped from a loss of 0.004 to 0.017
+    without it). None (default): gradients as computed.
     ``checkpoint_every``: with a checkpoint file, save it every that many epochs (and at
     the end, and when the run is interrupted); it may differ between a run and its resume.
     """
@@ -87,6 +91,7 @@ class TrainConfig:
     progress: bool | None = None
     precision: str = "fp32"
     checkpoint_every: int = 1
+    grad_clip: float | None = None
 
     def __post_init__(self) -> None:
         self.epochs = check_int(self.epochs, "epochs")
@@ -117,6 +122,9 @@ class TrainConfig:
         if self.precision == "tf32" and self.torch_device.type != "cuda":
             raise ConfigError("precision tf32 exists on CUDA GPUs only: use fp32 or bf16")
         self.checkpoint_every = check_int(self.checkpoint_every, "checkpoint_every")
+        if self.grad_clip is not None and not (self.grad_clip > 0
+                                               and math.isfinite(self.grad_clip)):
+            raise ConfigError(f"grad_clip must be a positive number, got {self.grad_clip!r}")
 
     @property
     def torch_device(self) -> torch.device:

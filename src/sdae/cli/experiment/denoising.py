@@ -32,6 +32,7 @@ def add_parser(exp) -> None:
                         "one)")
     e.add_argument("--train-images", type=o.positive_int, default=None,
                    help="train on only the first N Train400 images (a quick check)")
+    o.add_precision(e)
     o.add_run_options(e)
     o.add_resume_options(e)
 
@@ -43,10 +44,10 @@ def run(args) -> None:
     settings = experiment.DenoisingSettings(seed=args.seed)
     if args.sigmas:
         settings.sigmas = list(args.sigmas)
-    epochs = {"epochs": args.epochs} if args.epochs else {}
-    settings.conv_train = o.run_config(settings.conv_train, args, **epochs)
-    settings.subimage_train = o.run_config(settings.subimage_train, args, **epochs)
-    settings.patch_train = o.run_config(settings.patch_train, args, **epochs)
+    changes = {"precision": args.precision, **({"epochs": args.epochs} if args.epochs else {})}
+    settings.conv_train = o.run_config(settings.conv_train, args, **changes)
+    settings.subimage_train = o.run_config(settings.subimage_train, args, **changes)
+    settings.patch_train = o.run_config(settings.patch_train, args, **changes)
     sets = experiment.load_sets(args.data_dir)
     if args.train_images:
         sets["train400"] = sets["train400"][: args.train_images + settings.n_valid]

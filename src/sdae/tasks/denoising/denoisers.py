@@ -41,15 +41,30 @@ def conv_stack(sizes: list[int], generator: torch.Generator | None = None, *,
     last = len(sizes) - 2
     for k in range(last + 1):
         conv = nn.Conv2d(sizes[k], sizes[k + 1], 3, padding=1)
-        if not he:
-            nn.init.kaiming_uniform_(conv.weight, a=math.sqrt(5), generator=generator)
-        elif k < last:
-            nn.init.kaiming_normal_(conv.weight, nonlinearity="relu", generator=generator)
-        else:
-            nn.init.zeros_(conv.weight)
-        nn.init.zeros_(conv.bias)
-        layers += [conv, nn.ReLU()] if k < last else [conv]
+        # on "meta" (a model file's sizes being checked) there are no values to draw, and
+        # drawing them there imports torch's compiler: 0.8 s of every start-up
+        if not conv.weight.is_meta:
+            _initialise(conv, he, k == last, generator)
+        layers += [conv] if k == last else [conv, nn.ReLU()]
     return nn.Sequential(*layers)
+
+
+def _initialise(conv: nn.Conv2d, he: bool, last: bool, generator: torch.Generator | None):
+    if not he:
+        nn.init.kaiming_uniform_(conv.weight, a=math.sqrt(5), generator=generator)
+    elif not last:
+        nn.init.kaiming_normal_(conv.weight, nonlinearity="relu", generator=generator)
+    else:
+        nn.init.zeros_(conv.weight)
+    nn.init.zeros_(conv.bias)
+
+
+def channels_last(x: Tensor) -> Tensor:
+    """``x`` (n, c, h, w) laid out channels-last, the layout oneDNN's convolutions run
+    fastest in. On the 2-core developer machine it took a training step of the 15-layer
+    sub-image model from 0.33 to 0.18 s (bf16) and denoising a 512×512 image from 0.35 to
+    0.22 s (fp32)."""
+    return x.contiguous(memory_format=torch.channels_last)
 
 
 class ImageDenoiser(nn.Module):
@@ -132,7 +147,7 @@ class ConvDenoiser(ImageDenoiser):
     def forward(self, noisy: Tensor, sigma: Tensor | float | None = None) -> Tensor:
         """The clean image estimated from ``noisy``; (n, c, h, w) -> (n, c, h, w).
         ``sigma`` is not used: the model is blind to the noise level."""
-        return self._clean(noisy, self.net(noisy))
+        return self._clean(noisy, self.net(channels_last(noisy)))
 
     restore = forward  # what training compares with the clean examples
 

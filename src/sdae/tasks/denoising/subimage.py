@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ...errors import ConfigError
-from .denoisers import ConvDenoiserConfig, ImageDenoiser, conv_stack
+from .denoisers import ConvDenoiserConfig, ImageDenoiser, channels_last, conv_stack
 from .noise import ImageNoise, estimate_sigma
 
 
@@ -110,7 +110,7 @@ class SubimageDenoiser(ImageDenoiser):
                        else "replicate")
         sub = F.pixel_unshuffle(padded, 2)  # (n, 4c, h/2, w/2)
         level = sigma[:, None, None, None].expand(n, 1, *sub.shape[-2:])
-        out = F.pixel_shuffle(self.net(torch.cat([sub, level], 1)), 2)[..., :h, :w]
+        out = F.pixel_shuffle(self.net(channels_last(torch.cat([sub, level], 1))), 2)[..., :h, :w]
         return self._clean(noisy, out)
 
     restore = forward  # what training compares with the clean examples
