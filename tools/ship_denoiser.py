@@ -5,10 +5,13 @@ docs/denoiser-training.png (validation PSNR against training hours).
     python tools/ship_denoiser.py /work/denoiser-train/train.ckpt
 
 The shipped training is long (hours on a CPU) and spans sessions: it is one
-``sdae denoise train ... --checkpoint FILE`` command, continued by running it again. At any
-point this tool takes the best parameters so far (lowest validation error) and records in
-the file: the command, the data, the machine, the training hours and epochs, and the
-validation PSNR after each epoch. It then rewrites SHA256SUMS, which the package checks.
+``sdae denoise train ... --checkpoint FILE`` command, continued by running it again, or,
+where the checkpoint is gone (a new machine) or a new schedule is wanted, a new run started
+from the shipped weights with ``--init shipped``. At any point this tool takes the best
+parameters so far (lowest validation error) and records in the file: the command, the data,
+the machine, the training hours and epochs, the validation PSNR after each epoch, and the
+same for each earlier run the weights went through ("runs"). It then rewrites SHA256SUMS,
+which the package checks.
 """
 
 from __future__ import annotations
@@ -54,37 +57,68 @@ def main() -> None:
     # cost on the machine alone; the others were slower only while it was shared (or the
     # run was paused), so training hours are counted at that cost
     epoch_cost = min(history["epoch_seconds"])
-    seconds = epoch_cost * state["epoch"]
-    valid_psnr = [round(-10 * math.log10(v), 3) for v in history["valid_loss"]]
     machine = machine_description()
     machine["cpu"] = args.machine or _cpu_name()
     options = record["options"]
-    extra = {
+    this_run = {
         "command": "sdae " + shlex.join(record["argv"]),
+        "machine": machine["cpu"] + f", {machine['torch_threads']} threads, torch "
+                                    f"{machine['torch']}",
+        "epochs": state["epoch"],
+        "epochs_planned": state["config"]["epochs"],
+        "epoch_seconds_alone": round(epoch_cost, 1),
+        "hours": round(epoch_cost * state["epoch"] / 3600, 3),
+        "wall_hours": round(sum(history["epoch_seconds"]) / 3600, 3),
+        "valid_psnr": [round(-10 * math.log10(v), 3) for v in history["valid_loss"]],
+    }
+    runs = [*_earlier_runs(record), this_run]  # a run started with --init continues another
+    valid_psnr = [p for run in runs for p in run["valid_psnr"]]
+    extra = {
+        **{k: this_run[k] for k in ("command", "machine", "epochs_planned",
+                                    "epoch_seconds_alone", "wall_hours")},
         "data": {"images": [Path(p).name for p in options["images"]],
                  "held_out": options["hold_out"], "valid_sigma": options["valid_sigma"],
                  "crop": options["crop"], "stride": options["stride"]},
-        "machine": machine["cpu"] + f", {machine['torch_threads']} threads, torch "
-                                    f"{machine['torch']}",
-        "hours": round(seconds / 3600, 3),
-        "epoch_seconds_alone": round(epoch_cost, 1),
-        "wall_hours": round(sum(history["epoch_seconds"]) / 3600, 3),
-        "epochs": state["epoch"],
-        "epochs_planned": state["config"]["epochs"],
-        "best_epoch": history["best_epoch"],
+        "hours": round(sum(run["hours"] for run in runs), 3),  # of every run, the earlier too
+        "epochs": len(valid_psnr),
+        "best_epoch": history["best_epoch"],  # of this run
         "valid_psnr": valid_psnr,
+        "runs": runs,
         "history": History(**history).to_dict(),
     }
     save_model(model, args.out, extra=extra)
     digest = hashlib.sha256(args.out.read_bytes()).hexdigest()
     atomic_write(args.out.parent / "SHA256SUMS", f"{digest}  {args.out.name}\n".encode())
-    hours = np.arange(1, len(valid_psnr) + 1) * epoch_cost / 3600
+    hours = np.cumsum([run["epoch_seconds_alone"] / 3600 for run in runs
+                       for _ in run["valid_psnr"]])
     plot_curves([(f"shipped denoiser, validation σ = {options['valid_sigma']:g}", valid_psnr)],
-                args.curve, xlabel=f"training hours ({extra['machine']})",
+                args.curve, xlabel=f"training hours ({this_run['machine']})",
                 ylabel="PSNR (dB) on held-out Train400 crops", percent=False, x=hours)
     print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB): epoch "
           f"{history['best_epoch']} of {state['epoch']} done ({state['config']['epochs']} "
-          f"planned), {seconds / 3600:.2f} h, validation PSNR {max(valid_psnr):.2f} dB")
+          f"planned) of this run, {extra['hours']:.2f} h in all ({len(runs)} runs), "
+          f"validation PSNR {max(this_run['valid_psnr']):.2f} dB")
+
+
+def _earlier_runs(record: dict) -> list[dict]:
+    """The runs before this one, when it started from another denoiser file (``--init``):
+    that file's record of its runs (a file this tool wrote), or its one run."""
+    if "init" not in record:
+        return []
+    extra = record["init"]["extra"]
+    if "runs" in extra:
+        return extra["runs"]
+    if "command" in extra:  # shipped before files listed their runs: one run
+        return [{k: extra[k] for k in ("command", "machine", "epochs", "epochs_planned",
+                                       "epoch_seconds_alone", "hours", "wall_hours",
+                                       "valid_psnr")}]
+    history = extra["history"]  # a file 'sdae denoise train' wrote
+    return [{"command": "sdae " + shlex.join(extra["argv"]), "machine": "unrecorded",
+             "epochs": len(history["train_loss"]), "epochs_planned": len(history["train_loss"]),
+             "epoch_seconds_alone": round(min(history["epoch_seconds"]), 1),
+             "hours": round(extra["seconds"] / 3600, 3),
+             "wall_hours": round(extra["seconds"] / 3600, 3),
+             "valid_psnr": [round(-10 * math.log10(v), 3) for v in history["valid_loss"]]}]
 
 
 def _cpu_name() -> str:

@@ -585,6 +585,32 @@ def test_a_blind_model_refuses_sigma(photo_folder, tmp_path, capsys):
     assert not (tmp_path / "o.png").exists()
 
 
+def test_init_starts_from_a_saved_denoiser_and_refuses_another_shape(photo_folder, tmp_path,
+                                                                     capsys):
+    small = ["--images", str(photo_folder), "--model", "subimage", "--depth", "2",
+             "--width", "4", "--crop", "12", "--stride", "12", "--batch-size", "16",
+             "--no-progress"]
+    first, second = tmp_path / "first.safetensors", tmp_path / "second.safetensors"
+    assert main(["denoise", "train", *small, "--epochs", "3", "--out", str(first)]) == 0
+    # a step so small that the weights stay those of the start: the first model's
+    checkpoint = tmp_path / "second.ckpt"
+    assert main(["denoise", "train", *small, "--epochs", "1", "--lr", "1e-12", "--seed", "5",
+                 "--init", str(first), "--checkpoint", str(checkpoint),
+                 "--out", str(second)]) == 0
+    a, b = load_model(first).state_dict(), load_model(second).state_dict()
+    assert all(torch.allclose(a[k], b[k], atol=1e-9) for k in a)
+    # the run's record says where it started, with that file's own training record
+    record = json.loads(checkpoint.with_name("second.ckpt.command.json").read_text())
+    assert record["init"]["file"] == str(first)
+    assert len(record["init"]["extra"]["history"]["train_loss"]) == 3
+    capsys.readouterr()
+    assert main(["denoise", "train", *small, "--width", "8", "--epochs", "1", "--init",
+                 str(first), "--out", str(tmp_path / "third.safetensors")]) == 2
+    err = capsys.readouterr().err
+    assert "--init" in err and "width 4" in err and "give its --depth, --width" in err
+    assert not (tmp_path / "third.safetensors").exists()
+
+
 def test_hold_out_keeps_the_last_images_for_validation(photo_folder, tmp_path):
     out = tmp_path / "m.safetensors"
     assert main(["denoise", "train", "--images", str(photo_folder), "--hold-out", "3",

@@ -414,7 +414,7 @@ def test_grad_clip_bounds_each_step_to_lr_times_the_norm():
 
 @pytest.mark.parametrize("clip", [0, -1.0, float("nan"), float("inf")])
 def test_grad_clip_must_be_a_positive_number(clip):
-    with pytest.raises(ConfigError, match="grad_clip must be a positive number"):
+    with pytest.raises(ConfigError, match=r"grad_clip \(--grad-clip\) must be a positive number"):
         TrainConfig(grad_clip=clip)
 
 

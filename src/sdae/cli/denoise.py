@@ -90,6 +90,11 @@ def _add_train(den) -> None:
                    help="patch: encoder widths (default: 1024 1024)")
     g.add_argument("--pretrain-epochs", type=int, default=0,
                    help="patch: epochs of greedy layer-wise DAE pre-training (default: 0)")
+    g.add_argument("--init", default=None, metavar="MODEL",
+                   help="start from the weights of a denoiser file, or 'shipped' for the "
+                        "one shipped in sdae (to fine-tune it on your images, or to go on "
+                        "training with a new schedule); give its --model, --depth, --width "
+                        "and --target (default: fresh weights)")
     g.add_argument("--channels", type=o.positive_int, default=None,
                    help="1 for grayscale, 3 for colour (default: that of the images)")
     g = d.add_argument_group("training")
@@ -131,6 +136,36 @@ def _model(args, channels: int):
                          noise=noise, generator=generator), noise
 
 
+def _start_from(model, init: str) -> dict:
+    """Give ``model`` the weights of the denoiser file ``init`` ('shipped': the shipped one),
+    which must have its shape (the noise it was trained with may differ); return that file's
+    training record, so that the new run's record says where it started (and
+    tools/ship_denoiser.py can count the hours before it)."""
+    from dataclasses import asdict
+
+    from ..errors import ConfigError
+    from ..models import load_model
+    from ..pretrained import shipped_denoiser, shipped_header
+
+    if init == "shipped":
+        start, header = shipped_denoiser(), shipped_header()
+    else:
+        start, header = load_model(init, with_header=True)
+
+    def shape(m) -> dict:  # what the weights depend on: not the noise, nor how it is applied
+        return {k: v for k, v in asdict(m.config).items() if k not in ("noise", "stride")}
+
+    if type(start) is not type(model):
+        raise ConfigError(f"--init {init} is a {type(start).__name__}, not a "
+                          f"{type(model).__name__}: give its --model")
+    if shape(start) != shape(model):
+        described = ", ".join(f"{k} {v}" for k, v in shape(start).items())
+        raise ConfigError(f"--init {init} has another shape ({described}): give its "
+                          "--depth, --width and --target")
+    model.load_state_dict(start.state_dict())
+    return {"file": init, "extra": header.get("extra", {})}
+
+
 def _configs(args):
     from ..core.training import TrainConfig
 
@@ -165,10 +200,13 @@ def train(args) -> None:
     images, valid = _image_sets(args)
     channels = args.channels or (images[0].shape[2] if images[0].ndim == 3 else 1)
     model, noise = _model(args, channels)
+    began_from = None if args.init is None else _start_from(model, args.init)
     config, pretrain_config = _configs(args)
     prepare_folder(args.out.parent)
     record = {"command": "denoise train", "argv": args.argv, "options": options_record(args),
               **data_record(args)}
+    if began_from is not None:
+        record["init"] = began_from
     if args.checkpoint is None:
         folder = Run(args.out.parent, record, fresh=False)
         hint = "give --checkpoint FILE to be able to continue"

@@ -124,7 +124,8 @@ class TrainConfig:
         self.checkpoint_every = check_int(self.checkpoint_every, "checkpoint_every")
         if self.grad_clip is not None and not (self.grad_clip > 0
                                                and math.isfinite(self.grad_clip)):
-            raise ConfigError(f"grad_clip must be a positive number, got {self.grad_clip!r}")
+            raise ConfigError(f"grad_clip (--grad-clip) must be a positive number, got "
+                              f"{self.grad_clip!r}")
 
     @property
     def torch_device(self) -> torch.device:
