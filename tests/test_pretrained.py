@@ -42,6 +42,11 @@ def test_the_shipped_file_loads_and_records_how_it_was_trained():
     assert extra["data"]["images"] == ["train400"] and extra["data"]["held_out"] > 0
     assert extra["hours"] > 0 and extra["epochs"] >= 1 and extra["machine"]
     assert len(extra["valid_psnr"]) == extra["epochs"]
+    # every run the weights went through (a run started with --init continues another)
+    runs = extra["runs"]
+    assert runs[-1]["command"] == extra["command"]
+    assert sum(len(run["valid_psnr"]) for run in runs) == extra["epochs"]
+    assert sum(run["hours"] for run in runs) == pytest.approx(extra["hours"], abs=0.01)
     assert (pretrained.WEIGHTS / pretrained.DENOISER).stat().st_size < 5e6
 
 

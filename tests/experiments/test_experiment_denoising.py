@@ -52,6 +52,12 @@ def test_the_experiment_writes_every_method_set_and_sigma(tmp_path):
     assert not (tmp_path / "shipped.safetensors").exists()  # used as it is, not trained
     assert doc["shipped"]["command"].startswith("sdae denoise train")
     assert "sdae shipped denoiser, σ estimated" in table
+    blind = doc["results"]["shipped_blind"]["bsd68"]["25"]
+    estimates = blind["sigma_estimates"]  # one per noisy image, and their mean error
+    assert len(estimates) == 3 and all(e > 0 for e in estimates)
+    assert blind["sigma_error_percent"] == pytest.approx(
+        100 * np.mean([abs(e - 25) / 25 for e in estimates]), abs=0.2)
+    assert "σ estimated from each noisy image" in table
 
 
 def test_every_method_sees_the_same_noisy_images():

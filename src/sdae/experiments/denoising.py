@@ -36,6 +36,7 @@ from ..tasks.denoising import (
     PatchDenoiser,
     SubimageDenoiser,
     denoise,
+    image_sigma,
     train_denoiser,
 )
 
@@ -261,6 +262,8 @@ def run(sets: dict[str, list[np.ndarray]], out: Path, settings: DenoisingSetting
                     "seconds_per_image": round(seconds / len(images), 3),
                     "seconds_per_512x512_image": round(float(np.mean(big)), 3) if big else None,
                     "psnr_per_image": [round(float(v), 2) for v, _ in scores]}
+                if name == "shipped_blind":  # how well σ was estimated, image by image
+                    results[name][set_name][sigma].update(_sigma_estimates(noisy, sigma))
                 log(f"{set_name} σ={sigma:<3} {NAMES[name]:<22} PSNR {p:6.2f} dB  SSIM {s:.4f}"
                     f"  ({seconds / len(images):.2f} s per image)")
                 if (set_name, sigma) == shown:
@@ -273,6 +276,14 @@ def run(sets: dict[str, list[np.ndarray]], out: Path, settings: DenoisingSetting
         _plot_crops(crops, names, results, *shown, out / "crops.png")
     return _write(out, settings, trained, tuned, results, device, time.perf_counter() - start,
                   len(train), shipped)
+
+
+def _sigma_estimates(noisy: list[np.ndarray], sigma: float) -> dict:
+    """The σ estimated from each noisy image, and their mean relative error (%)."""
+    estimates = [image_sigma(y) for y in noisy]
+    return {"sigma_estimates": [round(e, 2) for e in estimates],
+            "sigma_error_percent": round(100 * float(np.mean(
+                [abs(e - sigma) / sigma for e in estimates])), 1)}
 
 
 def _plot_crops(crops: dict, names: list[str], results: dict, set_name: str, sigma: int,
@@ -361,6 +372,13 @@ def markdown(doc: dict) -> str:
         lines.append(f"- {NAMES['shipped']}: as shipped in the package, trained "
                      f"{s['hours'] or 0:.1f} h ({s['epochs']} epochs) on {s['machine']} by "
                      f"`{s['command']}`.")
+    if "shipped_blind" in results:
+        estimates = [f"{SET_NAMES[s]} σ={sigma}: {r['sigma_error_percent']:.1f}%"
+                     for s, sigma in columns
+                     if "sigma_error_percent" in (r := results["shipped_blind"].get(s, {})
+                                                  .get(sigma, {}))]
+        lines.append("- σ estimated from each noisy image (shipped denoiser, σ estimated), "
+                     f"mean error: {', '.join(estimates)}.")
     bm3d = PUBLISHED_BSD68.get(25, {}).get("BM3D")
     ours = (*MODELS, *SHIPPED)
     best = max((by_set.get("bsd68", {}).get(25, {}).get("psnr", -1), name)
