@@ -214,7 +214,9 @@ def _record(extra: dict) -> list[str]:
         lines.append(f"  {_count(len(h['train_loss']), 'epoch')} in {h['seconds']:.0f} s, final "
                      f"training loss {h['train_loss'][-1]:.4g}{best}")
     if "command" in extra:  # a shipped model's record (tools/ship_denoiser.py)
-        lines.append(f"  trained {extra['hours']:.1f} h on {extra['machine']} by: "
+        runs = (f" in {len(extra['runs'])} runs ({extra['epochs']} epochs in all), the last"
+                if len(extra.get("runs", [])) > 1 else "")
+        lines.append(f"  trained {extra['hours']:.1f} h{runs} on {extra['machine']} by: "
                      f"{extra['command']}")
     if "estimator" in extra:
         lines.append(f"  saved by sdae.sklearn.{extra['estimator']}")
