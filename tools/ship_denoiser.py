@@ -69,7 +69,7 @@ def main() -> None:
         "epoch_seconds_alone": round(epoch_cost, 1),
         "hours": round(epoch_cost * state["epoch"] / 3600, 3),
         "wall_hours": round(sum(history["epoch_seconds"]) / 3600, 3),
-        "valid_psnr": [round(-10 * math.log10(v), 3) for v in history["valid_loss"]],
+        "valid_psnr": _psnr(history["valid_loss"]),
     }
     runs = [*_earlier_runs(record), this_run]  # a run started with --init continues another
     valid_psnr = [p for run in runs for p in run["valid_psnr"]]
@@ -118,7 +118,12 @@ def _earlier_runs(record: dict) -> list[dict]:
              "epoch_seconds_alone": round(min(history["epoch_seconds"]), 1),
              "hours": round(extra["seconds"] / 3600, 3),
              "wall_hours": round(extra["seconds"] / 3600, 3),
-             "valid_psnr": [round(-10 * math.log10(v), 3) for v in history["valid_loss"]]}]
+             "valid_psnr": _psnr(history["valid_loss"])}]
+
+
+def _psnr(losses: list[float]) -> list[float]:
+    """PSNR (dB) of each validation mean squared error (images in [0, 1])."""
+    return [round(-10 * math.log10(v), 3) for v in losses]
 
 
 def _cpu_name() -> str:

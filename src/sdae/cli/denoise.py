@@ -200,13 +200,11 @@ def train(args) -> None:
     images, valid = _image_sets(args)
     channels = args.channels or (images[0].shape[2] if images[0].ndim == 3 else 1)
     model, noise = _model(args, channels)
-    began_from = None if args.init is None else _start_from(model, args.init)
+    began_from = {} if args.init is None else {"init": _start_from(model, args.init)}
     config, pretrain_config = _configs(args)
     prepare_folder(args.out.parent)
     record = {"command": "denoise train", "argv": args.argv, "options": options_record(args),
-              **data_record(args)}
-    if began_from is not None:
-        record["init"] = began_from
+              **data_record(args), **began_from}
     if args.checkpoint is None:
         folder = Run(args.out.parent, record, fresh=False)
         hint = "give --checkpoint FILE to be able to continue"
