@@ -43,6 +43,9 @@ def main() -> None:
     parser.add_argument("checkpoint", type=Path, help="the training run's --checkpoint FILE")
     parser.add_argument("--machine", default=None,
                         help="where it trained, in words (default: this machine's CPU)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="the threads it trained with, where not this process's (a run "
+                             "started with OMP_NUM_THREADS=1 beside other work)")
     parser.add_argument("--out", type=Path, default=WEIGHTS / DENOISER)
     parser.add_argument("--curve", type=Path, default=DOCS / "denoiser-training.png",
                         help="where to draw validation PSNR against training hours")
@@ -62,7 +65,7 @@ def main() -> None:
     options = record["options"]
     this_run = {
         "command": "sdae " + shlex.join(record["argv"]),
-        "machine": machine["cpu"] + f", {machine['torch_threads']} threads, torch "
+        "machine": machine["cpu"] + f", {args.threads or machine['torch_threads']} threads, torch "
                                     f"{machine['torch']}",
         "epochs": state["epoch"],
         "epochs_planned": state["config"]["epochs"],

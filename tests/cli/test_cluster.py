@@ -22,7 +22,7 @@ def blobs_npz(tmp_path, name="blobs.npz"):
 def test_cluster_writes_labels_model_figures_and_scores(tmp_path, capsys):
     data, out = blobs_npz(tmp_path), tmp_path / "run"
     assert main(["cluster", str(data), "--n-clusters", "3", "--method", "idec", "--out",
-                 str(out), *SMALL]) == 0
+                 str(out), "--precision", "bf16", *SMALL]) == 0
     printed = capsys.readouterr().out
     assert "240 rows in 3 clusters by idec" in printed and "ACC 1.0000" in printed
     rows = (out / "labels.csv").read_text().splitlines()
@@ -32,6 +32,7 @@ def test_cluster_writes_labels_model_figures_and_scores(tmp_path, capsys):
         assert (out / figure).read_bytes()[:4] == b"\x89PNG"
     summary = json.loads((out / "clustering.json").read_text())
     assert summary["sizes"] == [80, 80, 80] and summary["scores"]["acc"] == 1.0
+    assert summary["settings"]["precision"] == "bf16"
     # the saved model labels the same rows the same way
     again = tmp_path / "again"
     assert main(["cluster", str(out / "model.safetensors"), str(data), "--out",

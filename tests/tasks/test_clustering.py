@@ -1,6 +1,8 @@
 """Clustering on stacked-DAE codes: DEC's formulas by hand, DEC on blobs, the loop's stop,
 determinism, model files and bad input."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -20,6 +22,7 @@ from sdae.tasks.clustering import (
     soft_assignment,
     target_distribution,
     train_stack,
+    umap_embedding,
     umap_installed,
 )
 
@@ -106,6 +109,17 @@ def test_umap_gmm_on_blobs():
     assert cluster_accuracy(y, result.labels) == 1.0
 
 
+@pytest.mark.skipif(not umap_installed(), reason="umap-learn not installed")
+def test_umap_leaves_torchs_threads_as_they_were():
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)  # as a run beside other work would be
+        umap_embedding(blobs(n_per=30)[0], 2, seed=0)
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(threads)
+
+
 def test_self_training_moves_the_centres_and_sharpens_q():
     X, _ = blobs(spread=1.5, seed=3)
     stack, _ = train_stack(X, QUICK, seed=0, progress=False)
@@ -142,6 +156,15 @@ def test_self_training_objective_counts_updates():
     for _ in range(9):
         objective(model, batch, None)
     assert objective.steps == 9 and len(objective.changed) == 2  # updates at 0, 4, 8
+
+
+def test_bf16_stack_training_still_finds_the_blobs():
+    X, y = blobs()
+    result = fit_clustering(X, 3, "dec", replace(QUICK, precision="bf16"), seed=0,
+                            progress=False)
+    assert cluster_accuracy(y, result.labels) == 1.0
+    with pytest.raises(ConfigError, match="precision must be one of"):
+        fit_clustering(X, 3, "dec", replace(QUICK, precision="fp16"), progress=False)
 
 
 def test_same_seed_same_clustering():

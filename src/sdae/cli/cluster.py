@@ -42,13 +42,14 @@ def add_parser(sub) -> None:
                         "2000 10)")
     g.add_argument("--noise-level", type=o.fraction, default=0.2,
                    help="masking noise of pre-training (default: 0.2)")
-    g.add_argument("--pretrain-epochs", type=o.non_negative_int, default=5,
-                   help="per layer (default: 5)")
+    g.add_argument("--pretrain-epochs", type=o.non_negative_int, default=25,
+                   help="per layer (default: 25)")
     g.add_argument("--finetune-epochs", type=o.non_negative_int, default=40,
                    help="of the deep autoencoder (default: 40)")
     g.add_argument("--self-training-epochs", type=o.non_negative_int, default=20,
                    help="at most, for dec and idec (default: 20)")
     g.add_argument("--batch-size", type=o.positive_int, default=256, help="(default: 256)")
+    o.add_precision(g)
     p.add_argument("--image-shape", type=o.positive_int, nargs=2, metavar=("H", "W"),
                    default=None, help="show rows as H×W images in nearest.png (default: "
                                       "square images when the width is a square)")
@@ -100,7 +101,8 @@ def _fit(args) -> None:
     settings = ClusteringSettings(
         hidden_sizes=tuple(args.hidden), noise_level=args.noise_level,
         pretrain_epochs=args.pretrain_epochs, finetune_epochs=args.finetune_epochs,
-        self_training_epochs=args.self_training_epochs, batch_size=args.batch_size)
+        self_training_epochs=args.self_training_epochs, batch_size=args.batch_size,
+        precision=args.precision)
     x, y, shape = _read(args, data)
     x = np.asarray(x, dtype=np.float32)
     check_clustering_data(x, args.n_clusters)  # before the folder is made

@@ -34,9 +34,10 @@ def add_parser(exp) -> None:
                         "--methods \"k-means on codes\" IDEC (default: all; UMAP's when "
                         "umap-learn is installed)")
     e.add_argument("--pretrain-epochs", type=o.non_negative_int, default=None,
-                   help="per layer (default: 5)")
+                   help="per layer (default: 25)")
     e.add_argument("--finetune-epochs", type=o.non_negative_int, default=None,
                    help="of the deep autoencoder (default: 40)")
+    o.add_precision(e)
     o.add_device(e)
     o.add_resume_options(e)
 
@@ -48,7 +49,7 @@ def run(args) -> None:
     from ...tasks.clustering import ClusteringSettings
 
     args = resumed(args)
-    settings = ClusteringSettings()
+    settings = ClusteringSettings(precision=args.precision)
     if args.pretrain_epochs is not None:
         settings = replace(settings, pretrain_epochs=args.pretrain_epochs)
     if args.finetune_epochs is not None:

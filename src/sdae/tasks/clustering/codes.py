@@ -13,6 +13,7 @@ import importlib.util
 import warnings
 
 import numpy as np
+import torch
 
 from ...errors import ConfigError
 
@@ -75,17 +76,26 @@ def umap_embedding(x: np.ndarray, n_components: int, seed: int = 0,
                    min_dist: float = 0.0) -> np.ndarray:
     """UMAP of ``x`` into ``n_components`` dimensions, with N2D's settings (20 neighbours,
     minimum distance 0: points are packed as tightly as their neighbourhoods allow; a
-    figure spreads them a little more)."""
+    figure spreads them a little more).
+
+    UMAP's numba code resets the OpenMP threads that torch shares (1 became 2 on a 2-core
+    machine), so torch's thread count is put back afterwards: a run limited to one thread
+    beside other work would otherwise oversubscribe the cores, and its next training ran
+    20 times slower."""
     if not umap_installed():
         raise ConfigError('UMAP needs umap-learn: pip install "sdae[umap]" (or umap-learn), '
                           "or choose the method kmeans, gmm, dec or idec")
     import umap
 
     neighbours = min(UMAP_NEIGHBOURS, len(x) - 1)
-    with warnings.catch_warnings():  # "n_jobs overridden by random_state": meant
-        warnings.simplefilter("ignore", category=UserWarning)
-        return umap.UMAP(n_components=n_components, n_neighbors=neighbours,
-                         min_dist=min_dist, random_state=seed).fit_transform(x)
+    threads = torch.get_num_threads()
+    try:
+        with warnings.catch_warnings():  # "n_jobs overridden by random_state": meant
+            warnings.simplefilter("ignore", category=UserWarning)
+            return umap.UMAP(n_components=n_components, n_neighbors=neighbours,
+                             min_dist=min_dist, random_state=seed).fit_transform(x)
+    finally:
+        torch.set_num_threads(threads)
 
 
 def cluster_means(codes: np.ndarray, labels: np.ndarray, n_clusters: int) -> np.ndarray:
