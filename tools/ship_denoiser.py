@@ -42,7 +42,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("checkpoint", type=Path, help="the training run's --checkpoint FILE")
     parser.add_argument("--machine", default=None,
-                        help="where it trained, in words (default: this machine's CPU)")
+                        help="where it trained, in words, whole (a GPU run: its device, "
+                             "cores and torch; default: this machine's CPU, threads and torch)")
     parser.add_argument("--threads", type=int, default=None,
                         help="the threads it trained with, where not this process's (a run "
                              "started with OMP_NUM_THREADS=1 beside other work)")
@@ -61,12 +62,12 @@ def main() -> None:
     # run was paused), so training hours are counted at that cost
     epoch_cost = min(history["epoch_seconds"])
     machine = machine_description()
-    machine["cpu"] = args.machine or _cpu_name()
+    where = args.machine or (f"{_cpu_name()}, {args.threads or machine['torch_threads']} "
+                             f"threads, torch {machine['torch']}")
     options = record["options"]
     this_run = {
         "command": "sdae " + shlex.join(record["argv"]),
-        "machine": machine["cpu"] + f", {args.threads or machine['torch_threads']} threads, torch "
-                                    f"{machine['torch']}",
+        "machine": where,
         "epochs": state["epoch"],
         "epochs_planned": state["config"]["epochs"],
         "epoch_seconds_alone": round(epoch_cost, 1),
@@ -94,9 +95,10 @@ def main() -> None:
     atomic_write(args.out.parent / "SHA256SUMS", f"{digest}  {args.out.name}\n".encode())
     hours = np.cumsum([run["epoch_seconds_alone"] / 3600 for run in runs
                        for _ in run["valid_psnr"]])
-    plot_curves([(f"shipped denoiser, validation σ = {options['valid_sigma']:g}", valid_psnr)],
-                args.curve, xlabel=f"training hours ({this_run['machine']})",
-                ylabel="PSNR (dB) on held-out Train400 crops", percent=False, x=hours)
+    plot_curves(_by_machine(runs, hours), args.curve,
+                xlabel="training hours (each epoch at its machine's cost alone)",
+                ylabel=f"PSNR (dB), held-out Train400 crops, σ = {options['valid_sigma']:g}",
+                percent=False)
     print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB): epoch "
           f"{history['best_epoch']} of {state['epoch']} done ({state['config']['epochs']} "
           f"planned) of this run, {extra['hours']:.2f} h in all ({len(runs)} runs), "
@@ -122,6 +124,22 @@ def _earlier_runs(record: dict) -> list[dict]:
              "hours": round(extra["seconds"] / 3600, 3),
              "wall_hours": round(extra["seconds"] / 3600, 3),
              "valid_psnr": _psnr(history["valid_loss"])}]
+
+
+def _by_machine(runs: list[dict], hours: np.ndarray) -> list[tuple]:
+    """The validation curve in one part per machine, in order: (machine, PSNR, hours)."""
+    parts: list[tuple] = []
+    start = 0
+    for run in runs:
+        end = start + len(run["valid_psnr"])
+        machine = run["machine"].split(", torch")[0]  # the legend fits in the figure
+        if parts and parts[-1][0] == machine:
+            label, psnr, xs = parts.pop()
+            parts.append((label, psnr + run["valid_psnr"], [*xs, *hours[start:end]]))
+        else:
+            parts.append((machine, run["valid_psnr"], list(hours[start:end])))
+        start = end
+    return parts
 
 
 def _psnr(losses: list[float]) -> list[float]:

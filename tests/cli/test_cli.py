@@ -611,6 +611,28 @@ def test_init_starts_from_a_saved_denoiser_and_refuses_another_shape(photo_folde
     assert not (tmp_path / "third.safetensors").exists()
 
 
+def test_warmup_keeps_adams_first_steps_from_undoing_an_init_model(photo_folder, tmp_path,
+                                                                    capsys):
+    small = ["--images", str(photo_folder), "--model", "subimage", "--depth", "2",
+             "--width", "4", "--crop", "12", "--stride", "12", "--batch-size", "16",
+             "--no-progress"]
+    start = tmp_path / "start.safetensors"
+    assert main(["denoise", "train", *small, "--epochs", "1", "--out", str(start)]) == 0
+
+    def moved(*warmup: str) -> float:  # the largest change of a weight in one epoch
+        out = tmp_path / f"w{len(warmup)}.safetensors"
+        assert main(["denoise", "train", *small, "--epochs", "1", "--lr", "0.01", "--init",
+                     str(start), *warmup, "--out", str(out)]) == 0
+        a, b = load_model(start).state_dict(), load_model(out).state_dict()
+        return max(float((a[k] - b[k]).abs().max()) for k in a)
+
+    assert moved("--warmup", "100") < 0.1 * moved()
+    capsys.readouterr()
+    assert main(["denoise", "train", *small, "--warmup", "-1", "--out",
+                 str(tmp_path / "bad.safetensors")]) == 2
+    assert "warm-up epochs must be >= 0" in capsys.readouterr().err
+
+
 def test_hold_out_keeps_the_last_images_for_validation(photo_folder, tmp_path):
     out = tmp_path / "m.safetensors"
     assert main(["denoise", "train", "--images", str(photo_folder), "--hold-out", "3",

@@ -51,6 +51,7 @@ def test_the_experiment_writes_every_method_set_and_sigma(tmp_path):
         assert (tmp_path / f"{name}.safetensors").exists()
     assert not (tmp_path / "shipped.safetensors").exists()  # used as it is, not trained
     assert doc["shipped"]["command"].startswith("sdae denoise train")
+    assert doc["shipped"]["runs"] >= 1 and f"in {doc['shipped']['runs']} run" in table
     assert "sdae shipped denoiser, σ estimated" in table
     blind = doc["results"]["shipped_blind"]["bsd68"]["25"]
     estimates = blind["sigma_estimates"]  # one per noisy image, and their mean error

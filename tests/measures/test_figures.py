@@ -3,6 +3,7 @@ import pytest
 from PIL import Image
 
 from sdae.errors import ConfigError
+from sdae.measures import figures
 from sdae.measures.analysis import fit_probe, fit_probe_lbfgs, low_frequency_energy, probe_error
 from sdae.measures.figures import (
     plot_filter_panels,
@@ -40,6 +41,16 @@ def test_figures_are_written(tmp_path):
     plot_reconstructions([("clean", rng.random((5, 16))), ("noisy", rng.random((5, 16)))],
                          tmp_path / "r.png")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f.png", "r.png"]
+
+
+def test_curves_share_x_or_bring_their_own(tmp_path, monkeypatch):
+    drawn = []
+    monkeypatch.setattr(figures, "save_figure", lambda fig, path: drawn.append(fig) or path)
+    figures.plot_curves([("a", [1.0, 2.0, 3.0]), ("b", [4.0, 5.0], [10.0, 20.0])],
+                        tmp_path / "c.png", percent=False, x=[0.5, 1.0, 1.5])
+    a, b = drawn[0].axes[0].lines
+    assert list(a.get_xdata()) == [0.5, 1.0, 1.5] and list(b.get_xdata()) == [10.0, 20.0]
+    assert list(b.get_ydata()) == [4.0, 5.0]
 
 
 def test_low_frequency_energy_orders_smooth_above_noise():

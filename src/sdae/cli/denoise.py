@@ -103,6 +103,10 @@ def _add_train(den) -> None:
     g.add_argument("--lr", type=float, default=1e-3, help="Adam's step size (default: 0.001)")
     g.add_argument("--lr-decay", type=float, default=0.6,
                    help="learning-rate factor after every epoch (default: 0.6)")
+    g.add_argument("--warmup", type=float, default=0.0, metavar="EPOCHS",
+                   help="raise the learning rate from zero over that many epochs: Adam's "
+                        "first steps are each as large as the learning rate, which undoes "
+                        "much of an --init model's training (default: 0)")
     g.add_argument("--crop", type=o.positive_int, default=40,
                    help="conv: side of the training crops (default: 40)")
     g.add_argument("--stride", type=o.positive_int, default=10,
@@ -172,7 +176,8 @@ def _configs(args):
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                          optimizer="adam", lr_decay=args.lr_decay, seed=args.seed,
                          device=args.device, precision=args.precision,
-                         grad_clip=args.grad_clip, progress=args.progress)
+                         grad_clip=args.grad_clip, warmup_epochs=args.warmup,
+                         progress=args.progress)
     pretrain = None
     if args.pretrain_epochs:
         pretrain = TrainConfig(epochs=args.pretrain_epochs, batch_size=args.batch_size,

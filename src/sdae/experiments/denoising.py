@@ -326,8 +326,8 @@ def _shipped_record() -> dict:
     """What the shipped denoiser is and how it was trained (its file's own record)."""
     header = shipped_header()
     extra = header["extra"]
-    return {"config": header["config"], **{k: extra.get(k) for k in
-                                           ("command", "data", "machine", "hours", "epochs")}}
+    return {"config": header["config"], "runs": len(extra.get("runs", [])) or 1,
+            **{k: extra.get(k) for k in ("command", "data", "machine", "hours", "epochs")}}
 
 
 def _seconds(value: float | None) -> str:
@@ -369,9 +369,12 @@ def markdown(doc: dict) -> str:
                      f"({doc['machine']['cpu_count']} CPUs).")
     if doc.get("shipped"):
         s = doc["shipped"]
+        runs = s.get("runs", 1)
+        last = f", the last on {s['machine']}, by" if runs > 1 else f" on {s['machine']} by"
         lines.append(f"- {NAMES['shipped']}: as shipped in the package, trained "
-                     f"{s['hours'] or 0:.1f} h ({s['epochs']} epochs) on {s['machine']} by "
-                     f"`{s['command']}`.")
+                     f"{s['hours'] or 0:.1f} h ({s['epochs']} epochs) in {runs} "
+                     f"run{'s' if runs > 1 else ''}{last} `{s['command']}` (the file's "
+                     "metadata holds every run).")
     if "shipped_blind" in results:
         estimates = [f"{SET_NAMES[s]} σ={sigma}: {r['sigma_error_percent']:.1f}%"
                      for s, sigma in columns

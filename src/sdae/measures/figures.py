@@ -179,7 +179,7 @@ def plot_denoising_crops(
 
 
 def plot_curves(
-    curves: Sequence[tuple[str, Sequence[float]]],
+    curves: Sequence[tuple[str, Sequence[float]] | tuple[str, Sequence[float], Sequence[float]]],
     path: str | os.PathLike,
     xlabel: str = "epoch",
     ylabel: str = "validation error",
@@ -187,13 +187,14 @@ def plot_curves(
     x: Sequence[float] | None = None,
 ) -> Path:
     """One line per (label, values) pair, e.g. validation error against epoch (1, 2, ...),
-    or against ``x`` (training hours, say)."""
+    or against ``x`` (training hours, say); a (label, values, x) triple has its own x
+    (consecutive parts of one run, each on another machine, say)."""
     from matplotlib.ticker import PercentFormatter
 
     fig, ax = _pyplot().subplots(figsize=(6.4, 4.0))
-    for label, values in curves:
-        ax.plot(range(1, len(values) + 1) if x is None else x[: len(values)], values,
-                marker=".", label=label)
+    for label, values, *own in curves:
+        xs = own[0] if own else range(1, len(values) + 1) if x is None else x[: len(values)]
+        ax.plot(xs, values, marker=".", label=label)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     if percent:
