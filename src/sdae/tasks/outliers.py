@@ -274,7 +274,11 @@ def _knn_distance(queries: Tensor, reference: Tensor, k: int, chunk: int = 2048)
         return queries.new_zeros(len(queries))
     out = []
     for part in queries.split(chunk):
-        nearest = torch.cdist(part, reference).topk(k + 1, dim=1, largest=False).values
+        # cdist finds the nearest fast, through |a|² + |b|² - 2ab, whose rounding can leave a
+        # row's distance to itself above zero (by how much depends on the rows around it);
+        # their distances are then computed again from the differences, exactly
+        candidates = torch.cdist(part, reference).topk(k + 1, dim=1, largest=False).indices
+        nearest = (part[:, None, :] - reference[candidates]).norm(dim=2).sort(dim=1).values
         itself = nearest[:, :1] <= SAME_CODE
         out.append(torch.where(itself, nearest[:, 1:], nearest[:, :-1]).mean(dim=1))
     return torch.cat(out)
