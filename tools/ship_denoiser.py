@@ -22,6 +22,7 @@ import json
 import math
 import platform
 import shlex
+from itertools import groupby
 from pathlib import Path
 
 import numpy as np
@@ -128,17 +129,12 @@ def _earlier_runs(record: dict) -> list[dict]:
 
 def _by_machine(runs: list[dict], hours: np.ndarray) -> list[tuple]:
     """The validation curve in one part per machine, in order: (machine, PSNR, hours)."""
-    parts: list[tuple] = []
-    start = 0
-    for run in runs:
-        end = start + len(run["valid_psnr"])
-        machine = run["machine"].split(", torch")[0]  # the legend fits in the figure
-        if parts and parts[-1][0] == machine:
-            label, psnr, xs = parts.pop()
-            parts.append((label, psnr + run["valid_psnr"], [*xs, *hours[start:end]]))
-        else:
-            parts.append((machine, run["valid_psnr"], list(hours[start:end])))
-        start = end
+    parts, start = [], 0
+    # the machine without its torch version: the legend fits in the figure
+    for machine, group in groupby(runs, key=lambda run: run["machine"].split(", torch")[0]):
+        psnr = [p for run in group for p in run["valid_psnr"]]
+        parts.append((machine, psnr, list(hours[start : start + len(psnr)])))
+        start += len(psnr)
     return parts
 
 
