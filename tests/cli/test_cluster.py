@@ -4,11 +4,12 @@ input."""
 import json
 
 import numpy as np
+import pytest
 
 from sdae.cli import main
 
 SMALL = ["--hidden", "16", "4", "--pretrain-epochs", "2", "--finetune-epochs", "10",
-         "--self-training-epochs", "2", "--batch-size", "32", "--no-progress"]
+         "--self-training-steps", "14", "--batch-size", "32", "--no-progress"]
 
 
 def blobs_npz(tmp_path, name="blobs.npz"):
@@ -62,3 +63,16 @@ def test_cluster_bad_input(tmp_path, capsys):
         err = capsys.readouterr().err
         assert message in err and err.count("\n") == 1, (argv, err)
     assert not (tmp_path / "o").exists()  # nothing half-written
+
+
+@pytest.mark.filterwarnings("ignore:Number of distinct clusters")
+def test_cluster_says_when_clusters_are_empty(tmp_path, capsys):
+    # three distinct rows, each repeated: five clusters cannot all hold rows
+    x = np.repeat(np.eye(3, 6, dtype=np.float32), 20, axis=0)
+    np.save(tmp_path / "three.npy", x)
+    main(["cluster", str(tmp_path / "three.npy"), "--n-clusters", "5", "--method", "kmeans",
+          "--out", str(tmp_path / "out"), *SMALL])
+    sizes = json.loads((tmp_path / "out" / "clustering.json").read_text())["sizes"]
+    empty = sizes.count(0)
+    assert empty >= 2
+    assert f"note: {empty} of the 5 clusters are empty" in capsys.readouterr().out

@@ -7,7 +7,7 @@ from sdae.experiments import clustering
 from sdae.tasks.clustering import ClusteringSettings
 
 TINY = ClusteringSettings(hidden_sizes=(32, 8), pretrain_epochs=1, finetune_epochs=3,
-                          self_training_epochs=1, batch_size=64)
+                          self_training_steps=28, batch_size=64)
 
 
 def test_every_method_on_every_seed_with_a_summary(tmp_path):
@@ -36,3 +36,10 @@ def test_every_method_on_every_seed_with_a_summary(tmp_path):
     for seed in (0, 1):
         assert again["per_seed"]["digits"][seed] == \
             json.loads(json.dumps(doc["per_seed"]["digits"][seed]))
+
+
+def test_the_rows_that_need_umap_are_left_out_without_it(monkeypatch):
+    monkeypatch.setattr(clustering, "umap_installed", lambda: False)
+    kept, missing = clustering.available(clustering.METHODS)
+    assert missing == ["codes+UMAP+GMM", "IDEC from UMAP+GMM"]
+    assert kept == [m for m in clustering.METHODS if m not in missing]

@@ -10,7 +10,7 @@ from sdae.measures.clustering import cluster_accuracy
 from sdae.sklearn import DAEOutlierDetector, SDAEClustering
 
 QUICK = {"method": "idec", "hidden_sizes": (16, 4), "pretrain_epochs": 2,
-         "finetune_epochs": 5, "self_training_epochs": 3, "batch_size": 16,
+         "finetune_epochs": 5, "self_training_steps": 30, "batch_size": 16,
          "random_state": 0}
 
 

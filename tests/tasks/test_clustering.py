@@ -21,13 +21,14 @@ from sdae.tasks.clustering import (
     resolve_method,
     soft_assignment,
     target_distribution,
+    target_update_interval,
     train_stack,
     umap_embedding,
     umap_installed,
 )
 
 QUICK = ClusteringSettings(hidden_sizes=(32, 8), pretrain_epochs=3, finetune_epochs=10,
-                           batch_size=32, self_training_epochs=10, self_training_lr=1e-3)
+                           batch_size=32, self_training_steps=50, self_training_lr=1e-3)
 
 
 def blobs(n_per=60, k=3, d=8, spread=0.3, seed=0):
@@ -110,6 +111,25 @@ def test_umap_gmm_on_blobs():
 
 
 @pytest.mark.skipif(not umap_installed(), reason="umap-learn not installed")
+def test_idec_can_start_from_the_clusters_of_umap_gmm():
+    X, y = blobs(n_per=50)
+    stack, _ = train_stack(X, QUICK, seed=0, progress=False)
+    result = cluster(stack, X, 3, "idec", replace(QUICK, init="umap-gmm"), seed=0)
+    assert result.record["init"] == "umap-gmm" and result.record["steps"] > 0
+    assert cluster_accuracy(y, result.labels) == 1.0
+
+
+def test_starting_from_umap_gmm_needs_umap(monkeypatch):
+    from sdae.tasks.clustering import fitting
+
+    monkeypatch.setattr(fitting, "umap_installed", lambda: False)
+    with pytest.raises(ConfigError, match='idec from umap-gmm needs umap-learn: pip install'):
+        resolve_method("idec", "umap-gmm")
+    assert resolve_method("idec", "kmeans") == "idec"
+    assert resolve_method("kmeans", "umap-gmm") == "kmeans"  # no self-training, no start
+
+
+@pytest.mark.skipif(not umap_installed(), reason="umap-learn not installed")
 def test_umap_leaves_torchs_threads_as_they_were():
     threads = torch.get_num_threads()
     try:
@@ -140,11 +160,32 @@ def test_convergence_ends_the_loop_early():
     stack, _ = train_stack(X, QUICK, seed=0, progress=False)
     # tol 0.5: the second update sees fewer than half the assignments change, and stops
     settings = ClusteringSettings(**{**QUICK.to_dict(), "tol": 0.5, "update_interval": 2,
-                                     "self_training_epochs": 50})
+                                     "self_training_steps": 250})
     result = cluster(stack, X, 3, "dec", settings, seed=0)
     assert result.record["converged"]
     assert result.record["steps"] == 3  # updates at steps 0 and 2; the loop stops after it
     assert len(result.record["self_training"]["train_loss"]) == 1
+
+
+def test_target_updated_once_per_epoch_but_at_least_every_140_steps():
+    settings = ClusteringSettings()  # batches of 256
+    assert target_update_interval(settings, 70_000) == 140  # MNIST: 273 steps an epoch
+    assert target_update_interval(settings, 9_298) == 36  # USPS: every epoch
+    assert target_update_interval(settings, 100) == 1  # one batch: the whole data
+    assert target_update_interval(replace(settings, update_interval=30), 70_000) == 30
+    with pytest.raises(ConfigError, match="update_interval"):
+        ClusteringSettings(update_interval=0)
+
+
+def test_self_training_stops_after_its_steps_rounded_up_to_an_epoch():
+    X, _ = blobs()  # 180 rows in batches of 32: 5 steps an epoch
+    stack, _ = train_stack(X, QUICK, seed=0, progress=False)
+    settings = replace(QUICK, tol=0.0, self_training_steps=7)
+    result = cluster(stack, X, 3, "idec", settings, seed=0)
+    assert result.record["steps"] == 10 and not result.record["converged"]
+    assert len(result.record["self_training"]["train_loss"]) == 2
+    no_steps = cluster(stack, X, 3, "idec", replace(settings, self_training_steps=0), seed=0)
+    assert "steps" not in no_steps.record
 
 
 def test_self_training_objective_counts_updates():
@@ -211,6 +252,8 @@ def test_bad_method_and_settings():
         resolve_method("spectral")
     with pytest.raises(ConfigError, match="noise_level"):
         ClusteringSettings(noise_level=1.0)
+    with pytest.raises(ConfigError, match="init must be one of kmeans, umap-gmm"):
+        ClusteringSettings(init="gmm")
     with pytest.raises(ConfigError, match="n_clusters"):
         ClusteringModel(build_stack(4, QUICK, 0, "linear"), 0)
 

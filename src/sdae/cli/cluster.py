@@ -46,8 +46,16 @@ def add_parser(sub) -> None:
                    help="per layer (default: 25)")
     g.add_argument("--finetune-epochs", type=o.non_negative_int, default=40,
                    help="of the deep autoencoder (default: 40)")
-    g.add_argument("--self-training-epochs", type=o.non_negative_int, default=20,
-                   help="at most, for dec and idec (default: 20)")
+    g.add_argument("--self-training-steps", type=o.non_negative_int, default=20_000,
+                   help="at most, for dec and idec, rounded up to whole epochs; they stop "
+                        "earlier when fewer than 0.1%% of the assignments change (default: "
+                        "20000)")
+    g.add_argument("--init", choices=["kmeans", "umap-gmm"], default="kmeans",
+                   help="where dec and idec start: k-means on the codes (theirs), or the "
+                        "clusters of umap-gmm (default: kmeans)")
+    g.add_argument("--update-interval", type=o.positive_int, default=None,
+                   help="steps between two updates of DEC's target (default: once per "
+                        "epoch, at least every 140 steps)")
     g.add_argument("--batch-size", type=o.positive_int, default=256, help="(default: 256)")
     o.add_precision(g)
     p.add_argument("--image-shape", type=o.positive_int, nargs=2, metavar=("H", "W"),
@@ -101,7 +109,8 @@ def _fit(args) -> None:
     settings = ClusteringSettings(
         hidden_sizes=tuple(args.hidden), noise_level=args.noise_level,
         pretrain_epochs=args.pretrain_epochs, finetune_epochs=args.finetune_epochs,
-        self_training_epochs=args.self_training_epochs, batch_size=args.batch_size,
+        self_training_steps=args.self_training_steps,
+        update_interval=args.update_interval, init=args.init, batch_size=args.batch_size,
         precision=args.precision)
     x, y, shape = _read(args, data)
     x = np.asarray(x, dtype=np.float32)
@@ -172,6 +181,10 @@ def _write(args, out: Path, x, y, shape, model, labels, record: dict) -> None:
         written.insert(1, "model.safetensors")
     print(f"{len(x)} rows in {model.n_clusters} clusters by {record.get('method')} (sizes "
           f"{' '.join(map(str, sizes))}); wrote {', '.join(written)} in {out}")
+    empty = int((sizes == 0).sum())
+    if empty:  # DEC's and IDEC's self-training can empty clusters when the codes still move
+        print(f"note: {empty} of the {model.n_clusters} clusters are empty. Train the stack "
+              "longer (--pretrain-epochs, --finetune-epochs), or ask for fewer clusters")
     if y is not None:
         s = summary["scores"]
         print(f"against the data's labels: ACC {s['acc']:.4f}, NMI {s['nmi']:.4f}, "

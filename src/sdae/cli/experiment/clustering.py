@@ -7,7 +7,7 @@ from .. import options as o
 from .common import add_experiment, in_run_folder, print_report, resumed
 
 METHODS = ("k-means on pixels", "k-means on PCA", "k-means on codes", "DEC", "IDEC",
-           "codes+UMAP+GMM")  # experiments.clustering.METHODS
+           "codes+UMAP+GMM", "IDEC from UMAP+GMM")  # experiments.clustering.METHODS
 
 
 def add_parser(exp) -> None:
@@ -37,23 +37,22 @@ def add_parser(exp) -> None:
                    help="per layer (default: 25)")
     e.add_argument("--finetune-epochs", type=o.non_negative_int, default=None,
                    help="of the deep autoencoder (default: 40)")
+    e.add_argument("--self-training-steps", type=o.non_negative_int, default=None,
+                   help="at most, for DEC and IDEC (default: 20000)")
     o.add_precision(e)
     o.add_device(e)
     o.add_resume_options(e)
 
 
 def run(args) -> None:
-    from dataclasses import replace
-
     from ...experiments import clustering as experiment
     from ...tasks.clustering import ClusteringSettings
 
     args = resumed(args)
-    settings = ClusteringSettings(precision=args.precision)
-    if args.pretrain_epochs is not None:
-        settings = replace(settings, pretrain_epochs=args.pretrain_epochs)
-    if args.finetune_epochs is not None:
-        settings = replace(settings, finetune_epochs=args.finetune_epochs)
+    given = {name: getattr(args, name, None)
+             for name in ("pretrain_epochs", "finetune_epochs", "self_training_steps")}
+    settings = ClusteringSettings(precision=args.precision,
+                                  **{k: v for k, v in given.items() if v is not None})
     plan = experiment.ClusteringExperiment(sets=list(args.sets), seeds=list(args.seeds),
                                            methods=list(args.methods or experiment.METHODS),
                                            settings=settings)

@@ -16,6 +16,7 @@ from .codes import (
     umap_installed,
 )
 from .fitting import (
+    INITS,
     METHODS,
     ClusteringResult,
     ClusteringSettings,
@@ -24,6 +25,7 @@ from .fitting import (
     cluster,
     fit_clustering,
     resolve_method,
+    target_update_interval,
     train_stack,
 )
 from .self_training import (
@@ -35,9 +37,9 @@ from .self_training import (
     target_distribution,
 )
 
-__all__ = ["CODE_METHODS", "METHODS", "ClusteringConfig", "ClusteringModel",
+__all__ = ["CODE_METHODS", "INITS", "METHODS", "ClusteringConfig", "ClusteringModel",
            "ClusteringResult", "ClusteringSettings", "SelfTraining", "build_stack",
            "check_clustering_data", "cluster", "cluster_codes", "cluster_means",
            "fit_clustering", "kl_divergence", "kmeans", "map_2d", "nearest_to_centres",
-           "resolve_method", "soft_assignment",
-           "target_distribution", "train_stack", "umap_embedding", "umap_installed"]
+           "resolve_method", "soft_assignment", "target_distribution",
+           "target_update_interval", "train_stack", "umap_embedding", "umap_installed"]

@@ -10,8 +10,9 @@ The recipe of DEC (Xie et al. 2016), on the library's own stack:
    finetune_unsupervised`);
 3. clustering the codes (:mod:`.codes`): k-means, a Gaussian mixture, or UMAP then a
    Gaussian mixture (N2D);
-4. for ``dec`` and ``idec``: k-means' centres refined with the encoder by self-training
-   (:mod:`.self_training`), in the one training loop.
+4. for ``dec`` and ``idec``: k-means' centres (or those of UMAP+GMM's clusters, ``init``)
+   refined with the encoder by self-training (:mod:`.self_training`), in the one training
+   loop.
 
 Steps 1-2 are :func:`train_stack`, shared by every method; 3-4 are :func:`cluster`.
 """
@@ -19,6 +20,7 @@ Steps 1-2 are :func:`train_stack`, shared by every method; 3-4 are :func:`cluste
 from __future__ import annotations
 
 import copy
+import math
 import os
 import time
 from dataclasses import asdict, dataclass, field
@@ -35,6 +37,7 @@ from .codes import CODE_METHODS, cluster_codes, kmeans, umap_installed
 from .self_training import ClusteringModel, SelfTraining
 
 METHODS = (*CODE_METHODS, "dec", "idec")
+INITS = ("kmeans", "umap-gmm")  # where self-training starts
 
 
 @dataclass
@@ -47,10 +50,14 @@ class ClusteringSettings:
     autoencoder for ``finetune_epochs``, all with Adam at ``lr``, their matrix products in
     ``precision`` (``bf16`` trains the stack 2.4 times as fast on a CPU with AMX:
     docs/clustering.md). DEC's self-training updates its target every ``update_interval``
-    steps and stops when fewer than ``tol`` of the assignments changed (or after
-    ``self_training_epochs``); IDEC weighs its clustering loss by ``gamma``. Self-training
-    stays in float32: its Student-t kernel compares distances between codes, which
-    bfloat16 would round to 3 digits.
+    steps (``None``: :func:`target_update_interval`) and stops when fewer than ``tol`` of the
+    assignments changed, or after ``self_training_steps`` (rounded up to whole epochs);
+    IDEC weighs its clustering loss by ``gamma``. Self-training starts from ``init``:
+    k-means on the codes (DEC's and IDEC's start), or ``umap-gmm``, the mean code of each
+    cluster UMAP+GMM finds (self-training cannot undo a start's merged clusters, and
+    UMAP+GMM merges fewer: docs/clustering.md). Self-training stays in float32: its
+    Student-t kernel compares distances between codes, which bfloat16 would round to 3
+    digits.
     """
 
     hidden_sizes: tuple[int, ...] = (500, 500, 2000, 10)
@@ -60,21 +67,23 @@ class ClusteringSettings:
     batch_size: int = 256
     lr: float = 1e-3
     alpha: float = 1.0
-    update_interval: int = 140
+    update_interval: int | None = None
     tol: float = 0.001
     gamma: float = 0.1
-    self_training_epochs: int = 20
+    self_training_steps: int = 20_000
     self_training_lr: float = 1e-3
+    init: str = "kmeans"
     precision: str = "fp32"
 
     def __post_init__(self) -> None:
         self.hidden_sizes = tuple(check_int(h, "hidden size") for h in self.hidden_sizes)
         if not self.hidden_sizes:
             raise ConfigError("hidden_sizes: give at least one layer")
-        for name in ("pretrain_epochs", "finetune_epochs", "self_training_epochs"):
+        for name in ("pretrain_epochs", "finetune_epochs", "self_training_steps"):
             setattr(self, name, check_int(getattr(self, name), name, minimum=0))
         self.batch_size = check_int(self.batch_size, "batch_size")
-        self.update_interval = check_int(self.update_interval, "update_interval")
+        if self.update_interval is not None:
+            self.update_interval = check_int(self.update_interval, "update_interval")
         if not 0 <= self.noise_level < 1:
             raise ConfigError(f"noise_level (masking) must be in [0, 1), got "
                               f"{self.noise_level!r}")
@@ -82,6 +91,9 @@ class ClusteringSettings:
             raise ConfigError(f"tol must be in [0, 1), got {self.tol!r}")
         if not self.gamma >= 0:
             raise ConfigError(f"gamma must be >= 0, got {self.gamma!r}")
+        if self.init not in INITS:
+            raise ConfigError(f"init must be one of {', '.join(INITS)} (where DEC's and "
+                              f"IDEC's self-training starts), got {self.init!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -98,9 +110,10 @@ class ClusteringResult:
     record: dict = field(default_factory=dict)
 
 
-def resolve_method(method: str) -> str:
+def resolve_method(method: str, init: str = "kmeans") -> str:
     """``auto``: UMAP then a Gaussian mixture when umap-learn is installed (the best
-    measured, docs/clustering.md), else IDEC; any other name is checked and kept."""
+    measured, docs/clustering.md), else IDEC; any other name is checked and kept, and so
+    is where DEC and IDEC start (``init``)."""
     if method == "auto":
         return "umap-gmm" if umap_installed() else "idec"
     if method not in METHODS:
@@ -109,6 +122,9 @@ def resolve_method(method: str) -> str:
     if method == "umap-gmm" and not umap_installed():
         raise ConfigError('the method umap-gmm needs umap-learn: pip install "sdae[umap]", '
                           "or choose kmeans, gmm, dec or idec")
+    if method in ("dec", "idec") and init == "umap-gmm" and not umap_installed():
+        raise ConfigError(f'{method} from umap-gmm needs umap-learn: pip install '
+                          '"sdae[umap]", or start from kmeans')
     return method
 
 
@@ -146,6 +162,22 @@ def data_decoder(x: np.ndarray) -> str:
     """The bottom decoder the data call for: a sigmoid (cross-entropy) for data in [0, 1],
     linear (squared error) otherwise."""
     return "sigmoid" if x.size and x.min() >= 0 and x.max() <= 1 else "linear"
+
+
+def target_update_interval(settings: ClusteringSettings, n: int) -> int:
+    """The steps between two updates of DEC's target on ``n`` rows: the one set, or by
+    default once per epoch but at least every 140 steps.
+
+    IDEC's paper sets 140 on MNIST (half of its 273 steps an epoch) and 30 on USPS (of 36).
+    A fixed 140 left USPS's target unchanged for four epochs at a time, and IDEC 1.7
+    points lower on seed 0 (docs/clustering.md)."""
+    if settings.update_interval is not None:
+        return settings.update_interval
+    return min(140, _steps_per_epoch(settings, n))
+
+
+def _steps_per_epoch(settings: ClusteringSettings, n: int) -> int:
+    return max(1, n // clip_batch_size(settings.batch_size, n))  # the last part is dropped
 
 
 def _config(settings: ClusteringSettings, epochs: int, n: int, seed: int, device: str,
@@ -188,7 +220,7 @@ def cluster(stack: StackedDenoisingAutoencoder, x: np.ndarray, n_clusters: int,
             method: str, settings: ClusteringSettings, seed: int = 0, device: str = "cpu",
             progress: bool | None = None) -> ClusteringResult:
     """Steps 3-4 on a trained ``stack`` (left as it is: DEC and IDEC refine a copy)."""
-    method = resolve_method(method)
+    method = resolve_method(method, settings.init)
     start = time.perf_counter()
     model = ClusteringModel(copy.deepcopy(stack), n_clusters, settings.alpha).to(device)
     xt = torch.as_tensor(x, dtype=torch.float32, device=device)
@@ -196,21 +228,25 @@ def cluster(stack: StackedDenoisingAutoencoder, x: np.ndarray, n_clusters: int,
     record: dict = {"method": method}
     if method in CODE_METHODS:
         labels, centers = cluster_codes(codes, n_clusters, method, seed)
-    else:
+    elif settings.init == "kmeans":  # DEC's start, on the codes as they are (float32)
         labels, centers = kmeans(codes, n_clusters, seed)
+    else:
+        labels, centers = cluster_codes(codes, n_clusters, settings.init, seed)
     with torch.no_grad():
         model.centers.copy_(torch.as_tensor(centers, dtype=torch.float32))
-    if method in ("dec", "idec") and settings.self_training_epochs:
-        objective = SelfTraining(xt, settings.update_interval, settings.tol,
+    if method in ("dec", "idec") and settings.self_training_steps:
+        objective = SelfTraining(xt, target_update_interval(settings, len(x)), settings.tol,
                                  settings.gamma if method == "idec" else 0.0)
-        config = _config(settings, settings.self_training_epochs, len(x), seed, device,
-                         progress, lr=settings.self_training_lr, precision="fp32")
+        epochs = math.ceil(settings.self_training_steps / _steps_per_epoch(settings, len(x)))
+        config = _config(settings, epochs, len(x), seed, device, progress,
+                         lr=settings.self_training_lr, precision="fp32")
         index = torch.arange(len(x), device=xt.device)
         history = train(model, objective, (xt, index), config,
                         description=f"{method.upper()} self-training")
         model.eval()
         labels = batched(model.predict, xt).cpu().numpy()
-        record.update(self_training=history.to_dict(), steps=objective.steps,
+        record.update(init=settings.init, self_training=history.to_dict(),
+                      steps=objective.steps,
                       changed=[round(c, 5) for c in objective.changed],
                       converged=objective.converged)
     record["seconds"] = round(time.perf_counter() - start, 1)
@@ -229,7 +265,7 @@ def fit_clustering(x: np.ndarray, n_clusters: int, method: str = "auto",
     settings = settings or ClusteringSettings()
     x = np.asarray(x, dtype=np.float32)
     check_clustering_data(x, n_clusters)
-    method = resolve_method(method)  # before the training, not after it
+    method = resolve_method(method, settings.init)  # before the training, not after it
     stack, record = train_stack(x, settings, seed, device, progress, checkpoint_dir)
     result = cluster(stack, x, n_clusters, method, settings, seed, device, progress)
     result.record = {**record, **result.record, "settings": settings.to_dict()}
