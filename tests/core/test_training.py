@@ -167,6 +167,14 @@ def test_batch_larger_than_data():
         training.check_batch_size(11, 10)
 
 
+def test_steps_per_epoch_counts_the_batches_an_epoch_makes():
+    from sdae.core.batches import Batches, steps_per_epoch
+
+    for n, size in [(10, 3), (9, 3), (5, 5), (70_000, 256)]:
+        assert steps_per_epoch(n, size) == Batches(torch.rand(n, 2), size, "cpu").n_batches
+    assert steps_per_epoch(3, 5) == 1  # at least one, so that updates convert to epochs
+
+
 @pytest.mark.parametrize(
     "options", [{"epochs": 0}, {"batch_size": -1}, {"lr": 0.0}, {"optimizer": "lbfgs"},
                 {"momentum": 1.0}, {"weight_decay": -1.0}, {"precision": "fp16"},

@@ -119,6 +119,17 @@ def test_idec_can_start_from_the_clusters_of_umap_gmm():
     assert cluster_accuracy(y, result.labels) == 1.0
 
 
+def test_self_training_starts_from_a_clustering_handed_in():
+    X, _ = blobs()
+    stack, _ = train_stack(X, QUICK, seed=0, progress=False)
+    labels = np.arange(len(X)) % 3  # not what any method would find
+    centres = np.arange(3 * 8, dtype=np.float32).reshape(3, 8)
+    result = cluster(stack, X, 3, "dec", replace(QUICK, self_training_steps=0), seed=0,
+                     initial=(labels, centres))
+    assert torch.equal(result.model.centers.detach(), torch.as_tensor(centres))
+    assert np.array_equal(result.labels, labels)
+
+
 def test_starting_from_umap_gmm_needs_umap(monkeypatch):
     from sdae.tasks.clustering import fitting
 

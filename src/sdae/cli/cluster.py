@@ -50,7 +50,7 @@ def add_parser(sub) -> None:
                    help="at most, for dec and idec, rounded up to whole epochs; they stop "
                         "earlier when fewer than 0.1%% of the assignments change (default: "
                         "20000)")
-    g.add_argument("--init", choices=["kmeans", "umap-gmm"], default="kmeans",
+    g.add_argument("--init", choices=["kmeans", "umap-gmm"], default="kmeans",  # INITS
                    help="where dec and idec start: k-means on the codes (theirs), or the "
                         "clusters of umap-gmm (default: kmeans)")
     g.add_argument("--update-interval", type=o.positive_int, default=None,

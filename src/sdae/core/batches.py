@@ -30,6 +30,12 @@ def check_batch_size(batch_size: int, n: int) -> None:
                           "examples: use a smaller --batch-size")
 
 
+def steps_per_epoch(n: int, batch_size: int) -> int:
+    """The updates one epoch of ``n`` examples makes: :class:`Batches` drops an epoch's
+    last, partial batch. At least one, so that a number of updates converts to epochs."""
+    return max(1, n // batch_size)
+
+
 def clip_batch_size(batch_size: int, n: int) -> int:
     """The estimators' and the imputer's rule instead (scikit-learn's, as in its MLP): a
     batch larger than the ``n`` examples is the whole data. ``batch_size`` is checked

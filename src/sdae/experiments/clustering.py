@@ -97,10 +97,15 @@ def run_seed(name: str, x: np.ndarray, y: np.ndarray, seed: int,
     results["stack"] = {k: record[k] for k in ("pretrain_seconds", "finetune_seconds")}
     log(f"{name} seed {seed}: stack pre-trained in {record['pretrain_seconds']:.0f} s, "
         f"fine-tuned in {record['finetune_seconds']:.0f} s")
-    best = None
+    best, umap_gmm = None, None
     for method in code_methods:
         task_method, init = TASK_METHOD[method]
-        result = cluster(stack, x, k, task_method, replace(settings, init=init), seed, device)
+        # IDEC from UMAP+GMM starts from that row's clusters, rather than a second UMAP
+        initial = umap_gmm if init == "umap-gmm" else None
+        result = cluster(stack, x, k, task_method, replace(settings, init=init), seed, device,
+                         initial=initial)
+        if task_method == "umap-gmm":
+            umap_gmm = result.labels, result.model.centers.detach().numpy()
         results[method] = {**clustering_scores(y, result.labels),
                            "seconds": result.record["seconds"]}
         if "steps" in result.record:

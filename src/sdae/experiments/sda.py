@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..core.batches import steps_per_epoch
 from ..core.stacking import (
     StackedDenoisingAutoencoder,
     classification_error,
@@ -77,7 +78,7 @@ class SdaSettings:
         ``min_pretrain_updates`` updates (on USPS, DAE layers trained 15 epochs were no
         better than plain ones; trained 100, they were: README)."""
         base = self.pretrain
-        steps = max(1, n_examples // base.batch_size)
+        steps = steps_per_epoch(n_examples, base.batch_size)
         epochs = max(base.epochs, math.ceil(self.min_pretrain_updates / steps))
         return replace(base, seed=seed, epochs=epochs)
 

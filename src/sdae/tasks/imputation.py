@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..core.autoencoder import emphasis_weights
-from ..core.batches import clip_batch_size
+from ..core.batches import clip_batch_size, steps_per_epoch
 from ..core.corruption import masking
 from ..core.stacking import StackedDenoisingAutoencoder
 from ..core.training import History, TrainConfig, batched, train
@@ -225,7 +225,8 @@ def imputation_schedule(n_rows: int, batch_size: int = 128, *, epochs: int | Non
     """
     batch_size = clip_batch_size(batch_size, n_rows)
     if epochs is None:
-        epochs = min(MAX_EPOCHS, max(MIN_EPOCHS, math.ceil(UPDATES / (n_rows // batch_size))))
+        epochs = min(MAX_EPOCHS, max(MIN_EPOCHS,
+                                     math.ceil(UPDATES / steps_per_epoch(n_rows, batch_size))))
     return TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr,
                        lr_decay=(1 / LR_DECAY_OVER_RUN) ** (1 / epochs), optimizer=optimizer,
                        seed=seed, device=device, progress=progress)

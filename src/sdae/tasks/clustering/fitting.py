@@ -29,14 +29,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ...core.batches import clip_batch_size
+from ...core.batches import clip_batch_size, steps_per_epoch
 from ...core.stacking import StackedDenoisingAutoencoder, finetune_unsupervised, pretrain
 from ...core.training import TrainConfig, batched, train
 from ...errors import ConfigError, DataError, check_int
 from .codes import CODE_METHODS, cluster_codes, kmeans, umap_installed
 from .self_training import ClusteringModel, SelfTraining
 
-METHODS = (*CODE_METHODS, "dec", "idec")
+SELF_TRAINING = ("dec", "idec")  # the methods that refine a start by self-training
+METHODS = (*CODE_METHODS, *SELF_TRAINING)
 INITS = ("kmeans", "umap-gmm")  # where self-training starts
 
 
@@ -122,7 +123,7 @@ def resolve_method(method: str, init: str = "kmeans") -> str:
     if method == "umap-gmm" and not umap_installed():
         raise ConfigError('the method umap-gmm needs umap-learn: pip install "sdae[umap]", '
                           "or choose kmeans, gmm, dec or idec")
-    if method in ("dec", "idec") and init == "umap-gmm" and not umap_installed():
+    if method in SELF_TRAINING and init == "umap-gmm" and not umap_installed():
         raise ConfigError(f'{method} from umap-gmm needs umap-learn: pip install '
                           '"sdae[umap]", or start from kmeans')
     return method
@@ -173,11 +174,7 @@ def target_update_interval(settings: ClusteringSettings, n: int) -> int:
     points lower on seed 0 (docs/clustering.md)."""
     if settings.update_interval is not None:
         return settings.update_interval
-    return min(140, _steps_per_epoch(settings, n))
-
-
-def _steps_per_epoch(settings: ClusteringSettings, n: int) -> int:
-    return max(1, n // clip_batch_size(settings.batch_size, n))  # the last part is dropped
+    return min(140, steps_per_epoch(n, clip_batch_size(settings.batch_size, n)))
 
 
 def _config(settings: ClusteringSettings, epochs: int, n: int, seed: int, device: str,
@@ -218,15 +215,22 @@ def train_stack(x: np.ndarray, settings: ClusteringSettings, seed: int = 0,
 
 def cluster(stack: StackedDenoisingAutoencoder, x: np.ndarray, n_clusters: int,
             method: str, settings: ClusteringSettings, seed: int = 0, device: str = "cpu",
-            progress: bool | None = None) -> ClusteringResult:
-    """Steps 3-4 on a trained ``stack`` (left as it is: DEC and IDEC refine a copy)."""
+            progress: bool | None = None,
+            initial: tuple[np.ndarray, np.ndarray] | None = None) -> ClusteringResult:
+    """Steps 3-4 on a trained ``stack`` (left as it is: DEC and IDEC refine a copy).
+
+    ``initial``: the (labels, centres) that step 3 would find, found before on this stack's
+    codes, so that DEC and IDEC start from them without clustering again (the experiment
+    starts IDEC from its UMAP+GMM row)."""
     method = resolve_method(method, settings.init)
     start = time.perf_counter()
     model = ClusteringModel(copy.deepcopy(stack), n_clusters, settings.alpha).to(device)
     xt = torch.as_tensor(x, dtype=torch.float32, device=device)
     codes = batched(model.encode, xt).cpu().numpy()
     record: dict = {"method": method}
-    if method in CODE_METHODS:
+    if initial is not None:
+        labels, centers = initial
+    elif method in CODE_METHODS:
         labels, centers = cluster_codes(codes, n_clusters, method, seed)
     elif settings.init == "kmeans":  # DEC's start, on the codes as they are (float32)
         labels, centers = kmeans(codes, n_clusters, seed)
@@ -234,10 +238,11 @@ def cluster(stack: StackedDenoisingAutoencoder, x: np.ndarray, n_clusters: int,
         labels, centers = cluster_codes(codes, n_clusters, settings.init, seed)
     with torch.no_grad():
         model.centers.copy_(torch.as_tensor(centers, dtype=torch.float32))
-    if method in ("dec", "idec") and settings.self_training_steps:
+    if method in SELF_TRAINING and settings.self_training_steps:
         objective = SelfTraining(xt, target_update_interval(settings, len(x)), settings.tol,
                                  settings.gamma if method == "idec" else 0.0)
-        epochs = math.ceil(settings.self_training_steps / _steps_per_epoch(settings, len(x)))
+        batch = clip_batch_size(settings.batch_size, len(x))
+        epochs = math.ceil(settings.self_training_steps / steps_per_epoch(len(x), batch))
         config = _config(settings, epochs, len(x), seed, device, progress,
                          lr=settings.self_training_lr, precision="fp32")
         index = torch.arange(len(x), device=xt.device)
