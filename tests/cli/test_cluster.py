@@ -57,6 +57,10 @@ def test_cluster_bad_input(tmp_path, capsys):
          "1 feature"),
         (["cluster", str(data), str(data), "--out", str(tmp_path / "o")],
          "not an sdae model file"),
+        (["cluster", str(data), "--n-clusters", "3", "--method", "dec", "--moves", "0.1",
+          "--out", str(tmp_path / "o")], "moves need rows that are square images"),
+        (["cluster", str(data), "--n-clusters", "3", "--moves", "0.7", "--out",
+          str(tmp_path / "o")], "moves (the largest shift"),
     ]
     for argv, message in cases:
         assert main(argv) == 2, argv

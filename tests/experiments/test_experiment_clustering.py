@@ -13,7 +13,8 @@ TINY = ClusteringSettings(hidden_sizes=(32, 8), pretrain_epochs=1, finetune_epoc
 def test_every_method_on_every_seed_with_a_summary(tmp_path):
     plan = clustering.ClusteringExperiment(
         sets=["digits"], seeds=[0, 1], settings=TINY,
-        methods=["k-means on pixels", "k-means on PCA", "k-means on codes", "DEC", "IDEC"])
+        methods=["k-means on pixels", "k-means on PCA", "k-means on codes", "DEC", "IDEC",
+                 "IDEC with moves"])
     doc = clustering.run(tmp_path, plan, checkpoints=tmp_path / "checkpoints",
                          log=lambda s: None)
     summary = doc["summary"]["digits"]
@@ -25,6 +26,7 @@ def test_every_method_on_every_seed_with_a_summary(tmp_path):
     assert summary["k-means on pixels"]["acc"]["mean"] > 0.6
     table = (tmp_path / "results.md").read_text()
     assert "| k-means on codes |" in table and "pre-training" in table
+    assert "| IDEC with moves |" in table
     assert (tmp_path / "digits" / "codes_map.png").stat().st_size > 0
     assert (tmp_path / "digits" / "nearest.png").stat().st_size > 0
     # a finished seed is read back, not rerun
@@ -43,3 +45,9 @@ def test_the_rows_that_need_umap_are_left_out_without_it(monkeypatch):
     kept, missing = clustering.available(clustering.METHODS)
     assert missing == ["codes+UMAP+GMM", "IDEC from UMAP+GMM"]
     assert kept == [m for m in clustering.METHODS if m not in missing]
+
+
+def test_idec_with_moves_runs_only_when_named():
+    assert "IDEC with moves" in clustering.METHODS
+    assert "IDEC with moves" not in clustering.ClusteringExperiment().methods
+    assert clustering.TASK_METHOD["IDEC with moves"] == ("idec", {"moves": 0.1})

@@ -53,6 +53,10 @@ def add_parser(sub) -> None:
     g.add_argument("--init", choices=["kmeans", "umap-gmm"], default="kmeans",  # INITS
                    help="where dec and idec start: k-means on the codes (theirs), or the "
                         "clusters of umap-gmm (default: kmeans)")
+    g.add_argument("--moves", type=o.non_negative_float, default=0.0, metavar="FRACTION",
+                   help="for dec and idec on square images: self-train on images shifted by "
+                        "up to this fraction of the side and turned by up to 100 × FRACTION "
+                        "degrees (DEC-DA's augmentation; 0.1 is theirs; default: 0, none)")
     g.add_argument("--update-interval", type=o.positive_int, default=None,
                    help="steps between two updates of DEC's target (default: once per "
                         "epoch, at least every 140 steps)")
@@ -102,7 +106,13 @@ def _fit(args) -> None:
 
     from ..io.data.registry import NAMED
     from ..models import save_model
-    from ..tasks.clustering import ClusteringSettings, check_clustering_data, fit_clustering
+    from ..tasks.clustering import (
+        ClusteringSettings,
+        check_clustering_data,
+        check_moves,
+        fit_clustering,
+        resolve_method,
+    )
     from .run_folder import hint, open_run
 
     data = args.paths[0]
@@ -110,11 +120,13 @@ def _fit(args) -> None:
         hidden_sizes=tuple(args.hidden), noise_level=args.noise_level,
         pretrain_epochs=args.pretrain_epochs, finetune_epochs=args.finetune_epochs,
         self_training_steps=args.self_training_steps,
-        update_interval=args.update_interval, init=args.init, batch_size=args.batch_size,
+        update_interval=args.update_interval, init=args.init, moves=args.moves,
+        batch_size=args.batch_size,
         precision=args.precision)
     x, y, shape = _read(args, data)
     x = np.asarray(x, dtype=np.float32)
     check_clustering_data(x, args.n_clusters)  # before the folder is made
+    check_moves(settings, resolve_method(args.method, settings.init), x.shape[1])
     folder = open_run(args, COMMAND, data if data in NAMED else str(Path(data).resolve()))
     with folder.guard(hint(COMMAND, folder.out)):
         result = fit_clustering(x, args.n_clusters, args.method, settings, args.seed,

@@ -41,7 +41,7 @@ NON_NEGATIVE_INT = Interval(Integral, 0, None, closed="left")
 # the parameters that are ClusteringSettings fields
 SETTINGS = ("hidden_sizes", "noise_level", "pretrain_epochs", "finetune_epochs", "batch_size",
             "lr", "alpha", "update_interval", "tol", "gamma", "self_training_steps",
-            "self_training_lr", "init", "precision")
+            "self_training_lr", "init", "moves", "precision")
 
 
 class SDAEClustering(ClusterMixin, TransformerMixin, BaseEstimator):
@@ -95,6 +95,13 @@ class SDAEClustering(ClusterMixin, TransformerMixin, BaseEstimator):
         of each cluster UMAP+GMM finds (needs ``umap-learn``). Self-training does not undo
         the clusters a start merged; on USPS, IDEC from ``umap-gmm`` reached 89.9% ACC,
         from k-means 75.0% (README).
+    moves : float, default=0.0
+        For ``dec`` and ``idec`` on rows that are square images: self-training encodes
+        each batch shifted by up to this fraction of the side and turned by up to
+        ``100 * moves`` degrees, while the target comes from the images as they are
+        (DEC-DA's augmentation; 0.1 is theirs). 0: DEC's and IDEC's own self-training.
+        The assignments then keep changing a little, so it usually runs all of
+        ``self_training_steps``.
     precision : {"fp32", "bf16", "tf32"}, default="fp32"
         The matrix products of the stack's training: ``bf16`` (autocast) is several times
         as fast on CPUs with AMX and on GPUs; ``tf32`` exists on CUDA GPUs only.
@@ -147,6 +154,7 @@ class SDAEClustering(ClusterMixin, TransformerMixin, BaseEstimator):
         "self_training_steps": [NON_NEGATIVE_INT],
         "self_training_lr": [POSITIVE_REAL],
         "init": [StrOptions(set(INITS))],
+        "moves": [Interval(Real, 0, 0.5, closed="both")],
         "precision": [StrOptions(set(PRECISIONS))],
         "random_state": ["random_state"],
         "device": [str],
@@ -157,7 +165,7 @@ class SDAEClustering(ClusterMixin, TransformerMixin, BaseEstimator):
                  noise_level=0.2, pretrain_epochs=25, finetune_epochs=40, batch_size=256,
                  lr=1e-3, alpha=1.0, update_interval=None, tol=0.001, gamma=0.1,
                  self_training_steps=20_000, self_training_lr=1e-3, init="kmeans",
-                 precision="fp32", random_state=None, device="cpu", verbose=False):
+                 moves=0.0, precision="fp32", random_state=None, device="cpu", verbose=False):
         keep_params(self, locals())
 
     def _settings(self) -> ClusteringSettings:

@@ -7,7 +7,7 @@ from .. import options as o
 from .common import add_experiment, in_run_folder, print_report, resumed
 
 METHODS = ("k-means on pixels", "k-means on PCA", "k-means on codes", "DEC", "IDEC",
-           "codes+UMAP+GMM", "IDEC from UMAP+GMM")  # experiments.clustering.METHODS
+           "codes+UMAP+GMM", "IDEC from UMAP+GMM", "IDEC with moves")  # experiments.clustering
 
 
 def add_parser(exp) -> None:
@@ -18,8 +18,10 @@ def add_parser(exp) -> None:
                        "with masking noise, then fine-tuning as a deep autoencoder) and "
                        "cluster its codes with k-means, DEC, IDEC and, when umap-learn is "
                        "installed (pip install \"sdae[umap]\"), UMAP then a Gaussian mixture "
-                       "(N2D); beside them k-means on the pixels and on as many principal "
-                       "components as the code has units. Reports ACC, NMI and ARI against "
+                       "(N2D) and IDEC started from its clusters; on request (--methods), "
+                       "IDEC on images moved a little (DEC-DA's augmentation). Beside them "
+                       "k-means on the pixels and on as many principal components as the "
+                       "code has units. Reports ACC, NMI and ARI against "
                        "the labels (mean ± sd over the seeds) with the published ACC beside. "
                        "Writes OUT/results.json, results.md and, per set, codes_map.png and "
                        "nearest.png of the first seed's best method.",
@@ -31,7 +33,8 @@ def add_parser(exp) -> None:
                    help="(default: 0 1 2)")
     e.add_argument("--methods", nargs="+", choices=METHODS, default=None, metavar="METHOD",
                    help=f"a subset of: {', '.join(METHODS)}, each in quotes, e.g. "
-                        "--methods \"k-means on codes\" IDEC (default: all; UMAP's when "
+                        "--methods \"k-means on codes\" IDEC (default: all but IDEC with "
+                        "moves, which runs all its self-training steps; UMAP's when "
                         "umap-learn is installed)")
     e.add_argument("--pretrain-epochs", type=o.non_negative_int, default=None,
                    help="per layer (default: 25)")
@@ -54,7 +57,7 @@ def run(args) -> None:
     settings = ClusteringSettings(precision=args.precision,
                                   **{k: v for k, v in given.items() if v is not None})
     plan = experiment.ClusteringExperiment(sets=list(args.sets), seeds=list(args.seeds),
-                                           methods=list(args.methods or experiment.METHODS),
+                                           methods=list(args.methods or experiment.DEFAULT_METHODS),
                                            settings=settings)
     _, out = in_run_folder(args, lambda out, checkpoints: experiment.run(
         out, plan, args.data_dir, args.device, checkpoints))

@@ -2,7 +2,7 @@
 
 :mod:`.fitting` is the recipe (train the stack, cluster its codes, refine); :mod:`.codes`
 clusters a set of codes; :mod:`.self_training` is DEC's and IDEC's objective and the model
-they train (an encoder with centres).
+they train (an encoder with centres); :mod:`.moves` moves images a little (DEC-DA).
 """
 
 from .codes import (
@@ -22,6 +22,7 @@ from .fitting import (
     ClusteringSettings,
     build_stack,
     check_clustering_data,
+    check_moves,
     cluster,
     fit_clustering,
     resolve_method,
@@ -39,7 +40,7 @@ from .self_training import (
 
 __all__ = ["CODE_METHODS", "INITS", "METHODS", "ClusteringConfig", "ClusteringModel",
            "ClusteringResult", "ClusteringSettings", "SelfTraining", "build_stack",
-           "check_clustering_data", "cluster", "cluster_codes", "cluster_means",
+           "check_clustering_data", "check_moves", "cluster", "cluster_codes", "cluster_means",
            "fit_clustering", "kl_divergence", "kmeans", "map_2d", "nearest_to_centres",
            "resolve_method", "soft_assignment", "target_distribution",
            "target_update_interval", "train_stack", "umap_embedding", "umap_installed"]

@@ -12,7 +12,7 @@ The recipe of DEC (Xie et al. 2016), on the library's own stack:
    Gaussian mixture (N2D);
 4. for ``dec`` and ``idec``: k-means' centres (or those of UMAP+GMM's clusters, ``init``)
    refined with the encoder by self-training (:mod:`.self_training`), in the one training
-   loop.
+   loop; with ``moves``, on images moved a little (:mod:`.moves`, DEC-DA).
 
 Steps 1-2 are :func:`train_stack`, shared by every method; 3-4 are :func:`cluster`.
 """
@@ -34,6 +34,7 @@ from ...core.stacking import StackedDenoisingAutoencoder, finetune_unsupervised,
 from ...core.training import TrainConfig, batched, train
 from ...errors import ConfigError, DataError, check_int
 from .codes import CODE_METHODS, cluster_codes, kmeans, umap_installed
+from .moves import square_side
 from .self_training import ClusteringModel, SelfTraining
 
 SELF_TRAINING = ("dec", "idec")  # the methods that refine a start by self-training
@@ -56,9 +57,12 @@ class ClusteringSettings:
     IDEC weighs its clustering loss by ``gamma``. Self-training starts from ``init``:
     k-means on the codes (DEC's and IDEC's start), or ``umap-gmm``, the mean code of each
     cluster UMAP+GMM finds (self-training cannot undo a start's merged clusters, and
-    UMAP+GMM merges fewer: docs/clustering.md). Self-training stays in float32: its
-    Student-t kernel compares distances between codes, which bfloat16 would round to 3
-    digits.
+    UMAP+GMM merges fewer: docs/clustering.md). With ``moves`` > 0 (rows that are square
+    images), self-training encodes each batch moved by up to that fraction of the side and
+    turned by up to ``100 × moves`` degrees (DEC-DA's augmentation; 0.1 is theirs): the
+    assignments keep changing a little, so it rarely stops at ``tol`` and runs its
+    ``self_training_steps``. Self-training stays in float32: its Student-t kernel compares
+    distances between codes, which bfloat16 would round to 3 digits.
     """
 
     hidden_sizes: tuple[int, ...] = (500, 500, 2000, 10)
@@ -74,6 +78,7 @@ class ClusteringSettings:
     self_training_steps: int = 20_000
     self_training_lr: float = 1e-3
     init: str = "kmeans"
+    moves: float = 0.0
     precision: str = "fp32"
 
     def __post_init__(self) -> None:
@@ -92,6 +97,9 @@ class ClusteringSettings:
             raise ConfigError(f"tol must be in [0, 1), got {self.tol!r}")
         if not self.gamma >= 0:
             raise ConfigError(f"gamma must be >= 0, got {self.gamma!r}")
+        if not 0 <= self.moves <= 0.5:
+            raise ConfigError(f"moves (the largest shift, as a fraction of the image side) "
+                              f"must be in [0, 0.5], got {self.moves!r}")
         if self.init not in INITS:
             raise ConfigError(f"init must be one of {', '.join(INITS)} (where DEC's and "
                               f"IDEC's self-training starts), got {self.init!r}")
@@ -127,6 +135,12 @@ def resolve_method(method: str, init: str = "kmeans") -> str:
         raise ConfigError(f'{method} from umap-gmm needs umap-learn: pip install '
                           '"sdae[umap]", or start from kmeans')
     return method
+
+
+def check_moves(settings: ClusteringSettings, method: str, n_features: int) -> None:
+    """Moves need square images, checked before any training (only DEC and IDEC move)."""
+    if settings.moves and method in SELF_TRAINING:
+        square_side(n_features)
 
 
 def check_clustering_data(x: np.ndarray, n_clusters: int) -> None:
@@ -223,6 +237,7 @@ def cluster(stack: StackedDenoisingAutoencoder, x: np.ndarray, n_clusters: int,
     codes, so that DEC and IDEC start from them without clustering again (the experiment
     starts IDEC from its UMAP+GMM row)."""
     method = resolve_method(method, settings.init)
+    check_moves(settings, method, x.shape[1])
     start = time.perf_counter()
     model = ClusteringModel(copy.deepcopy(stack), n_clusters, settings.alpha).to(device)
     xt = torch.as_tensor(x, dtype=torch.float32, device=device)
@@ -240,7 +255,7 @@ def cluster(stack: StackedDenoisingAutoencoder, x: np.ndarray, n_clusters: int,
         model.centers.copy_(torch.as_tensor(centers, dtype=torch.float32))
     if method in SELF_TRAINING and settings.self_training_steps:
         objective = SelfTraining(xt, target_update_interval(settings, len(x)), settings.tol,
-                                 settings.gamma if method == "idec" else 0.0)
+                                 settings.gamma if method == "idec" else 0.0, settings.moves)
         batch = clip_batch_size(settings.batch_size, len(x))
         epochs = math.ceil(settings.self_training_steps / steps_per_epoch(len(x), batch))
         config = _config(settings, epochs, len(x), seed, device, progress,
@@ -250,7 +265,7 @@ def cluster(stack: StackedDenoisingAutoencoder, x: np.ndarray, n_clusters: int,
                         description=f"{method.upper()} self-training")
         model.eval()
         labels = batched(model.predict, xt).cpu().numpy()
-        record.update(init=settings.init, self_training=history.to_dict(),
+        record.update(init=settings.init, moves=settings.moves, self_training=history.to_dict(),
                       steps=objective.steps,
                       changed=[round(c, 5) for c in objective.changed],
                       converged=objective.converged)
@@ -271,6 +286,7 @@ def fit_clustering(x: np.ndarray, n_clusters: int, method: str = "auto",
     x = np.asarray(x, dtype=np.float32)
     check_clustering_data(x, n_clusters)
     method = resolve_method(method, settings.init)  # before the training, not after it
+    check_moves(settings, method, x.shape[1])
     stack, record = train_stack(x, settings, seed, device, progress, checkpoint_dir)
     result = cluster(stack, x, n_clusters, method, settings, seed, device, progress)
     result.record = {**record, **result.record, "settings": settings.to_dict()}

@@ -28,6 +28,7 @@ from ...core.autoencoder import reconstruction_loss
 from ...core.stacking import StackConfig, StackedDenoisingAutoencoder
 from ...core.training import batched
 from ...errors import ConfigError, check_int
+from .moves import random_moves
 
 
 def soft_assignment(z: Tensor, centers: Tensor, alpha: float = 1.0) -> Tensor:
@@ -126,12 +127,18 @@ class SelfTraining:
 
     IDEC's loss is the reconstruction loss (per component, as IDEC's mean squared error)
     plus ``gamma`` × KL(P ‖ Q); DEC's is KL(P ‖ Q) alone.
+
+    With ``moves`` > 0 (rows that are square images), each batch is encoded moved
+    (:func:`.moves.random_moves`, DEC-DA): Q is that of the moved images, P stays that of
+    the images as they are, and IDEC reconstructs the clean image from the moved one, as a
+    DAE does (DEC-DA's code reconstructs the moved image).
     """
 
     x: Tensor
     update_interval: int = 140
     tol: float = 0.001
     gamma: float = 0.0
+    moves: float = 0.0
     steps: int = 0
     converged: bool = False
     changed: list[float] = field(default_factory=list)  # the share changed at each update
@@ -157,7 +164,9 @@ class SelfTraining:
         self.steps += 1
         rows = slice(None) if rows is None else rows
         x, index = batch[0][rows], batch[1][rows]
-        z = model.encode(x)
+        # the moves are drawn for the whole batch, as a corruption is (see train's rows)
+        inputs = random_moves(batch[0], self.moves, generator)[rows] if self.moves else x
+        z = model.encode(inputs)
         loss = kl_divergence(self.target[index], soft_assignment(z, model.centers,
                                                                  model.alpha)).mean()
         if self.gamma:  # the same code, decoded by the mirrored decoders
@@ -167,4 +176,4 @@ class SelfTraining:
         return loss
 
     def __repr__(self) -> str:
-        return f"SelfTraining(gamma={self.gamma})"
+        return f"SelfTraining(gamma={self.gamma}, moves={self.moves})"
