@@ -121,8 +121,7 @@ def _fit(args) -> None:
         pretrain_epochs=args.pretrain_epochs, finetune_epochs=args.finetune_epochs,
         self_training_steps=args.self_training_steps,
         update_interval=args.update_interval, init=args.init, moves=args.moves,
-        batch_size=args.batch_size,
-        precision=args.precision)
+        batch_size=args.batch_size, precision=args.precision)
     x, y, shape = _read(args, data)
     x = np.asarray(x, dtype=np.float32)
     check_clustering_data(x, args.n_clusters)  # before the folder is made

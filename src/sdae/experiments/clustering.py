@@ -109,7 +109,7 @@ def run_seed(name: str, x: np.ndarray, y: np.ndarray, seed: int,
         task_method, changes = TASK_METHOD[method]
         changes = {"init": "kmeans", "moves": 0.0, **changes}
         # IDEC from UMAP+GMM starts from that row's clusters, rather than a second UMAP
-        initial = umap_gmm if changes.get("init") == "umap-gmm" else None
+        initial = umap_gmm if changes["init"] == "umap-gmm" else None
         result = cluster(stack, x, k, task_method, replace(settings, **changes), seed, device,
                          initial=initial)
         if task_method == "umap-gmm":

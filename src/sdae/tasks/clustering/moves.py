@@ -28,7 +28,7 @@ def square_side(n_features: int) -> int:
     side = math.isqrt(n_features)
     if side * side != n_features or side < 2:
         raise ConfigError(f"moves need rows that are square images (side x side pixels), "
-                          f"but the rows have {n_features} features: set moves=0")
+                          f"but the rows have {n_features} features: leave moves at 0 (--moves 0)")
     return side
 
 
