@@ -51,3 +51,9 @@ def test_idec_with_moves_runs_only_when_named():
     assert "IDEC with moves" in clustering.METHODS
     assert "IDEC with moves" not in clustering.ClusteringExperiment().methods
     assert clustering.TASK_METHOD["IDEC with moves"] == ("idec", {"moves": 0.1})
+
+
+def test_the_commands_list_of_rows_is_the_experiments():
+    from sdae.cli.experiment import clustering as command
+
+    assert command.METHODS == clustering.METHODS

@@ -109,9 +109,8 @@ def _fit(args) -> None:
     from ..tasks.clustering import (
         ClusteringSettings,
         check_clustering_data,
-        check_moves,
+        check_method,
         fit_clustering,
-        resolve_method,
     )
     from .run_folder import hint, open_run
 
@@ -125,7 +124,7 @@ def _fit(args) -> None:
     x, y, shape = _read(args, data)
     x = np.asarray(x, dtype=np.float32)
     check_clustering_data(x, args.n_clusters)  # before the folder is made
-    check_moves(settings, resolve_method(args.method, settings.init), x.shape[1])
+    check_method(args.method, settings, x.shape[1])
     folder = open_run(args, COMMAND, data if data in NAMED else str(Path(data).resolve()))
     with folder.guard(hint(COMMAND, folder.out)):
         result = fit_clustering(x, args.n_clusters, args.method, settings, args.seed,

@@ -22,7 +22,7 @@ from .fitting import (
     ClusteringSettings,
     build_stack,
     check_clustering_data,
-    check_moves,
+    check_method,
     cluster,
     fit_clustering,
     resolve_method,
@@ -40,7 +40,7 @@ from .self_training import (
 
 __all__ = ["CODE_METHODS", "INITS", "METHODS", "ClusteringConfig", "ClusteringModel",
            "ClusteringResult", "ClusteringSettings", "SelfTraining", "build_stack",
-           "check_clustering_data", "check_moves", "cluster", "cluster_codes", "cluster_means",
+           "check_clustering_data", "check_method", "cluster", "cluster_codes", "cluster_means",
            "fit_clustering", "kl_divergence", "kmeans", "map_2d", "nearest_to_centres",
            "resolve_method", "soft_assignment", "target_distribution",
            "target_update_interval", "train_stack", "umap_embedding", "umap_installed"]

@@ -137,10 +137,14 @@ def resolve_method(method: str, init: str = "kmeans") -> str:
     return method
 
 
-def check_moves(settings: ClusteringSettings, method: str, n_features: int) -> None:
-    """Moves need square images, checked before any training (only DEC and IDEC move)."""
+def check_method(method: str, settings: ClusteringSettings, n_features: int) -> str:
+    """``method`` resolved (:func:`resolve_method`) and checked against the settings and
+    the rows' width before any training: moves need square images (only DEC and IDEC
+    move)."""
+    method = resolve_method(method, settings.init)
     if settings.moves and method in SELF_TRAINING:
         square_side(n_features)
+    return method
 
 
 def check_clustering_data(x: np.ndarray, n_clusters: int) -> None:
@@ -236,8 +240,7 @@ def cluster(stack: StackedDenoisingAutoencoder, x: np.ndarray, n_clusters: int,
     ``initial``: the (labels, centres) that step 3 would find, found before on this stack's
     codes, so that DEC and IDEC start from them without clustering again (the experiment
     starts IDEC from its UMAP+GMM row)."""
-    method = resolve_method(method, settings.init)
-    check_moves(settings, method, x.shape[1])
+    method = check_method(method, settings, x.shape[1])
     start = time.perf_counter()
     model = ClusteringModel(copy.deepcopy(stack), n_clusters, settings.alpha).to(device)
     xt = torch.as_tensor(x, dtype=torch.float32, device=device)
@@ -265,8 +268,8 @@ def cluster(stack: StackedDenoisingAutoencoder, x: np.ndarray, n_clusters: int,
                         description=f"{method.upper()} self-training")
         model.eval()
         labels = batched(model.predict, xt).cpu().numpy()
-        record.update(init=settings.init, moves=settings.moves, self_training=history.to_dict(),
-                      steps=objective.steps,
+        record.update(init=settings.init, moves=settings.moves,
+                      self_training=history.to_dict(), steps=objective.steps,
                       changed=[round(c, 5) for c in objective.changed],
                       converged=objective.converged)
     record["seconds"] = round(time.perf_counter() - start, 1)
@@ -285,8 +288,7 @@ def fit_clustering(x: np.ndarray, n_clusters: int, method: str = "auto",
     settings = settings or ClusteringSettings()
     x = np.asarray(x, dtype=np.float32)
     check_clustering_data(x, n_clusters)
-    method = resolve_method(method, settings.init)  # before the training, not after it
-    check_moves(settings, method, x.shape[1])
+    method = check_method(method, settings, x.shape[1])  # before the training, not after it
     stack, record = train_stack(x, settings, seed, device, progress, checkpoint_dir)
     result = cluster(stack, x, n_clusters, method, settings, seed, device, progress)
     result.record = {**record, **result.record, "settings": settings.to_dict()}
