@@ -61,7 +61,7 @@ def shipped_header() -> dict:
 
 
 def denoise(image: np.ndarray, model: ImageDenoiser | None = None, *,
-            sigma: float | None = None, tile: int = 1024) -> np.ndarray:
+            sigma: float | None = None, tile: int = 1024, ensemble: int = 1) -> np.ndarray:
     """Denoise ``image`` ((h, w) or (h, w, c); floats in [0, 1], or 8- or 16-bit integers),
     by default with the shipped denoiser; the result has its shape, as floats in [0, 1].
 
@@ -75,9 +75,12 @@ def denoise(image: np.ndarray, model: ImageDenoiser | None = None, *,
         is estimated from the image (for models told the noise level, as the shipped one).
     tile : int
         Larger images are restored in tiles of this side, with margins, to bound memory.
+    ensemble : {1, 2, 4, 8}
+        Restore the image in that many orientations (quarter turns, mirror images) and
+        average them: that many times slower; with the shipped denoiser, 8 gain 0.1-0.2 dB.
     """
     if isinstance(image, torch.nn.Module):
         raise ConfigError("sdae.denoise takes the image first: denoise(image, model), or "
                           "denoise(image) for the shipped denoiser")
     return denoise_with(model if model is not None else shipped_denoiser(), image, sigma,
-                        tile)
+                        tile, ensemble)

@@ -571,6 +571,25 @@ def test_denoise_apply_without_a_model_uses_the_shipped_one(tmp_path, capsys):
     assert main(["denoise", "apply", str(tmp_path / "noisy.png"), "--sigma", "25", "--out",
                  str(tmp_path / "given.png")]) == 0
     assert "σ 25" in capsys.readouterr().out
+    assert main(["denoise", "apply", str(tmp_path / "noisy.png"), "--sigma", "25",
+                 "--ensemble", "8", "--out", str(tmp_path / "eight.png")]) == 0
+    assert "σ 25, 8 orientations" in capsys.readouterr().out
+    eight, given = read_image(tmp_path / "eight.png")[0], read_image(tmp_path / "given.png")[0]
+    assert eight.shape == given.shape and not np.array_equal(eight, given)
+
+
+def test_denoise_apply_offers_the_ensembles_the_library_takes(tmp_path, capsys):
+    from sdae.tasks.denoising import ORIENTATIONS
+
+    denoise = next(a for a in build_parser()._actions if a.dest == "command"
+                   ).choices["denoise"]
+    apply_parser = next(a for a in denoise._actions if a.dest == "action").choices["apply"]
+    choices = next(a for a in apply_parser._actions if a.dest == "ensemble").choices
+    assert tuple(choices) == ORIENTATIONS
+    with pytest.raises(SystemExit):  # argparse: a usage error, before anything is read
+        main(["denoise", "apply", str(tmp_path / "noisy.png"), "--ensemble", "3",
+              "--out", str(tmp_path / "o.png")])
+    assert "invalid choice: 3" in capsys.readouterr().err
 
 
 def test_a_blind_model_refuses_sigma(photo_folder, tmp_path, capsys):

@@ -14,7 +14,7 @@ def test_every_method_on_every_seed_with_a_summary(tmp_path):
     plan = clustering.ClusteringExperiment(
         sets=["digits"], seeds=[0, 1], settings=TINY,
         methods=["k-means on pixels", "k-means on PCA", "k-means on codes", "DEC", "IDEC",
-                 "IDEC with moves"])
+                 "DEC with moves", "IDEC with moves"])
     doc = clustering.run(tmp_path, plan, checkpoints=tmp_path / "checkpoints",
                          log=lambda s: None)
     summary = doc["summary"]["digits"]
@@ -26,7 +26,7 @@ def test_every_method_on_every_seed_with_a_summary(tmp_path):
     assert summary["k-means on pixels"]["acc"]["mean"] > 0.6
     table = (tmp_path / "results.md").read_text()
     assert "| k-means on codes |" in table and "pre-training" in table
-    assert "| IDEC with moves |" in table
+    assert "| DEC with moves |" in table and "| IDEC with moves |" in table
     assert (tmp_path / "digits" / "codes_map.png").stat().st_size > 0
     assert (tmp_path / "digits" / "nearest.png").stat().st_size > 0
     # a finished seed is read back, not rerun
@@ -47,10 +47,11 @@ def test_the_rows_that_need_umap_are_left_out_without_it(monkeypatch):
     assert kept == [m for m in clustering.METHODS if m not in missing]
 
 
-def test_idec_with_moves_runs_only_when_named():
-    assert "IDEC with moves" in clustering.METHODS
-    assert "IDEC with moves" not in clustering.ClusteringExperiment().methods
-    assert clustering.TASK_METHOD["IDEC with moves"] == ("idec", {"moves": 0.1})
+def test_the_rows_with_moves_run_only_when_named():
+    for row, method in (("DEC with moves", "dec"), ("IDEC with moves", "idec")):
+        assert row in clustering.METHODS
+        assert row not in clustering.ClusteringExperiment().methods
+        assert clustering.TASK_METHOD[row] == (method, {"moves": 0.1})
 
 
 def test_the_commands_list_of_rows_is_the_experiments():

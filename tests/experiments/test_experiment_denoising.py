@@ -33,7 +33,8 @@ def tiny_settings():
 
 
 def test_the_experiment_writes_every_method_set_and_sigma(tmp_path):
-    methods = ("conv", "subimage", "patch", "shipped", "shipped_blind", "nlm", "tv", "wavelet")
+    methods = ("conv", "subimage", "patch", "shipped", "shipped_blind", "shipped_ensemble",
+               "nlm", "tv", "wavelet")
     denoising.run(synthetic_sets(), tmp_path, tiny_settings(), methods=methods,
                   log=lambda line: None)
     doc = json.loads((tmp_path / "results.json").read_text())
@@ -59,6 +60,10 @@ def test_the_experiment_writes_every_method_set_and_sigma(tmp_path):
     assert blind["sigma_error_percent"] == pytest.approx(
         100 * np.mean([abs(e - 25) / 25 for e in estimates]), abs=0.2)
     assert "σ estimated from each noisy image" in table
+    assert "sdae shipped denoiser, 8 orientations" in table
+    ensemble, shipped = (doc["results"][n]["bsd68"]["25"] for n in ("shipped_ensemble",
+                                                                     "shipped"))
+    assert ensemble["psnr_per_image"] != shipped["psnr_per_image"]
 
 
 def test_every_method_sees_the_same_noisy_images():

@@ -228,6 +228,20 @@ def test_same_seed_same_clustering():
                                                    b.model.state_dict().values(), strict=True))
 
 
+def test_a_stack_restored_from_its_checkpoints_says_how_long_it_trained(tmp_path):
+    X, _ = blobs()
+    first_stack, first = train_stack(X, QUICK, 0, checkpoint_dir=tmp_path)
+    again_stack, again = train_stack(X, QUICK, 0, checkpoint_dir=tmp_path)
+    assert first["finetune"]["seconds"] > 0
+    # the epochs' seconds as first measured, not the restoring's
+    assert again["pretrain"] == first["pretrain"] and again["finetune"] == first["finetune"]
+    for phase in ("pretrain", "finetune"):
+        assert again[f"{phase}_seconds"] == first[f"{phase}_seconds"]
+    assert all(torch.equal(p, q) for p, q in zip(first_stack.state_dict().values(),
+                                                   again_stack.state_dict().values(),
+                                                   strict=True))
+
+
 def test_model_file_round_trip(tmp_path):
     X, _ = blobs()
     result = fit_clustering(X, 3, "dec", QUICK, seed=0, progress=False)

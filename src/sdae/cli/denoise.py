@@ -33,6 +33,10 @@ def add_parser(sub) -> None:
                         "write the images to, under their names (never the input)")
     d.add_argument("--bits", type=int, choices=(8, 16), default=None,
                    help="bits per channel of the output (default: those of the input)")
+    d.add_argument("--ensemble", type=int, choices=(1, 2, 4, 8), default=1,  # ORIENTATIONS
+                   help="restore each image in this many orientations (quarter turns, "
+                        "mirror images) and average them: that many times slower; 8 gain "
+                        "the shipped denoiser 0.1-0.2 dB (default: 1)")
     d.add_argument("--stride", type=o.positive_int, default=None,
                    help="patch models: between patches; 1 is best and slowest "
                         "(default: the model's)")
@@ -302,9 +306,11 @@ def apply(args) -> None:
                           f"{model.noise.describe()}): leave out --sigma")
     start = time.perf_counter()
     if not args.image.is_dir():
-        image, bits, sigma = _denoise_file(model, args.image, args.out, args.bits, args.sigma)
+        image, bits, sigma = _denoise_file(model, args.image, args.out, args.bits, args.sigma,
+                                           args.ensemble)
         shape = "×".join(map(str, image.shape))
-        print(f"denoised {args.image} ({shape}, {bits}-bit{sigma}) in "
+        ensemble = f", {args.ensemble} orientations" if args.ensemble > 1 else ""
+        print(f"denoised {args.image} ({shape}, {bits}-bit{sigma}{ensemble}) in "
               f"{time.perf_counter() - start:.2f} s; wrote {args.out}")
         return
     try:
@@ -312,14 +318,16 @@ def apply(args) -> None:
     except OSError as err:
         raise ConfigError(f"cannot create output folder {args.out}: {err.strerror}") from None
     for file in files:
-        _denoise_file(model, file, args.out / file.name, args.bits, args.sigma)
+        _denoise_file(model, file, args.out / file.name, args.bits, args.sigma, args.ensemble)
     print(f"denoised {len(files)} images of {args.image} in {time.perf_counter() - start:.2f} "
           f"s; wrote them to {args.out}/")
 
 
-def _denoise_file(model, source: Path, out: Path, bits: int | None, sigma: float | None):
-    """Denoise the image file ``source`` into ``out`` (with ``bits``, default its own);
-    return the image read, its bit depth and what to say of σ."""
+def _denoise_file(model, source: Path, out: Path, bits: int | None, sigma: float | None,
+                  ensemble: int = 1):
+    """Denoise the image file ``source`` into ``out`` (with ``bits``, default its own;
+    averaging ``ensemble`` orientations); return the image read, its bit depth and what to
+    say of σ."""
     from ..errors import ConfigError
     from ..io.data.images import read_image, write_image
     from ..tasks.denoising import denoise, image_sigma
@@ -331,7 +339,7 @@ def _denoise_file(model, source: Path, out: Path, bits: int | None, sigma: float
         if sigma is None:
             sigma = image_sigma(image)
             said = f", σ estimated {sigma:.1f}"
-    restored = denoise(model, image, sigma)
+    restored = denoise(model, image, sigma, ensemble=ensemble)
     try:
         write_image(out, restored, bits or depth)
     except OSError as err:

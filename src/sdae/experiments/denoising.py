@@ -3,7 +3,8 @@ Set12 with additive white Gaussian noise of σ = 15, 25 and 50 (on the 0-255 sca
 
 sdae's denoisers trained here (convolutional and patch-based DAEs, each one blind model
 for every σ, and a sub-image DAE told σ), and the denoiser shipped in the package as it is
-(given σ, and with σ estimated from the image: blind), are compared, in the same run and on
+(given σ; with σ estimated from the image: blind; and given σ, averaging 8 orientations of
+each image: :mod:`sdae.tasks.denoising.ensemble`), are compared, in the same run and on
 the same noisy images (made from a fixed seed), with scikit-image's non-local means, total
 variation and wavelet (BayesShrink) denoisers and, when the ``bm3d`` package is installed,
 BM3D. Every classic method is given the true σ; the free parameter of non-local means and
@@ -45,11 +46,14 @@ SIGMAS = (15, 25, 50)
 SET_NAMES = {"bsd68": "BSD68", "set12": "Set12"}
 CLASSIC = ("nlm", "tv", "wavelet", "bm3d")
 MODELS = ("conv", "subimage", "patch")  # trained by the experiment
-SHIPPED = ("shipped", "shipped_blind")  # the packaged denoiser, given σ or estimating it
+# the packaged denoiser: given σ, estimating it, and given σ over 8 orientations
+SHIPPED = ("shipped", "shipped_blind", "shipped_ensemble")
+ENSEMBLE = {"shipped_ensemble": 8}  # orientations averaged per image (1 where not named)
 METHODS = MODELS + SHIPPED + CLASSIC
 NAMES = {"conv": "sdae conv DAE", "subimage": "sdae sub-image DAE",
          "patch": "sdae patch DAE", "shipped": "sdae shipped denoiser",
-         "shipped_blind": "sdae shipped denoiser, σ estimated", "nlm": "non-local means",
+         "shipped_blind": "sdae shipped denoiser, σ estimated",
+         "shipped_ensemble": "sdae shipped denoiser, 8 orientations", "nlm": "non-local means",
          "tv": "total variation", "wavelet": "wavelet BayesShrink", "bm3d": "BM3D"}
 
 # Mean PSNR (dB) on BSD68, from the DnCNN paper (Zhang et al., TIP 2017, table II).
@@ -231,7 +235,8 @@ def run(sets: dict[str, list[np.ndarray]], out: Path, settings: DenoisingSetting
     def method_fn(name: str) -> Callable[[np.ndarray, float], np.ndarray]:
         if name in models:  # a model told σ gets the true one, as the classic methods do
             given = models[name].uses_sigma and name != "shipped_blind"
-            return lambda y, sigma: denoise(models[name], y, sigma if given else None)
+            return lambda y, sigma: denoise(models[name], y, sigma if given else None,
+                                            ensemble=ENSEMBLE.get(name, 1))
         return lambda y, sigma: classic[name](y.astype(np.float64), sigma / 255,
                                               tuned[name][sigma]["parameter"])
 

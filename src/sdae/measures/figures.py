@@ -162,10 +162,12 @@ def plot_denoising_crops(
     panels: Sequence[tuple[str, np.ndarray]],
     path: str | os.PathLike,
     title: str | None = None,
-    columns: int = 4,
+    columns: int = 5,
 ) -> Path:
-    """Labelled grayscale images in [0, 1] side by side (clean, noisy, each denoiser)."""
+    """Labelled grayscale images in [0, 1] side by side (clean, noisy, each denoiser), in
+    rows of at most ``columns``, as even as the rows allow (12 panels: 3 rows of 4)."""
     rows = -(-len(panels) // columns)
+    columns = -(-len(panels) // rows)
     fig, axes = _pyplot().subplots(rows, columns, figsize=(3.2 * columns, 3.45 * rows),
                                    squeeze=False)
     for ax in axes.flat:

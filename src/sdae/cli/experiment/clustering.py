@@ -6,8 +6,9 @@ from __future__ import annotations
 from .. import options as o
 from .common import add_experiment, in_run_folder, print_report, resumed
 
+# experiments.clustering's rows (not imported: the CLI loads the experiment only to run it)
 METHODS = ("k-means on pixels", "k-means on PCA", "k-means on codes", "DEC", "IDEC",
-           "codes+UMAP+GMM", "IDEC from UMAP+GMM", "IDEC with moves")  # experiments.clustering
+           "codes+UMAP+GMM", "IDEC from UMAP+GMM", "DEC with moves", "IDEC with moves")
 
 
 def add_parser(exp) -> None:
@@ -19,7 +20,7 @@ def add_parser(exp) -> None:
                        "cluster its codes with k-means, DEC, IDEC and, when umap-learn is "
                        "installed (pip install \"sdae[umap]\"), UMAP then a Gaussian mixture "
                        "(N2D) and IDEC started from its clusters; on request (--methods), "
-                       "IDEC on images moved a little (DEC-DA's augmentation). Beside them "
+                       "DEC and IDEC on images moved a little (DEC-DA's augmentation). Beside them "
                        "k-means on the pixels and on as many principal components as the "
                        "code has units. Reports ACC, NMI and ARI against "
                        "the labels (mean ± sd over the seeds) with the published ACC beside. "
@@ -33,8 +34,8 @@ def add_parser(exp) -> None:
                    help="(default: 0 1 2)")
     e.add_argument("--methods", nargs="+", choices=METHODS, default=None, metavar="METHOD",
                    help=f"a subset of: {', '.join(METHODS)}, each in quotes, e.g. "
-                        "--methods \"k-means on codes\" IDEC (default: all but IDEC with "
-                        "moves, which runs all its self-training steps; UMAP's when "
+                        "--methods \"k-means on codes\" IDEC (default: all but DEC and IDEC "
+                        "with moves, which run all their self-training steps; UMAP's when "
                         "umap-learn is installed)")
     e.add_argument("--pretrain-epochs", type=o.non_negative_int, default=None,
                    help="per layer (default: 25)")

@@ -13,7 +13,8 @@ def add_parser(exp) -> None:
                        "Train a convolutional, a sub-image and a patch-based DAE "
                        "denoiser (each one model for σ in 0-55) on Train400, then "
                        "denoise BSD68 and Set12 at σ = 15, 25, 50 with them, with the "
-                       "denoiser shipped in sdae (given σ, and σ estimated) and with "
+                       "denoiser shipped in sdae (given σ; σ estimated; given σ and "
+                       "averaging 8 orientations of each image) and with "
                        "scikit-image's non-local means, total variation and "
                        "wavelet denoisers (and BM3D when the bm3d package is "
                        "installed), all on the same noisy images. Writes "
@@ -21,8 +22,9 @@ def add_parser(exp) -> None:
                        handler=run,
                        data="folder with train400/, bsd68/ and set12/", out="runs/denoising")
     e.add_argument("--methods", nargs="+", default=None,
-                   choices=("conv", "subimage", "patch", "shipped", "shipped_blind", "nlm",
-                            "tv", "wavelet", "bm3d"),  # experiments.denoising.METHODS
+                   choices=("conv", "subimage", "patch", "shipped", "shipped_blind",
+                            "shipped_ensemble", "nlm", "tv", "wavelet", "bm3d"),
+                   # experiments.denoising.METHODS
                    help="a subset of the methods (default: all)")
     e.add_argument("--sigmas", type=o.positive_int, nargs="+", default=None,
                    help="noise levels on the 0-255 scale (default: 15 25 50)")

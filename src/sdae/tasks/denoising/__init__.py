@@ -15,7 +15,8 @@ clean patches of photographs (:mod:`.patches`, :mod:`.training`) corrupted on th
   work per layer, one model for every σ, given or estimated (:func:`estimate_sigma`).
 
 Either predicts the clean image, or (``target="noise"``) the noise, which is subtracted:
-the same squared error to the clean image, but the network learns a residual.
+the same squared error to the clean image, but the network learns a residual. Any of them
+can also restore an image in several orientations and average them (:mod:`.ensemble`).
 Images are float tensors in [0, 1] of shape (n, c, h, w).
 """
 
@@ -29,6 +30,7 @@ from .denoisers import (
     PatchDenoiserConfig,
     channel_kind,
 )
+from .ensemble import ORIENTATIONS, self_ensemble
 from .noise import NOISES, ImageNoise, estimate_sigma
 from .patches import (
     as_image_tensor,
@@ -41,9 +43,9 @@ from .subimage import SubimageDenoiser, SubimageDenoiserConfig
 from .training import denoising_objective, train_denoiser
 
 __all__ = [
-    "NOISES", "TARGETS", "ConvDenoiser", "ConvDenoiserConfig", "ImageDenoiser", "ImageNoise",
-    "PatchDenoiser", "PatchDenoiserConfig", "SubimageDenoiser", "SubimageDenoiserConfig",
-    "as_image_tensor", "assemble_patches", "channel_kind", "denoise", "denoising_objective",
-    "estimate_sigma", "extract_patches", "image_sigma", "patch_starts", "train_denoiser",
-    "training_patches",
+    "NOISES", "ORIENTATIONS", "TARGETS", "ConvDenoiser", "ConvDenoiserConfig", "ImageDenoiser",
+    "ImageNoise", "PatchDenoiser", "PatchDenoiserConfig", "SubimageDenoiser",
+    "SubimageDenoiserConfig", "as_image_tensor", "assemble_patches", "channel_kind", "denoise",
+    "denoising_objective", "estimate_sigma", "extract_patches", "image_sigma", "patch_starts",
+    "self_ensemble", "train_denoiser", "training_patches",
 ]
