@@ -18,6 +18,9 @@ def test_every_method_on_every_seed_with_a_summary(tmp_path):
     doc = clustering.run(tmp_path, plan, checkpoints=tmp_path / "checkpoints",
                          log=lambda s: None)
     summary = doc["summary"]["digits"]
+    rows = doc["per_seed"]["digits"][0]  # each self-training row says what it changed
+    assert (rows["DEC"]["moves"], rows["DEC with moves"]["moves"]) == (0.0, 0.1)
+    assert rows["IDEC with moves"]["init"] == "kmeans"
     assert set(summary) == {*plan.methods, "stack"}
     for method in plan.methods:
         for key in ("acc", "nmi", "ari"):

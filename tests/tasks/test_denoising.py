@@ -188,7 +188,7 @@ def test_patch_denoiser_can_be_pretrained_layer_by_layer():
 
 
 def test_training_patches_are_rotated_and_flipped_copies_of_windows():
-    image = np.arange(64, dtype=np.float32).reshape(8, 8)
+    image = np.arange(64, dtype=np.float32).reshape(8, 8) / 64  # distinct values in [0, 1]
     patches = training_patches([image], 4, 4, seed=0)
     assert patches.shape == (4, 1, 4, 4)
     window = torch.from_numpy(image[:4, :4])
@@ -242,3 +242,15 @@ def test_saved_denoisers_load_with_identical_outputs(tmp_path, kind):
     assert type(loaded) is type(model) and loaded.config == model.config
     image = np.random.default_rng(0).random((13, 17)).astype(np.float32)
     assert np.array_equal(denoise(loaded, image), denoise(model, image))
+
+
+def test_floats_on_the_0_255_scale_get_a_one_line_error_not_a_white_image():
+    from sdae.pretrained import denoise as denoise_shipped
+
+    eight_bit = np.random.default_rng(0).integers(0, 256, size=(24, 24)).astype(np.float32)
+    with pytest.raises(DataError, match="divide 8-bit values by 255") as err:
+        denoise_shipped(eight_bit)
+    assert "\n" not in str(err.value)
+    # noise may take a [0, 1] image a little outside that scale: still accepted
+    noisy = np.clip(eight_bit / 255, 0, 1) + 75 / 255 * 6
+    assert denoise_shipped(noisy, sigma=75).shape == noisy.shape

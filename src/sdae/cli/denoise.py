@@ -34,9 +34,10 @@ def add_parser(sub) -> None:
     d.add_argument("--bits", type=int, choices=(8, 16), default=None,
                    help="bits per channel of the output (default: those of the input)")
     d.add_argument("--ensemble", type=int, choices=(1, 2, 4, 8), default=1,  # ORIENTATIONS
-                   help="restore each image in this many orientations (quarter turns, "
-                        "mirror images) and average them: that many times slower; 8 gain "
-                        "the shipped denoiser 0.1-0.2 dB (default: 1)")
+                   help="restore each image in this many orientations and average them "
+                        "(2: also a quarter turn; 4: all four turns; 8: and their mirror "
+                        "images): that many times slower; with 8 the shipped denoiser gains "
+                        "0.1-0.2 dB (default: 1)")
     d.add_argument("--stride", type=o.positive_int, default=None,
                    help="patch models: between patches; 1 is best and slowest "
                         "(default: the model's)")

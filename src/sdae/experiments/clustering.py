@@ -117,9 +117,10 @@ def run_seed(name: str, x: np.ndarray, y: np.ndarray, seed: int,
             umap_gmm = result.labels, result.model.centers.detach().numpy()
         results[method] = {**clustering_scores(y, result.labels),
                            "seconds": result.record["seconds"]}
-        if "steps" in result.record:
+        if "steps" in result.record:  # self-training: how long, and from where and how
             results[method].update(steps=result.record["steps"],
-                                   converged=result.record["converged"])
+                                   converged=result.record["converged"],
+                                   init=changes["init"], moves=changes["moves"])
         log(_line(name, seed, method, results[method]))
         if best is None or results[method]["acc"] > best[0]:
             best = (results[method]["acc"], method, result)

@@ -35,7 +35,8 @@ def add_parser(exp) -> None:
     e.add_argument("--methods", nargs="+", choices=METHODS, default=None, metavar="METHOD",
                    help=f"a subset of: {', '.join(METHODS)}, each in quotes, e.g. "
                         "--methods \"k-means on codes\" IDEC (default: all but DEC and IDEC "
-                        "with moves, which run all their self-training steps; UMAP's when "
+                        "with moves, whose assignments rarely settle, so that they usually "
+                        "run all their self-training steps; UMAP's when "
                         "umap-learn is installed)")
     e.add_argument("--pretrain-epochs", type=o.non_negative_int, default=None,
                    help="per layer (default: 25)")

@@ -12,12 +12,21 @@ from torch import Tensor
 
 from ...errors import DataError
 
+# Floats above this are not on the [0, 1] scale; noisy images in [0, 1] reach about
+# 1 + 6σ = 2.8 at σ = 75 (on the 0-255 scale), and 8-bit values as floats reach 255.
+FLOAT_IMAGE_LIMIT = 4.0
+
 
 def as_image_tensor(image: np.ndarray) -> Tensor:
     """An (h, w) or (h, w, c) array as a (1, c, h, w) float tensor; integer images (8- or
-    16-bit, say) scaled by their type's maximum to [0, 1]."""
+    16-bit, say) scaled by their type's maximum to [0, 1]. Float images must already be on
+    that scale (noise may take them a little outside it): 8-bit values as floats would
+    otherwise come back as a white image, without a word."""
     if np.issubdtype(image.dtype, np.integer):
         image = image / np.iinfo(image.dtype).max
+    elif image.size and (top := float(np.nanmax(np.abs(image)))) > FLOAT_IMAGE_LIMIT:
+        raise DataError(f"the image's float values reach {top:g}: give floats on the [0, 1] "
+                        "scale (divide 8-bit values by 255), or the integer image itself")
     a = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32))
     return a[None, None] if a.dim() == 2 else a.permute(2, 0, 1)[None]
 
