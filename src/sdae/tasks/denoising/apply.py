@@ -46,9 +46,9 @@ def denoise(model: ImageDenoiser, image: np.ndarray, sigma: float | None = None,
     if tile < 1:
         raise ConfigError(f"tile must be >= 1 pixel, got {tile}")
     check_orientations(ensemble)
-    if model.uses_sigma and sigma is None:
-        sigma = image_sigma(image)
     x = as_image_tensor(image)
+    if model.uses_sigma and sigma is None:
+        sigma = _tensor_sigma(x)
     c = x.shape[1]
     if model.channels == 1 and c > 1:
         x = x.transpose(0, 1)  # the channels as a batch of grayscale images
@@ -74,7 +74,11 @@ def image_sigma(image: np.ndarray) -> float:
     """The σ of an image's additive Gaussian noise on the 0-255 scale, (h, w) or (h, w, c)
     (integer images scaled by their type's maximum): the mean of its channels' estimates
     (:func:`.noise.estimate_sigma`)."""
-    x = as_image_tensor(image)
+    return _tensor_sigma(as_image_tensor(image))
+
+
+def _tensor_sigma(x: Tensor) -> float:
+    """:func:`image_sigma` of an image already made a (1, c, h, w) tensor."""
     return float(estimate_sigma(x.transpose(0, 1)).mean()) * 255
 
 
