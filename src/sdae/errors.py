@@ -25,6 +25,11 @@ class DownloadError(SdaeError, OSError):
     """A data set could not be downloaded, or what was downloaded failed its checksum."""
 
 
+class SdaeWarning(UserWarning):
+    """Something a user should know that does not stop the work (the CLI prints it as one
+    line)."""
+
+
 def check_int(value, name: str, minimum: int = 1) -> int:
     """``value`` as an int (numpy integers included) if it is one >= ``minimum``, else a
     :class:`ConfigError` naming the option."""

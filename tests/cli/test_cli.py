@@ -578,6 +578,23 @@ def test_denoise_apply_without_a_model_uses_the_shipped_one(tmp_path, capsys):
     assert eight.shape == given.shape and not np.array_equal(eight, given)
 
 
+def test_denoise_apply_warns_in_one_line_beyond_the_trained_noise(tmp_path, capsys):
+    from sdae.io.data.images import write_image
+
+    rng = np.random.default_rng(0)
+    write_image(tmp_path / "noisy.png", rng.random((32, 32)))
+    for sigma, warned in (("75", False), ("90", True)):
+        assert main(["denoise", "apply", str(tmp_path / "noisy.png"), "--sigma", sigma,
+                     "--out", str(tmp_path / f"clean-{sigma}.png")]) == 0
+        err = capsys.readouterr().err
+        assert (err == f"sdae denoise apply: warning: {tmp_path / 'noisy.png'}: the noise "
+                       "level σ=90.0 is above the largest this denoiser was trained on (75): "
+                       "expect a smoother, weaker result, or train a model for such noise "
+                       "(sdae denoise train --model subimage --sigma 0 --sigma-max 90 --images "
+                       "DIR --out MODEL.safetensors)\n") if warned else err == ""
+        assert (tmp_path / f"clean-{sigma}.png").exists()
+
+
 def test_denoise_apply_offers_the_ensembles_the_library_takes(tmp_path, capsys):
     from sdae.tasks.denoising import ORIENTATIONS
 

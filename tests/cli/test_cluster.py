@@ -60,13 +60,29 @@ def test_cluster_bad_input(tmp_path, capsys):
         (["cluster", str(data), "--n-clusters", "3", "--method", "dec", "--moves", "0.1",
           "--out", str(tmp_path / "o")], "moves need rows that are square images"),
         (["cluster", str(data), "--n-clusters", "3", "--moves", "0.7", "--out",
-          str(tmp_path / "o")], "moves (the largest shift"),
+          str(tmp_path / "o")], "moves (--moves: the largest shift"),
+        (["cluster", str(data), "--n-clusters", "3", "--finetune-moves", "0.1", "--out",
+          str(tmp_path / "o")], "leave finetune_moves at 0 (--finetune-moves 0)"),
+        (["cluster", str(data), "--n-clusters", "3", "--finetune-moves", "0.7", "--out",
+          str(tmp_path / "o")], "finetune_moves (--finetune-moves: the largest shift"),
     ]
     for argv, message in cases:
         assert main(argv) == 2, argv
         err = capsys.readouterr().err
         assert message in err and err.count("\n") == 1, (argv, err)
     assert not (tmp_path / "o").exists()  # nothing half-written
+
+
+def test_cluster_fine_tunes_the_stack_on_moved_images_when_asked(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    x = rng.random((60, 16)).astype(np.float32)  # 4×4 images
+    np.save(tmp_path / "images.npy", x)
+    out = tmp_path / "run"
+    assert main(["cluster", str(tmp_path / "images.npy"), "--n-clusters", "2", "--method",
+                 "kmeans", "--finetune-moves", "0.1", "--out", str(out), *SMALL]) == 0
+    settings = json.loads((out / "clustering.json").read_text())["settings"]
+    assert settings["finetune_moves"] == 0.1
+    assert (out / "checkpoints" / "finetune-moves0.1.ckpt").is_file()
 
 
 @pytest.mark.filterwarnings("ignore:Number of distinct clusters")

@@ -136,7 +136,8 @@ def test_bad_input_gets_its_one_line_error(row, bad_files, monkeypatch, capsys):
         code = exit_.code
     err = capsys.readouterr().err
     assert code == 2
-    assert err.count("\n") == 1 and err.startswith(f"sdae {words[1]}: error: "), err
+    name = " ".join(words[1:3] if words[1] in ("denoise", "experiment") else words[1:2])
+    assert err.count("\n") == 1 and err.startswith(f"sdae {name}: error: "), err
     assert row["Message"] in err
     assert files_under(root) == before  # nothing written, nothing half-written
 

@@ -3,6 +3,7 @@ import torch
 
 from sdae.core import training
 from sdae.core.autoencoder import DenoisingAutoencoder
+from sdae.core.finetuning import deep_reconstruction_loss
 from sdae.core.stacking import (
     StackedDenoisingAutoencoder,
     classification_error,
@@ -132,6 +133,29 @@ def test_unsupervised_finetuning_lowers_reconstruction_error():
                                                           progress=False), x_valid=x)
     assert history.valid_loss[-1] < history.valid_loss[0]
     assert stack.decode(stack.encode(x)).shape == x.shape
+
+
+def test_unsupervised_finetuning_reconstructs_each_augmented_batch():
+    x, _ = blobs()
+    config = TrainConfig(epochs=2, batch_size=20, lr=0.1, progress=False)
+    seen = []
+
+    def augment(batch, generator):  # the whole batch, with the loop's generator
+        seen.append((len(batch), isinstance(generator, torch.Generator)))
+        return batch.clone()
+
+    plain, augmented = make_stack(n_classes=None), make_stack(n_classes=None)
+    finetune_unsupervised(plain, x, config)
+    finetune_unsupervised(augmented, x, config, augment=augment)
+    assert seen == [(20, True)] * (2 * len(x) // 20)  # once per step
+    for a, b in zip(plain.parameters(), augmented.parameters(), strict=True):
+        torch.testing.assert_close(a, b)  # an augmentation that changes nothing
+    flipped = make_stack(n_classes=None)
+    finetune_unsupervised(flipped, x, config, augment=lambda batch, g: 1 - batch)
+    with torch.no_grad():  # it learnt to reconstruct the changed rows, not the rows
+        error = {name: float(deep_reconstruction_loss(stack, 1 - x).mean())
+                 for name, stack in (("flipped", flipped), ("plain", plain))}
+    assert error["flipped"] < error["plain"], error
 
 
 def test_sequential_view_shares_weights():

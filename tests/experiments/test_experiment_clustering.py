@@ -2,9 +2,12 @@
 summary over seeds."""
 
 import json
+from dataclasses import replace
+
+import pytest
 
 from sdae.experiments import clustering
-from sdae.tasks.clustering import ClusteringSettings
+from sdae.tasks.clustering import ClusteringSettings, umap_installed
 
 TINY = ClusteringSettings(hidden_sizes=(32, 8), pretrain_epochs=1, finetune_epochs=3,
                           self_training_steps=28, batch_size=64)
@@ -46,8 +49,32 @@ def test_every_method_on_every_seed_with_a_summary(tmp_path):
 def test_the_rows_that_need_umap_are_left_out_without_it(monkeypatch):
     monkeypatch.setattr(clustering, "umap_installed", lambda: False)
     kept, missing = clustering.available(clustering.METHODS)
-    assert missing == ["codes+UMAP+GMM", "IDEC from UMAP+GMM"]
+    assert missing == ["codes+UMAP+GMM", "DEC from UMAP+GMM", "IDEC from UMAP+GMM"]
     assert kept == [m for m in clustering.METHODS if m not in missing]
+
+
+@pytest.mark.skipif(not umap_installed(), reason="umap-learn not installed")
+def test_dec_and_idec_from_umap_gmm_start_from_that_rows_clusters(tmp_path, monkeypatch):
+    from sdae.tasks.clustering import fitting
+
+    calls = []
+    cluster_codes = fitting.cluster_codes
+    monkeypatch.setattr(fitting, "cluster_codes",
+                        lambda codes, k, method, seed: calls.append(method) or
+                        cluster_codes(codes, k, method, seed))
+    # with no self-training steps each row keeps its start: UMAP+GMM's labels, or k-means'
+    plan = clustering.ClusteringExperiment(
+        sets=["digits"], seeds=[0], settings=replace(TINY, self_training_steps=0),
+        methods=["k-means on codes", "DEC", "codes+UMAP+GMM", "DEC from UMAP+GMM",
+                 "IDEC from UMAP+GMM"])
+    rows = clustering.run(tmp_path, plan, log=lambda s: None)["per_seed"]["digits"][0]
+    scores = {row: (r["acc"], r["nmi"], r["ari"]) for row, r in rows.items() if row in
+              plan.methods}
+    assert scores["DEC"] == scores["k-means on codes"] != scores["codes+UMAP+GMM"]
+    assert scores["DEC from UMAP+GMM"] == scores["IDEC from UMAP+GMM"] == \
+        scores["codes+UMAP+GMM"]
+    assert calls == ["kmeans", "umap-gmm"]  # UMAP once, its clusters shared by the rows
+    assert clustering.TASK_METHOD["DEC from UMAP+GMM"] == ("dec", {"init": "umap-gmm"})
 
 
 def test_the_rows_with_moves_run_only_when_named():

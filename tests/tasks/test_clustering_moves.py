@@ -1,10 +1,13 @@
 """DEC-DA's moves: what they do to an image, their statistics, determinism, and
 self-training with them (sdae.tasks.clustering.moves)."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
 
+from sdae.core.finetuning import deep_reconstruction_loss
 from sdae.errors import ConfigError
 from sdae.measures.clustering import cluster_accuracy
 from sdae.tasks.clustering import (
@@ -13,6 +16,7 @@ from sdae.tasks.clustering import (
     SelfTraining,
     build_stack,
     fit_clustering,
+    train_stack,
 )
 from sdae.tasks.clustering.moves import random_moves, square_side
 
@@ -84,10 +88,38 @@ def test_moves_need_square_images():
     assert "\n" not in str(info.value)
     with pytest.raises(ConfigError, match="moves"):
         ClusteringSettings(moves=0.6)
+    with pytest.raises(ConfigError, match="finetune_moves"):
+        ClusteringSettings(finetune_moves=-0.1)
     rows = np.random.default_rng(0).random((40, 10)).astype(np.float32)
     settings = ClusteringSettings(hidden_sizes=(8, 2), moves=0.1)
     with pytest.raises(ConfigError, match="square images"):  # before any training
         fit_clustering(rows, 2, "idec", settings, progress=False)
+    settings = ClusteringSettings(hidden_sizes=(8, 2), finetune_moves=0.1)
+    with pytest.raises(ConfigError, match=r"leave finetune_moves at 0 \(--finetune-moves 0"):
+        fit_clustering(rows, 2, "kmeans", settings, progress=False)  # k-means too
+
+
+def test_the_stack_can_be_fine_tuned_on_moved_images(tmp_path):
+    X, _ = shapes(n_per=20)
+    settings = ClusteringSettings(hidden_sizes=(16, 3), pretrain_epochs=1, finetune_epochs=3,
+                                  batch_size=20)
+    moved = replace(settings, finetune_moves=0.1)
+    # one folder of checkpoints: the pre-training is shared, each fine-tuning has its own
+    plain_stack, _ = train_stack(X, settings, seed=0, progress=False, checkpoint_dir=tmp_path)
+    stack, record = train_stack(X, moved, seed=0, progress=False, checkpoint_dir=tmp_path)
+    assert {"finetune.ckpt", "finetune-moves0.1.ckpt"} <= {p.name for p in tmp_path.iterdir()}
+    again, _ = train_stack(X, moved, seed=0, progress=False)
+    x = torch.as_tensor(X)
+    assert torch.equal(stack.encode(x), again.encode(x))  # the moves come from the seed
+    assert not torch.allclose(stack.encode(x), plain_stack.encode(x))
+    # the fine-tuning reconstructed moved images: on them its loss is lower than the plain
+    # stack's, which saw only the images as they are
+    shifted = random_moves(x, 0.1, torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        loss = {name: float(deep_reconstruction_loss(s, shifted).mean())
+                for name, s in (("moved", stack), ("plain", plain_stack))}
+    assert loss["moved"] < loss["plain"], loss
+    assert len(record["finetune"]["train_loss"]) == 3
 
 
 def test_self_training_with_moves_keeps_the_target_of_the_clean_images():

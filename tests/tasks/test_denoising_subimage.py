@@ -1,11 +1,13 @@
 """The sub-image denoiser (FFDNet's layout) and the noise-level estimate it is given."""
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
 
 from sdae.core.training import TrainConfig
-from sdae.errors import ConfigError, DataError
+from sdae.errors import ConfigError, DataError, SdaeWarning
 from sdae.models import load_model, save_model
 from sdae.tasks.denoising import (
     ConvDenoiser,
@@ -142,6 +144,19 @@ def test_sigma_is_refused_by_a_blind_model_and_must_be_a_level():
     for bad in (-1, float("nan")):
         with pytest.raises(ConfigError, match="sigma must be >= 0"):
             denoise(SubimageDenoiser(1, 2, 4), image, sigma=bad)
+
+
+def test_noise_beyond_the_trained_range_is_denoised_with_a_warning():
+    model = untrained(1, 3, 8)  # trained (as it says) for σ in [0, 75]
+    image = with_noise(smooth_image(32), 30)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        denoise(model, image, sigma=75)
+    with pytest.warns(SdaeWarning, match=r"σ=80.0 is above the largest .* \(75\)"):
+        restored = denoise(model, image, sigma=80)
+    assert restored.shape == image.shape
+    with pytest.warns(SdaeWarning, match="estimated noise level"):
+        denoise(model, with_noise(smooth_image(64), 120), sigma=None)
 
 
 def test_a_sub_image_denoiser_is_for_gaussian_noise():

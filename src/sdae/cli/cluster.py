@@ -57,6 +57,11 @@ def add_parser(sub) -> None:
                    help="for dec and idec on square images: self-train on images shifted by "
                         "up to this fraction of the side and turned by up to 100 × FRACTION "
                         "degrees (DEC-DA's augmentation; 0.1 is theirs; default: 0, none)")
+    g.add_argument("--finetune-moves", type=o.non_negative_float, default=0.0,
+                   metavar="FRACTION",
+                   help="for square images: fine-tune the stack on images moved in the same "
+                        "way, drawn afresh for each batch, reconstructing them as moved (as "
+                        "DEC-DA trains its autoencoder; default: 0, none)")
     g.add_argument("--update-interval", type=o.positive_int, default=None,
                    help="steps between two updates of DEC's target (default: once per "
                         "epoch, at least every 140 steps)")
@@ -120,7 +125,7 @@ def _fit(args) -> None:
         pretrain_epochs=args.pretrain_epochs, finetune_epochs=args.finetune_epochs,
         self_training_steps=args.self_training_steps,
         update_interval=args.update_interval, init=args.init, moves=args.moves,
-        batch_size=args.batch_size, precision=args.precision)
+        finetune_moves=args.finetune_moves, batch_size=args.batch_size, precision=args.precision)
     x, y, shape = _read(args, data)
     x = np.asarray(x, dtype=np.float32)
     check_clustering_data(x, args.n_clusters)  # before the folder is made

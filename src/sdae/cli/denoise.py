@@ -329,6 +329,8 @@ def _denoise_file(model, source: Path, out: Path, bits: int | None, sigma: float
     """Denoise the image file ``source`` into ``out`` (with ``bits``, default its own;
     averaging ``ensemble`` orientations); return the image read, its bit depth and what to
     say of σ."""
+    import warnings
+
     from ..errors import ConfigError
     from ..io.data.images import read_image, write_image
     from ..tasks.denoising import denoise, image_sigma
@@ -340,7 +342,11 @@ def _denoise_file(model, source: Path, out: Path, bits: int | None, sigma: float
         if sigma is None:
             sigma = image_sigma(image)
             said = f", σ estimated {sigma:.1f}"
-    restored = denoise(model, image, sigma, ensemble=ensemble)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        restored = denoise(model, image, sigma, ensemble=ensemble)
+    for warning in caught:  # said again, naming the image (in a folder, one of many)
+        warnings.warn(f"{source}: {warning.message}", warning.category, stacklevel=2)
     try:
         write_image(out, restored, bits or depth)
     except OSError as err:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 
 from . import (
     apply,
@@ -46,6 +47,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def command_name(args: argparse.Namespace) -> str:
+    """The words that name the command run ('train', 'denoise apply', 'experiment
+    clustering'): an error names it as argparse's own errors do."""
+    words = (args.command, getattr(args, "action", None), getattr(args, "experiment", None))
+    return " ".join(w for w in words if isinstance(w, str))
+
+
+def _one_line_warnings(name: str, previous):
+    """``warnings.showwarning`` for a command: the library's warnings (:class:`SdaeWarning`)
+    as one line, ``sdae NAME: warning: ...``; any other as Python shows it."""
+    from ..errors import SdaeWarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, SdaeWarning):
+            print(f"sdae {name}: warning: {message}", file=file or sys.stderr)
+        else:
+            previous(message, category, filename, lineno, file, line)
+
+    return show
+
+
 def _terminate(signum, frame):
     raise KeyboardInterrupt  # SIGTERM ends a run like Ctrl-C: checkpoints stay, files whole
 
@@ -67,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     in_main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
     forget_made_folders()
+    shown = warnings.showwarning
+    warnings.showwarning = _one_line_warnings(command_name(args), shown)
     try:
         if under_torchrun() and args.command != "train":
             raise ConfigError(f"sdae {args.command} runs in one process; under torchrun, run "
@@ -74,13 +98,14 @@ def main(argv: list[str] | None = None) -> int:
         args.handler(args)
     except SdaeError as err:
         remove_empty_made_folders()
-        print(f"sdae {args.command}: error: {err}", file=sys.stderr)
+        print(f"sdae {command_name(args)}: error: {err}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt as interrupt:
         hint = f"; {interrupt}" if str(interrupt) else ""
-        print(f"sdae {args.command}: interrupted{hint}", file=sys.stderr)
+        print(f"sdae {command_name(args)}: interrupted{hint}", file=sys.stderr)
         return 130
     finally:
+        warnings.showwarning = shown
         if in_main_thread:
             signal.signal(signal.SIGTERM, previous)
     return 0

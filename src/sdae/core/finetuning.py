@@ -2,12 +2,16 @@
 
 Once pre-training is over the corruption is never used again (Vincent et al. 2010, section
 3.5): the stack is a deterministic encoder, fine-tuned with its softmax output layer on the
-labels (supervised) or with its mirrored decoders on reconstruction (unsupervised).
+labels (supervised) or with its mirrored decoders on reconstruction (unsupervised). The
+unsupervised fine-tuning may augment the data (``augment``: new variants of each batch to
+reconstruct, such as images moved a little); that is a change of the data, not a
+corruption: the target is the changed row itself.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -90,6 +94,18 @@ def _deep_reconstruction_objective(model, batch, generator, rows=slice(None)):
     return deep_reconstruction_loss(model, batch[0][rows]).mean()
 
 
+def _augmented_reconstruction_objective(augment: Callable[[Tensor, torch.Generator], Tensor]):
+    def objective(model, batch, generator, rows=slice(None)):
+        # drawn for the whole batch, as a corruption is, so that every process of a
+        # data-parallel run sees its share of the same draw; in the data's precision, not
+        # in the step's autocast (bfloat16 would move the pixels by up to 0.05)
+        with torch.autocast(batch[0].device.type, enabled=False):
+            changed = augment(batch[0], generator)
+        return deep_reconstruction_loss(model, changed[rows]).mean()
+
+    return objective
+
+
 def finetune_unsupervised(
     stack: StackedDenoisingAutoencoder,
     x: Tensor,
@@ -97,8 +113,14 @@ def finetune_unsupervised(
     *,
     x_valid: Tensor | None = None,
     checkpoint: str | os.PathLike | None = None,
+    augment: Callable[[Tensor, torch.Generator], Tensor] | None = None,
 ) -> History:
-    """Fine-tune the deep autoencoder (encoders, then mirrored decoders) on reconstruction."""
+    """Fine-tune the deep autoencoder (encoders, then mirrored decoders) on reconstruction.
+
+    ``augment``: a random change of a batch, ``augment(batch, generator)`` (n, d) -> (n, d),
+    drawn afresh at every step (data augmentation, e.g. images moved a little): the deep
+    autoencoder then learns to reconstruct the changed rows, so its codes cover the rows
+    and their likely variants, not the training rows alone."""
     evaluate = None
     if x_valid is not None:
         device = config.torch_device
@@ -109,6 +131,8 @@ def finetune_unsupervised(
                         for part in row_chunks(xv, device))
             return float(total) / len(xv)
 
-    return train(stack, _deep_reconstruction_objective, x, config, evaluate=evaluate,
+    objective = (_deep_reconstruction_objective if augment is None
+                 else _augmented_reconstruction_objective(augment))
+    return train(stack, objective, x, config, evaluate=evaluate,
                  keep_best=evaluate is not None, checkpoint=checkpoint,
                  description="fine-tune (unsupervised)")

@@ -8,7 +8,8 @@ from .common import add_experiment, in_run_folder, print_report, resumed
 
 # experiments.clustering's rows (not imported: the CLI loads the experiment only to run it)
 METHODS = ("k-means on pixels", "k-means on PCA", "k-means on codes", "DEC", "IDEC",
-           "codes+UMAP+GMM", "IDEC from UMAP+GMM", "DEC with moves", "IDEC with moves")
+           "codes+UMAP+GMM", "DEC from UMAP+GMM", "IDEC from UMAP+GMM", "DEC with moves",
+           "IDEC with moves")
 
 
 def add_parser(exp) -> None:
@@ -19,7 +20,7 @@ def add_parser(exp) -> None:
                        "with masking noise, then fine-tuning as a deep autoencoder) and "
                        "cluster its codes with k-means, DEC, IDEC and, when umap-learn is "
                        "installed (pip install \"sdae[umap]\"), UMAP then a Gaussian mixture "
-                       "(N2D) and IDEC started from its clusters; on request (--methods), "
+                       "(N2D) and DEC and IDEC started from its clusters; on request (--methods), "
                        "DEC and IDEC on images moved a little (DEC-DA's augmentation). Beside them "
                        "k-means on the pixels and on as many principal components as the "
                        "code has units. Reports ACC, NMI and ARI against "
@@ -44,6 +45,11 @@ def add_parser(exp) -> None:
                    help="of the deep autoencoder (default: 40)")
     e.add_argument("--self-training-steps", type=o.non_negative_int, default=None,
                    help="at most, for DEC and IDEC (default: 20000)")
+    e.add_argument("--finetune-moves", type=o.non_negative_float, default=None,
+                   metavar="FRACTION",
+                   help="fine-tune the stack on images shifted by up to this fraction of the "
+                        "side and turned by up to 100 × FRACTION degrees, reconstructing "
+                        "them as moved (as DEC-DA trains its autoencoder; default: 0, none)")
     o.add_precision(e)
     o.add_device(e)
     o.add_resume_options(e)
@@ -55,7 +61,8 @@ def run(args) -> None:
 
     args = resumed(args)
     given = {name: getattr(args, name, None)
-             for name in ("pretrain_epochs", "finetune_epochs", "self_training_steps")}
+             for name in ("pretrain_epochs", "finetune_epochs", "self_training_steps",
+                          "finetune_moves")}
     settings = ClusteringSettings(precision=args.precision,
                                   **{k: v for k, v in given.items() if v is not None})
     plan = experiment.ClusteringExperiment(sets=list(args.sets), seeds=list(args.seeds),

@@ -7,7 +7,7 @@ The recipe of DEC (Xie et al. 2016), on the library's own stack:
    pretrain`); sigmoid units, as the SdA papers', and a linear top code (DEC's ReLU units
    died by the hundreds in our short budgets: docs/clustering.md);
 2. fine-tuning as a deep autoencoder, without noise (:func:`sdae.core.stacking.
-   finetune_unsupervised`);
+   finetune_unsupervised`); with ``finetune_moves``, on images moved a little (DEC-DA);
 3. clustering the codes (:mod:`.codes`): k-means, a Gaussian mixture, or UMAP then a
    Gaussian mixture (N2D);
 4. for ``dec`` and ``idec``: k-means' centres (or those of UMAP+GMM's clusters, ``init``)
@@ -34,7 +34,7 @@ from ...core.stacking import StackedDenoisingAutoencoder, finetune_unsupervised,
 from ...core.training import TrainConfig, batched, train
 from ...errors import ConfigError, DataError, check_int
 from .codes import CODE_METHODS, cluster_codes, kmeans, umap_installed
-from .moves import square_side
+from .moves import random_moves, square_side
 from .self_training import ClusteringModel, SelfTraining
 
 SELF_TRAINING = ("dec", "idec")  # the methods that refine a start by self-training
@@ -51,18 +51,21 @@ class ClusteringSettings:
     for ``pretrain_epochs`` with masking noise ``noise_level``, then the whole deep
     autoencoder for ``finetune_epochs``, all with Adam at ``lr``, their matrix products in
     ``precision`` (``bf16`` trains the stack 2.4 times as fast on a CPU with AMX:
-    docs/clustering.md). DEC's self-training updates its target every ``update_interval``
-    steps (``None``: :func:`target_update_interval`) and stops when fewer than ``tol`` of the
-    assignments changed, or after ``self_training_steps`` (rounded up to whole epochs);
-    IDEC weighs its clustering loss by ``gamma``. Self-training starts from ``init``:
-    k-means on the codes (DEC's and IDEC's start), or ``umap-gmm``, the mean code of each
-    cluster UMAP+GMM finds (self-training cannot undo a start's merged clusters, and
-    UMAP+GMM merges fewer: docs/clustering.md). With ``moves`` > 0 (rows that are square
-    images), self-training encodes each batch moved by up to that fraction of the side and
-    turned by up to ``100 × moves`` degrees (DEC-DA's augmentation; 0.1 is theirs): the
-    assignments keep changing a little, so it rarely stops at ``tol`` and runs its
-    ``self_training_steps``. Self-training stays in float32: its Student-t kernel compares
-    distances between codes, which bfloat16 would round to 3 digits.
+    docs/clustering.md). With ``finetune_moves`` > 0 (rows that are square images) the
+    fine-tuning reconstructs images moved as below, each batch drawn afresh (DEC-DA's
+    pre-training on augmented images). DEC's self-training updates its target every
+    ``update_interval`` steps (``None``: :func:`target_update_interval`) and stops when
+    fewer than ``tol`` of the assignments changed, or after ``self_training_steps``
+    (rounded up to whole epochs); IDEC weighs its clustering loss by ``gamma``.
+    Self-training starts from ``init``: k-means on the codes (DEC's and IDEC's start), or
+    ``umap-gmm``, the mean code of each cluster UMAP+GMM finds (self-training cannot undo a
+    start's merged clusters, and UMAP+GMM merges fewer: docs/clustering.md). With ``moves``
+    > 0 (rows that are square images), self-training encodes each batch moved by up to
+    that fraction of the side and turned by up to ``100 × moves`` degrees (DEC-DA's
+    augmentation; 0.1 is theirs): the assignments keep changing a little, so it rarely
+    stops at ``tol`` and runs its ``self_training_steps``. Self-training stays in float32:
+    its Student-t kernel compares distances between codes, which bfloat16 would round to 3
+    digits.
     """
 
     hidden_sizes: tuple[int, ...] = (500, 500, 2000, 10)
@@ -79,6 +82,7 @@ class ClusteringSettings:
     self_training_lr: float = 1e-3
     init: str = "kmeans"
     moves: float = 0.0
+    finetune_moves: float = 0.0
     precision: str = "fp32"
 
     def __post_init__(self) -> None:
@@ -97,9 +101,11 @@ class ClusteringSettings:
             raise ConfigError(f"tol must be in [0, 1), got {self.tol!r}")
         if not self.gamma >= 0:
             raise ConfigError(f"gamma must be >= 0, got {self.gamma!r}")
-        if not 0 <= self.moves <= 0.5:
-            raise ConfigError(f"moves (the largest shift, as a fraction of the image side) "
-                              f"must be in [0, 0.5], got {self.moves!r}")
+        for name in ("moves", "finetune_moves"):
+            if not 0 <= getattr(self, name) <= 0.5:
+                raise ConfigError(f"{name} (--{name.replace('_', '-')}: the largest shift, as "
+                                  "a fraction of the image side) must be in [0, 0.5], got "
+                                  f"{getattr(self, name)!r}")
         if self.init not in INITS:
             raise ConfigError(f"init must be one of {', '.join(INITS)} (where DEC's and "
                               f"IDEC's self-training starts), got {self.init!r}")
@@ -139,11 +145,14 @@ def resolve_method(method: str, init: str = "kmeans") -> str:
 
 def check_method(method: str, settings: ClusteringSettings, n_features: int) -> str:
     """``method`` resolved (:func:`resolve_method`) and checked against the settings and
-    the rows' width before any training: moves need square images (only DEC and IDEC
-    move)."""
+    the rows' width before any training: moves need square images (the stack's
+    fine-tuning moves them with ``finetune_moves``; self-training, DEC's and IDEC's, with
+    ``moves``)."""
     method = resolve_method(method, settings.init)
+    if settings.finetune_moves:
+        square_side(n_features, "finetune_moves")
     if settings.moves and method in SELF_TRAINING:
-        square_side(n_features)
+        square_side(n_features, "moves")
     return method
 
 
@@ -222,10 +231,17 @@ def train_stack(x: np.ndarray, settings: ClusteringSettings, seed: int = 0,
         record["pretrain"] = [h.to_dict() for h in histories]
         record["pretrain_seconds"] = round(sum(h.seconds for h in histories), 1)
     if settings.finetune_epochs:
-        checkpoint = None if checkpoint_dir is None else Path(checkpoint_dir) / "finetune.ckpt"
+        # a checkpoint of its own for fine-tuning on moved images (the pre-training is shared)
+        name = (f"finetune-moves{settings.finetune_moves:g}.ckpt" if settings.finetune_moves
+                else "finetune.ckpt")
+        checkpoint = None if checkpoint_dir is None else Path(checkpoint_dir) / name
+        augment = None
+        if settings.finetune_moves:
+            def augment(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+                return random_moves(batch, settings.finetune_moves, generator)
         history = finetune_unsupervised(stack, xt, _config(settings, settings.finetune_epochs,
                                                            len(x), seed, device, progress),
-                                        checkpoint=checkpoint)
+                                        checkpoint=checkpoint, augment=augment)
         record["finetune"] = history.to_dict()
         record["finetune_seconds"] = round(history.seconds, 1)
     return stack.cpu().eval(), record
@@ -239,7 +255,7 @@ def cluster(stack: StackedDenoisingAutoencoder, x: np.ndarray, n_clusters: int,
 
     ``initial``: the (labels, centres) that step 3 would find, found before on this stack's
     codes, so that DEC and IDEC start from them without clustering again (the experiment
-    starts IDEC from its UMAP+GMM row)."""
+    starts DEC and IDEC from its UMAP+GMM row)."""
     method = check_method(method, settings, x.shape[1])
     start = time.perf_counter()
     model = ClusteringModel(copy.deepcopy(stack), n_clusters, settings.alpha).to(device)

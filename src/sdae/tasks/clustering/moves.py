@@ -23,12 +23,14 @@ from ...errors import ConfigError
 DEGREES_PER_MOVE = 100.0
 
 
-def square_side(n_features: int) -> int:
-    """The side of the square images whose pixels are the ``n_features`` columns."""
+def square_side(n_features: int, option: str = "moves") -> int:
+    """The side of the square images whose pixels are the ``n_features`` columns (the
+    error names the ``option`` that asked for moves)."""
     side = math.isqrt(n_features)
     if side * side != n_features or side < 2:
         raise ConfigError(f"moves need rows that are square images (side x side pixels), "
-                          f"but the rows have {n_features} features: leave moves at 0 (--moves 0)")
+                          f"but the rows have {n_features} features: leave {option} at 0 "
+                          f"(--{option.replace('_', '-')} 0)")
     return side
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from ...errors import ConfigError, DataError
+from ...errors import ConfigError, DataError, SdaeWarning
 from .denoisers import ImageDenoiser, channel_kind
 from .ensemble import check_orientations, self_ensemble
 from .noise import estimate_sigma
@@ -47,8 +48,10 @@ def denoise(model: ImageDenoiser, image: np.ndarray, sigma: float | None = None,
         raise ConfigError(f"tile must be >= 1 pixel, got {tile}")
     check_orientations(ensemble)
     x = as_image_tensor(image)
-    if model.uses_sigma and sigma is None:
-        sigma = _tensor_sigma(x)
+    if model.uses_sigma:
+        given = sigma is not None
+        sigma = sigma if given else _tensor_sigma(x)
+        _warn_beyond_training(model, sigma, given)
     c = x.shape[1]
     if model.channels == 1 and c > 1:
         x = x.transpose(0, 1)  # the channels as a batch of grayscale images
@@ -68,6 +71,20 @@ def denoise(model: ImageDenoiser, image: np.ndarray, sigma: float | None = None,
     y = y.transpose(0, 1) if model.channels == 1 and c > 1 else y
     out = y[0].permute(1, 2, 0).numpy()
     return out[..., 0] if image.ndim == 2 else out
+
+
+def _warn_beyond_training(model: ImageDenoiser, sigma: float, given: bool) -> None:
+    """A :class:`SdaeWarning` when σ is clearly above every noise level the model was
+    trained on (by more than the 5% an estimate may be off): it still restores the image,
+    but it never learnt noise that strong."""
+    top = model.noise.sigma if model.noise.sigma_max is None else model.noise.sigma_max
+    if sigma > 1.05 * top:
+        how = "" if given else "estimated "
+        warnings.warn(f"the {how}noise level σ={sigma:.1f} is above the largest this "
+                      f"denoiser was trained on ({top:g}): expect a smoother, weaker "
+                      "result, or train a model for such noise (sdae denoise train --model "
+                      f"subimage --sigma 0 --sigma-max {math.ceil(sigma)} --images DIR --out "
+                      "MODEL.safetensors)", SdaeWarning, stacklevel=3)
 
 
 def image_sigma(image: np.ndarray) -> float:
