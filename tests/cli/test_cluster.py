@@ -61,6 +61,8 @@ def test_cluster_bad_input(tmp_path, capsys):
           "--out", str(tmp_path / "o")], "moves need rows that are square images"),
         (["cluster", str(data), "--n-clusters", "3", "--moves", "0.7", "--out",
           str(tmp_path / "o")], "moves (--moves: the largest shift"),
+        (["cluster", str(data), "--n-clusters", "3", "--method", "kmeans", "--moves", "0.1",
+          "--out", str(tmp_path / "o")], "moves (--moves) are for self-training"),
         (["cluster", str(data), "--n-clusters", "3", "--finetune-moves", "0.1", "--out",
           str(tmp_path / "o")], "leave finetune_moves at 0 (--finetune-moves 0)"),
         (["cluster", str(data), "--n-clusters", "3", "--finetune-moves", "0.7", "--out",

@@ -337,11 +337,9 @@ def _denoise_file(model, source: Path, out: Path, bits: int | None, sigma: float
 
     image, depth = read_image(source)
     said = ""
-    if model.uses_sigma:
-        said = f", σ {sigma:g}" if sigma is not None else ""
-        if sigma is None:
-            sigma = image_sigma(image)
-            said = f", σ estimated {sigma:.1f}"
+    if model.uses_sigma:  # the library estimates σ again (a few ms), so its warning says so
+        said = (f", σ {sigma:g}" if sigma is not None else
+                f", σ estimated {image_sigma(image):.1f}")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         restored = denoise(model, image, sigma, ensemble=ensemble)

@@ -260,8 +260,9 @@ class SDAEClustering(ClusterMixin, TransformerMixin, BaseEstimator):
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> SDAEClustering:
-        """A fitted clusterer from a file written by ``save`` or ``sdae cluster --save``
-        (``labels_`` and ``record_`` belong to the fit, and are not in the file)."""
+        """A fitted clusterer from a file written by ``save`` or by ``sdae cluster`` (its
+        ``OUT/model.safetensors``; ``labels_`` and ``record_`` belong to the fit, and are
+        not in the file)."""
         model, header = load_model(path, with_header=True)
         if not isinstance(model, ClusteringModel):
             raise ModelFileError(f"{path} is a {header['kind']} model, not a clustering: fit "

@@ -147,11 +147,15 @@ def check_method(method: str, settings: ClusteringSettings, n_features: int) -> 
     """``method`` resolved (:func:`resolve_method`) and checked against the settings and
     the rows' width before any training: moves need square images (the stack's
     fine-tuning moves them with ``finetune_moves``; self-training, DEC's and IDEC's, with
-    ``moves``)."""
+    ``moves``, which no other method has)."""
     method = resolve_method(method, settings.init)
     if settings.finetune_moves:
         square_side(n_features, "finetune_moves")
-    if settings.moves and method in SELF_TRAINING:
+    if settings.moves and method not in SELF_TRAINING:
+        raise ConfigError(f"moves (--moves) are for self-training, dec and idec, not "
+                          f"{method}: choose dec or idec, or leave moves at 0 (or move the "
+                          "images in the stack's fine-tuning: --finetune-moves)")
+    if settings.moves:
         square_side(n_features, "moves")
     return method
 
