@@ -336,15 +336,17 @@ def _denoise_file(model, source: Path, out: Path, bits: int | None, sigma: float
     from ..tasks.denoising import denoise, image_sigma
 
     image, depth = read_image(source)
-    said = ""
-    if model.uses_sigma:  # the library estimates σ again (a few ms), so its warning says so
-        said = (f", σ {sigma:g}" if sigma is not None else
-                f", σ estimated {image_sigma(image):.1f}")
+    said, estimated = "", model.uses_sigma and sigma is None
+    if estimated:
+        sigma = image_sigma(image)
+    if model.uses_sigma:
+        said = f", σ estimated {sigma:.1f}" if estimated else f", σ {sigma:g}"
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         restored = denoise(model, image, sigma, ensemble=ensemble)
+    about = f"{source} (σ estimated)" if estimated else f"{source}"
     for warning in caught:  # said again, naming the image (in a folder, one of many)
-        warnings.warn(f"{source}: {warning.message}", warning.category, stacklevel=2)
+        warnings.warn(f"{about}: {warning.message}", warning.category, stacklevel=2)
     try:
         write_image(out, restored, bits or depth)
     except OSError as err:

@@ -90,18 +90,17 @@ def deep_reconstruction_loss(stack: StackedDenoisingAutoencoder, x: Tensor) -> T
     return reconstruction_loss(stack.reconstruction_logits(x), x, stack.layers[0].config.loss)
 
 
-def _deep_reconstruction_objective(model, batch, generator, rows=slice(None)):
-    return deep_reconstruction_loss(model, batch[0][rows]).mean()
-
-
-def _augmented_reconstruction_objective(augment: Callable[[Tensor, torch.Generator], Tensor]):
+def _reconstruction_objective(augment: Callable[[Tensor, torch.Generator], Tensor] | None):
+    """The deep autoencoder's loss on each batch, or on each batch changed by ``augment``."""
     def objective(model, batch, generator, rows=slice(None)):
-        # drawn for the whole batch, as a corruption is, so that every process of a
-        # data-parallel run sees its share of the same draw; in the data's precision, not
-        # in the step's autocast (bfloat16 would move the pixels by up to 0.05)
-        with torch.autocast(batch[0].device.type, enabled=False):
-            changed = augment(batch[0], generator)
-        return deep_reconstruction_loss(model, changed[rows]).mean()
+        x = batch[0]
+        if augment is not None:
+            # drawn for the whole batch, as a corruption is, so that every process of a
+            # data-parallel run sees its share of the same draw; in the data's precision,
+            # not in the step's autocast (bfloat16 would move the pixels by up to 0.05)
+            with torch.autocast(x.device.type, enabled=False):
+                x = augment(x, generator)
+        return deep_reconstruction_loss(model, x[rows]).mean()
 
     return objective
 
@@ -131,8 +130,6 @@ def finetune_unsupervised(
                         for part in row_chunks(xv, device))
             return float(total) / len(xv)
 
-    objective = (_deep_reconstruction_objective if augment is None
-                 else _augmented_reconstruction_objective(augment))
-    return train(stack, objective, x, config, evaluate=evaluate,
+    return train(stack, _reconstruction_objective(augment), x, config, evaluate=evaluate,
                  keep_best=evaluate is not None, checkpoint=checkpoint,
                  description="fine-tune (unsupervised)")
