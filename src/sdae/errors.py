@@ -30,6 +30,21 @@ class SdaeWarning(UserWarning):
     line)."""
 
 
+def warn(message: str) -> None:
+    """Issue ``message`` as a :class:`SdaeWarning` attributed to the first caller outside
+    this package and scikit-learn (whose estimators wrap ours), whichever public function
+    was called (``sdae.denoise`` or ``sdae.tasks.denoising.denoise``): Python's warning
+    filters and its "file:line" then name the user's own line, not one of ours."""
+    import sys
+    import warnings
+
+    frame, level = sys._getframe(1), 2  # level 1 is this function
+    while frame is not None and \
+            frame.f_globals.get("__name__", "").partition(".")[0] in ("sdae", "sklearn"):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, SdaeWarning, stacklevel=level)
+
+
 def check_int(value, name: str, minimum: int = 1) -> int:
     """``value`` as an int (numpy integers included) if it is one >= ``minimum``, else a
     :class:`ConfigError` naming the option."""

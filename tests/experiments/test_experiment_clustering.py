@@ -46,6 +46,27 @@ def test_every_method_on_every_seed_with_a_summary(tmp_path):
             json.loads(json.dumps(doc["per_seed"]["digits"][seed]))
 
 
+def test_a_run_resumed_with_more_rows_runs_only_those(tmp_path, monkeypatch):
+    plan = clustering.ClusteringExperiment(sets=["digits"], seeds=[0], settings=TINY,
+                                           methods=["k-means on codes"])
+    checkpoints = tmp_path / "checkpoints"
+    first = clustering.run(tmp_path, plan, checkpoints=checkpoints, log=lambda s: None)
+    figure = (tmp_path / "digits" / "codes_map.png").read_bytes()
+    ran = []
+    cluster = clustering.cluster
+    monkeypatch.setattr(clustering, "cluster",
+                        lambda stack, x, k, method, *a, **kw: ran.append(method) or
+                        cluster(stack, x, k, method, *a, **kw))
+    more = clustering.run(tmp_path, replace(plan, methods=["k-means on codes", "DEC"]),
+                          checkpoints=checkpoints, log=lambda s: None)
+    assert ran == ["dec"]  # the finished row is read back, the new one run and added
+    rows = more["per_seed"]["digits"][0]
+    assert rows["k-means on codes"] == first["per_seed"]["digits"][0]["k-means on codes"]
+    assert set(more["summary"]["digits"]) == {"k-means on codes", "DEC", "stack"}
+    assert json.loads((checkpoints / "digits-seed0.json").read_text())["DEC"] == rows["DEC"]
+    assert (tmp_path / "digits" / "codes_map.png").read_bytes() == figure
+
+
 def test_the_rows_that_need_umap_are_left_out_without_it(monkeypatch):
     monkeypatch.setattr(clustering, "umap_installed", lambda: False)
     kept, missing = clustering.available(clustering.METHODS)
@@ -74,6 +95,12 @@ def test_dec_and_idec_from_umap_gmm_start_from_that_rows_clusters(tmp_path, monk
     assert scores["DEC from UMAP+GMM"] == scores["IDEC from UMAP+GMM"] == \
         scores["codes+UMAP+GMM"]
     assert calls == ["kmeans", "umap-gmm"]  # UMAP once, its clusters shared by the rows
+    calls.clear()  # without the UMAP+GMM row, and whatever the order: still one UMAP
+    plan = replace(plan, methods=["IDEC from UMAP+GMM", "DEC from UMAP+GMM"])
+    rows = clustering.run(tmp_path / "without", plan, log=lambda s: None)["per_seed"]["digits"][0]
+    assert (rows["DEC from UMAP+GMM"]["acc"], rows["IDEC from UMAP+GMM"]["acc"]) == \
+        (scores["DEC from UMAP+GMM"][0],) * 2
+    assert calls == ["umap-gmm"]
     assert clustering.TASK_METHOD["DEC from UMAP+GMM"] == ("dec", {"init": "umap-gmm"})
 
 

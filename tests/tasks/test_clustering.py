@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from sdae.errors import ConfigError, DataError
+from sdae.errors import ConfigError, DataError, SdaeWarning
 from sdae.measures.clustering import cluster_accuracy
 from sdae.models import load_model, save_model
 from sdae.tasks.clustering import (
@@ -117,6 +117,15 @@ def test_idec_can_start_from_the_clusters_of_umap_gmm():
     result = cluster(stack, X, 3, "idec", replace(QUICK, init="umap-gmm"), seed=0)
     assert result.record["init"] == "umap-gmm" and result.record["steps"] > 0
     assert cluster_accuracy(y, result.labels) == 1.0
+
+
+def test_empty_clusters_are_warned_of():
+    X, _ = blobs()
+    stack, _ = train_stack(X, QUICK, seed=0, progress=False)
+    labels = np.arange(len(X)) % 2  # two of three clusters hold rows
+    with pytest.warns(SdaeWarning, match="1 of the 3 clusters are empty: train the stack"):
+        cluster(stack, X, 3, "dec", replace(QUICK, self_training_steps=0), seed=0,
+                initial=(labels, np.zeros((3, 8), np.float32)))
 
 
 def test_self_training_starts_from_a_clustering_handed_in():

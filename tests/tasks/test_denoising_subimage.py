@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+import sdae
 from sdae.core.training import TrainConfig
 from sdae.errors import ConfigError, DataError, SdaeWarning
 from sdae.models import load_model, save_model
@@ -152,9 +153,13 @@ def test_noise_beyond_the_trained_range_is_denoised_with_a_warning():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         denoise(model, image, sigma=75)
-    with pytest.warns(SdaeWarning, match=r"σ=80.0 is above the largest .* \(75\)"):
+    with pytest.warns(SdaeWarning, match=r"σ=80.0 is above the largest .* \(75\)") as caught:
         restored = denoise(model, image, sigma=80)
     assert restored.shape == image.shape
+    with pytest.warns(SdaeWarning) as caught_top:
+        sdae.denoise(image, model, sigma=80)
+    # each names the caller's line, whichever public function it called
+    assert [w.filename for w in (*caught, *caught_top)] == [__file__, __file__]
     with pytest.warns(SdaeWarning, match="estimated noise level"):
         denoise(model, with_noise(smooth_image(64), 120), sigma=None)
 

@@ -196,10 +196,6 @@ def _write(args, out: Path, x, y, shape, model, labels, record: dict) -> None:
         written.insert(1, "model.safetensors")
     print(f"{len(x)} rows in {model.n_clusters} clusters by {record.get('method')} (sizes "
           f"{' '.join(map(str, sizes))}); wrote {', '.join(written)} in {out}")
-    empty = int((sizes == 0).sum())
-    if empty:  # DEC's and IDEC's self-training can empty clusters when the codes still move
-        print(f"note: {empty} of the {model.n_clusters} clusters are empty. Train the stack "
-              "longer (--pretrain-epochs, --finetune-epochs), or ask for fewer clusters")
     if y is not None:
         s = summary["scores"]
         print(f"against the data's labels: ACC {s['acc']:.4f}, NMI {s['nmi']:.4f}, "

@@ -86,9 +86,10 @@ def baseline(method: str, x: np.ndarray, n_clusters: int, n_components: int,
 def run_seed(name: str, x: np.ndarray, y: np.ndarray, seed: int,
              experiment: ClusteringExperiment, out: Path, device: str,
              checkpoints: Path | None, log: Callable[[str], None],
-             image_shape: tuple[int, int] | None = None) -> dict:
+             image_shape: tuple[int, int] | None = None, figures: bool = True) -> dict:
     """Every method on one data set with one seed: method -> scores and seconds (and for
-    the first seed, the figures of its best method in ``out/NAME/``)."""
+    the first seed, unless ``figures`` is false, the figures of its best method in
+    ``out/NAME/``)."""
     k = len(np.unique(y))
     settings = experiment.settings
     methods, _ = available(experiment.methods)
@@ -99,7 +100,8 @@ def run_seed(name: str, x: np.ndarray, y: np.ndarray, seed: int,
         results[method] = {**clustering_scores(y, labels),
                            "seconds": round(time.perf_counter() - start, 1)}
         log(_line(name, seed, method, results[method]))
-    code_methods = [m for m in methods if m in CODE_METHODS]
+    # in CODE_METHODS' order: the UMAP+GMM row before the rows that start from its clusters
+    code_methods = [m for m in CODE_METHODS if m in methods]
     if not code_methods:
         return results
     stack_dir = None if checkpoints is None else checkpoints / f"{name}-seed{seed}"
@@ -111,7 +113,11 @@ def run_seed(name: str, x: np.ndarray, y: np.ndarray, seed: int,
     for method in code_methods:
         task_method, changes = TASK_METHOD[method]
         changes = {"init": "kmeans", "moves": 0.0, **changes}
-        # DEC and IDEC from UMAP+GMM start from that row's clusters, rather than a second UMAP
+        # DEC and IDEC from UMAP+GMM start from that row's clusters (found here once if the
+        # row itself was not asked for), rather than from a UMAP each
+        if changes["init"] == "umap-gmm" and umap_gmm is None:
+            start = cluster(stack, x, k, "umap-gmm", settings, seed, device)
+            umap_gmm = start.labels, start.model.centers.detach().numpy()
         initial = umap_gmm if changes["init"] == "umap-gmm" else None
         result = cluster(stack, x, k, task_method, replace(settings, **changes), seed, device,
                          initial=initial)
@@ -126,7 +132,7 @@ def run_seed(name: str, x: np.ndarray, y: np.ndarray, seed: int,
         log(_line(name, seed, method, results[method]))
         if best is None or results[method]["acc"] > best[0]:
             best = (results[method]["acc"], method, result)
-    if seed == experiment.seeds[0]:  # the figures of the first seed's best method
+    if figures and seed == experiment.seeds[0]:  # the figures of the first seed's best method
         _, method, result = best
         codes = _codes(result.model, x)
         draw_clusters(x, codes, result.model.centers.detach().numpy(), result.labels,
@@ -157,7 +163,9 @@ def run(out: Path, experiment: ClusteringExperiment,
         data_dir: str | os.PathLike | None = None, device: str = "cpu",
         checkpoints: Path | None = None, log: Callable[[str], None] = print) -> dict:
     """Every set and seed; ``results.json`` and ``results.md`` rewritten after each, the
-    figures in ``out/SET/``. A seed whose results are in ``checkpoints`` is not rerun."""
+    figures in ``out/SET/``. A seed whose results are in ``checkpoints`` is not rerun; the
+    rows it lacks (a run resumed with more rows) are run on its checkpointed stack and
+    added, the figures left as the first run drew them."""
     _, missing = available(experiment.methods)
     if missing:
         log(f"skipped {', '.join(missing)}: umap-learn is not installed (pip install "
@@ -170,14 +178,16 @@ def run(out: Path, experiment: ClusteringExperiment,
         log(f"{name}: {len(x)} rows of {x.shape[1]} features, {len(np.unique(y))} classes")
         for seed in experiment.seeds:
             piece = None if checkpoints is None else checkpoints / f"{name}-seed{seed}.json"
-            if piece is not None and piece.is_file():
-                per_seed.setdefault(name, {})[seed] = json.loads(piece.read_text())
-                continue
-            results = run_seed(name, x, y, seed, experiment, out, device, checkpoints, log,
-                               image_shape)
-            per_seed.setdefault(name, {})[seed] = results
-            if piece is not None:
-                write_json(piece, results)
+            done = json.loads(piece.read_text()) if piece is not None and piece.is_file() \
+                else {}
+            todo = [m for m in available(experiment.methods)[0] if m not in done]
+            if todo:
+                results = run_seed(name, x, y, seed, replace(experiment, methods=todo), out,
+                                   device, checkpoints, log, image_shape, figures=not done)
+                done = {**done, **results}
+                if piece is not None:
+                    write_json(piece, done)
+            per_seed.setdefault(name, {})[seed] = done
             _write(out, experiment, per_seed, device, time.perf_counter() - start)
     return _write(out, experiment, per_seed, device, time.perf_counter() - start)
 

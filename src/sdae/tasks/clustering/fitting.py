@@ -32,7 +32,7 @@ import torch
 from ...core.batches import clip_batch_size, steps_per_epoch
 from ...core.stacking import StackedDenoisingAutoencoder, finetune_unsupervised, pretrain
 from ...core.training import TrainConfig, batched, train
-from ...errors import ConfigError, DataError, check_int
+from ...errors import ConfigError, DataError, check_int, warn
 from .codes import CODE_METHODS, cluster_codes, kmeans, umap_installed
 from .moves import random_moves, square_side
 from .self_training import ClusteringModel, SelfTraining
@@ -293,6 +293,11 @@ def cluster(stack: StackedDenoisingAutoencoder, x: np.ndarray, n_clusters: int,
                       changed=[round(c, 5) for c in objective.changed],
                       converged=objective.converged)
     record["seconds"] = round(time.perf_counter() - start, 1)
+    empty = n_clusters - len(np.unique(labels))
+    if empty:  # DEC's and IDEC's self-training can empty clusters while the codes still move
+        warn(f"{empty} of the {n_clusters} clusters are empty: train the stack longer "
+             "(pretrain_epochs and finetune_epochs; --pretrain-epochs and --finetune-epochs "
+             "in the CLI), or ask for fewer clusters")
     # how far the model's own rule (the nearest centre) reproduces the method's labels:
     # all of them for k-means, DEC and IDEC; most for the Gaussian mixtures
     nearest = batched(model.eval().predict, xt).cpu().numpy()

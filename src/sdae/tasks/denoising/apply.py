@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from ...errors import ConfigError, DataError, SdaeWarning
+from ...errors import ConfigError, DataError, warn
 from .denoisers import ImageDenoiser, channel_kind
 from .ensemble import check_orientations, self_ensemble
 from .noise import estimate_sigma
@@ -80,11 +79,11 @@ def _warn_beyond_training(model: ImageDenoiser, sigma: float, given: bool) -> No
     top = model.noise.sigma if model.noise.sigma_max is None else model.noise.sigma_max
     if sigma > 1.05 * top:
         how = "" if given else "estimated "
-        warnings.warn(f"the {how}noise level σ={sigma:.1f} is above the largest this "
+        warn(f"the {how}noise level σ={sigma:.1f} is above the largest this "
                       f"denoiser was trained on ({top:g}): expect a smoother, weaker "
                       "result, or train a model for such noise (sdae denoise train --model "
                       f"subimage --sigma 0 --sigma-max {math.ceil(sigma)} --images DIR --out "
-                      "MODEL.safetensors)", SdaeWarning, stacklevel=3)
+                      "MODEL.safetensors)")
 
 
 def image_sigma(image: np.ndarray) -> float:
