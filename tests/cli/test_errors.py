@@ -147,3 +147,16 @@ def test_bad_input_gets_its_one_line_error(row, bad_files, monkeypatch, capsys):
     with pytest.raises(exception):
         eval(row["Python"].replace(LOCAL_MIRROR, url), namespace)
     assert not (root / "pwned").exists()  # no pickle ran
+
+
+def test_the_program_exits_with_mains_status(tmp_path):
+    """``python -m sdae.cli`` (the console script's ``entry``): the one-line error on
+    stderr and status 2, as ``main`` returns them."""
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "sdae.cli", "info",
+                             str(tmp_path / "none.safetensors")],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.startswith("sdae info: error: ") and result.stderr.count("\n") == 1

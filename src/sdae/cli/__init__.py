@@ -5,6 +5,6 @@ rebuilds it for ``--resume``, :mod:`.main` assembles the parser and ends every c
 alike.
 """
 
-from .main import build_parser, main
+from .main import build_parser, entry, main
 
-__all__ = ["build_parser", "main"]
+__all__ = ["build_parser", "entry", "main"]

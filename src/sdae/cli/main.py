@@ -68,6 +68,25 @@ def _one_line_warnings(name: str, previous):
     return show
 
 
+def entry() -> None:
+    """The ``sdae`` program: :func:`main`, then the exit with its status. A process of a
+    torchrun group leaves the group and ends at once, all its files written and its output
+    flushed: the C++ teardown that an ordinary exit runs next is where a gloo process
+    aborted now and then ("terminate called without an active exception"), its work done."""
+    import os
+
+    code = main()
+    if "torch.distributed" in sys.modules:  # imported by a command that may have joined
+        from ..core.distributed import leave_process_group, process_group
+
+        if process_group()[0] > 1:
+            leave_process_group()
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+    sys.exit(code)
+
+
 def _terminate(signum, frame):
     raise KeyboardInterrupt  # SIGTERM ends a run like Ctrl-C: checkpoints stay, files whole
 

@@ -49,6 +49,8 @@ def leave_process_group() -> None:
     called without an active exception")."""
     import torch.distributed as dist
 
+    if not dist.is_initialized():  # left already (the command's end, then atexit)
+        return
     try:
         dist.barrier()
     finally:

@@ -79,11 +79,10 @@ def _warn_beyond_training(model: ImageDenoiser, sigma: float, given: bool) -> No
     top = model.noise.sigma if model.noise.sigma_max is None else model.noise.sigma_max
     if sigma > 1.05 * top:
         how = "" if given else "estimated "
-        warn(f"the {how}noise level σ={sigma:.1f} is above the largest this "
-                      f"denoiser was trained on ({top:g}): expect a smoother, weaker "
-                      "result, or train a model for such noise (sdae denoise train --model "
-                      f"subimage --sigma 0 --sigma-max {math.ceil(sigma)} --images DIR --out "
-                      "MODEL.safetensors)")
+        warn(f"the {how}noise level σ={sigma:.1f} is above the largest this denoiser was "
+             f"trained on ({top:g}): expect a smoother, weaker result, or train a model for "
+             f"such noise (sdae denoise train --model subimage --sigma 0 --sigma-max "
+             f"{math.ceil(sigma)} --images DIR --out MODEL.safetensors)")
 
 
 def image_sigma(image: np.ndarray) -> float:
