@@ -95,6 +95,7 @@ def test_dec_and_idec_from_umap_gmm_start_from_that_rows_clusters(tmp_path, monk
     assert scores["DEC from UMAP+GMM"] == scores["IDEC from UMAP+GMM"] == \
         scores["codes+UMAP+GMM"]
     assert calls == ["kmeans", "umap-gmm"]  # UMAP once, its clusters shared by the rows
+    assert "count the seconds of their self-training" in (tmp_path / "results.md").read_text()
     calls.clear()  # without the UMAP+GMM row, and whatever the order: still one UMAP
     plan = replace(plan, methods=["IDEC from UMAP+GMM", "DEC from UMAP+GMM"])
     rows = clustering.run(tmp_path / "without", plan, log=lambda s: None)["per_seed"]["digits"][0]

@@ -247,6 +247,10 @@ def markdown(doc: dict) -> str:
                           f"fine-tuning {s['finetune_seconds']:.0f} s per seed"
                           + (f", on images moved by up to {moved:g} of their side (finetune_"
                              "moves)." if moved else ".")]
+        if any(m.endswith("from UMAP+GMM") for m in methods):
+            lines += ["", "The rows \"from UMAP+GMM\" count the seconds of their "
+                          "self-training: UMAP+GMM's clusters are found once per seed (the "
+                          "seconds of the row codes+UMAP+GMM)."]
         lines.append("")
     m = doc["machine"]
     lines.append(f"Measured in {doc['seconds'] / 60:.1f} min on {m['cpu_count']} CPUs "
