@@ -14,6 +14,7 @@ from .core.autoencoder import DenoisingAutoencoder
 from .core.stacking import StackedDenoisingAutoencoder
 from .errors import ModelFileError
 from .io.model_files import read_model_file, write_model_file
+from .io.runs import run_holding
 from .tasks.clustering import ClusteringModel
 from .tasks.denoising import (
     ConvDenoiser,
@@ -155,8 +156,11 @@ def describe_checkpoint(path, state: dict) -> list[str]:
                      f"lr {config.get('lr')}, seed {config.get('seed')}")
     if history.get("train_loss"):
         lines.append(f"  last training loss {history['train_loss'][-1]:.4g}")
-    lines.append("  the run continues from it when its command is run again ('sdae train "
-                 "--resume RUN_DIR')")
+    run = run_holding(path)
+    if run is not None and run[1].get("command"):
+        lines.append(f"  its run continues from it: sdae {run[1]['command']} --resume {run[0]}")
+    else:
+        lines.append("  the run continues from it when its command is run again")
     return lines
 
 

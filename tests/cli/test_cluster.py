@@ -4,7 +4,6 @@ input."""
 import json
 
 import numpy as np
-import pytest
 
 from sdae.cli import main
 
@@ -39,6 +38,24 @@ def test_cluster_writes_labels_model_figures_and_scores(tmp_path, capsys):
     assert main(["cluster", str(out / "model.safetensors"), str(data), "--out",
                  str(again)]) == 0
     assert (again / "labels.csv").read_text() == (out / "labels.csv").read_text()
+
+
+def test_cluster_resumes_from_any_folder_with_the_data_it_started_with(tmp_path,
+                                                                       monkeypatch, capsys):
+    data, out = blobs_npz(tmp_path), tmp_path / "run"
+    monkeypatch.chdir(tmp_path)
+    assert main(["cluster", data.name, "--n-clusters", "3", "--method", "dec", "--out",
+                 str(out), *SMALL]) == 0
+    labels = (out / "labels.csv").read_text()
+    (out / "labels.csv").unlink()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    capsys.readouterr()
+    assert main(["cluster", "--resume", str(out)]) == 0  # replayed from its checkpoints
+    assert (out / "labels.csv").read_text() == labels
+    assert main(["cluster", "--resume", str(out), str(data)]) == 2
+    assert "give --resume RUN_DIR alone" in capsys.readouterr().err
 
 
 def test_cluster_bad_input(tmp_path, capsys):
@@ -87,7 +104,6 @@ def test_cluster_fine_tunes_the_stack_on_moved_images_when_asked(tmp_path, capsy
     assert (out / "checkpoints" / "finetune-moves0.1.ckpt").is_file()
 
 
-@pytest.mark.filterwarnings("ignore:Number of distinct clusters")
 def test_cluster_says_when_clusters_are_empty(tmp_path, capsys):
     # three distinct rows, each repeated: five clusters cannot all hold rows
     x = np.repeat(np.eye(3, 6, dtype=np.float32), 20, axis=0)
@@ -98,5 +114,6 @@ def test_cluster_says_when_clusters_are_empty(tmp_path, capsys):
     empty = sizes.count(0)
     assert empty >= 2
     said = capsys.readouterr()
-    assert f"sdae cluster: warning: {empty} of the 5 clusters are empty: train the stack " \
-        "longer" in said.err and "empty" not in said.out
+    assert f"sdae cluster: warning: {empty} of the 5 clusters are empty: ask for fewer " \
+        "clusters" in said.err and "empty" not in said.out
+    assert said.err.count("\n") == 1  # that line alone: not scikit-learn's own warning too

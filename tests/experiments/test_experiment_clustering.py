@@ -116,3 +116,16 @@ def test_the_commands_list_of_rows_is_the_experiments():
     from sdae.cli.experiment import clustering as command
 
     assert command.METHODS == clustering.METHODS
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"methods": ["kmeans"]}, "methods must be some of .*'kmeans'"),
+    ({"methods": []}, "methods must be some of .*none"),
+    ({"sets": []}, "at least one data set and one seed"),
+    ({"seeds": [-1]}, "seed must be an integer >= 0"),
+])
+def test_a_plan_with_unknown_rows_or_nothing_to_run_is_refused(changes, message):
+    from sdae.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=message):
+        clustering.ClusteringExperiment(**changes)

@@ -123,7 +123,7 @@ def test_empty_clusters_are_warned_of():
     X, _ = blobs()
     stack, _ = train_stack(X, QUICK, seed=0, progress=False)
     labels = np.arange(len(X)) % 2  # two of three clusters hold rows
-    with pytest.warns(SdaeWarning, match="1 of the 3 clusters are empty: train the stack"):
+    with pytest.warns(SdaeWarning, match="1 of the 3 clusters is empty: ask for fewer clusters"):
         cluster(stack, X, 3, "dec", replace(QUICK, self_training_steps=0), seed=0,
                 initial=(labels, np.zeros((3, 8), np.float32)))
 

@@ -13,19 +13,19 @@ METHODS = ("auto", "kmeans", "gmm", "umap-gmm", "dec", "idec")  # tasks.clusteri
 def add_parser(sub) -> None:
     p = sub.add_parser(
         "cluster", help="cluster the rows of a data set on stacked-DAE codes",
-        usage="sdae cluster (DATA --n-clusters K | MODEL DATA) --out OUT [options]",
+        usage="sdae cluster (DATA --n-clusters K | MODEL DATA) --out OUT [options] | --resume OUT",
         description="Train a stack of denoising autoencoders on a data set without labels "
                     "(DEC's recipe: greedy layer-wise pre-training with masking noise, then "
                     "fine-tuning as a deep autoencoder), cluster its codes, and write OUT/"
                     "labels.csv (the cluster of each row), OUT/model.safetensors, "
-                    "OUT/codes_map.png (the codes on the plane, coloured by cluster) and "
+                    "OUT/codes_map.png (the codes on the plane, coloured by cluster), "
                     "OUT/nearest.png (the rows nearest each centre) and OUT/clustering.json "
                     "(sizes, seconds, scores). With a MODEL saved before, label DATA with "
                     "its clusters instead: each row goes to the nearest centre in code "
                     "space (for umap-gmm and gmm that agrees with the fitted labels on most "
                     "rows, not all: clustering.json's nearest_centre_agrees). When the data "
                     "have labels, ACC, NMI and ARI against them are printed.")
-    p.add_argument("paths", nargs="+", metavar="[MODEL] DATA",
+    p.add_argument("paths", nargs="*", metavar="[MODEL] DATA",
                    help="the data: 'mnist' (all 70 000 images), 'mnist-small', 'usps' (all "
                         "9 298), 'digits', or a path (.npy, .npz with x and y, .csv, a folder "
                         "of images); before it, a model saved by an earlier run")
@@ -85,10 +85,14 @@ def run(args) -> None:
     from .run_folder import resumed_args
 
     args = resumed_args(args, COMMAND)
+    if args.resume is not None:  # the data as the run recorded them (absolute, or a name)
+        from ..io.runs import read_record
+
+        args.paths = [read_record(args.resume)["data"]]
+    if not 1 <= len(args.paths) <= 2:
+        raise ConfigError("give the DATA to cluster, or a saved MODEL and the DATA")
     if args.out is None:
         raise ConfigError("give the output folder: --out OUT")
-    if len(args.paths) > 2:
-        raise ConfigError("give the DATA to cluster, or a saved MODEL and the DATA")
     if len(args.paths) == 1 and args.n_clusters is None:
         raise ConfigError("give the number of clusters: --n-clusters K (or a saved MODEL "
                           "before the DATA)")

@@ -23,13 +23,14 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import ConfigError, check_int
 from ..io.atomic import atomic_write, write_json
 from ..io.data.registry import load_all_rows
 from ..io.runs import machine_description
 from ..measures.clustering import clustering_scores, draw_clusters
 from ..tasks.clustering import ClusteringSettings, cluster, kmeans, train_stack, umap_installed
 
-SETS = ("mnist", "usps")
+SETS = ("mnist", "usps")  # the papers'; any data set of the registry runs too
 BASELINES = ("k-means on pixels", "k-means on PCA")
 CODE_METHODS = ("k-means on codes", "DEC", "IDEC", "codes+UMAP+GMM", "DEC from UMAP+GMM",
                 "IDEC from UMAP+GMM", "DEC with moves", "IDEC with moves")
@@ -56,10 +57,24 @@ PUBLISHED_ACC = {
 
 @dataclass
 class ClusteringExperiment:
+    """What :func:`run` measures: data sets (MNIST and USPS by default; any name the data
+    registry knows, e.g. ``digits`` or ``mnist-small`` for a quick run), seeds, the rows of
+    :data:`METHODS`, and the recipe's settings."""
+
     sets: list[str] = field(default_factory=lambda: list(SETS))
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
     methods: list[str] = field(default_factory=lambda: list(DEFAULT_METHODS))
     settings: ClusteringSettings = field(default_factory=ClusteringSettings)
+
+    def __post_init__(self) -> None:
+        unknown = [m for m in self.methods if m not in METHODS]
+        if unknown or not self.methods:
+            raise ConfigError(f"methods must be some of {', '.join(METHODS)}; got "
+                              f"{', '.join(map(repr, unknown)) or 'none'}")
+        if not self.sets or not self.seeds:
+            raise ConfigError("give at least one data set and one seed, e.g. "
+                              "sets=['mnist'], seeds=[0]")
+        self.seeds = [check_int(s, "seed", minimum=0) for s in self.seeds]
 
     def to_dict(self) -> dict:
         return {**asdict(self), "settings": self.settings.to_dict()}

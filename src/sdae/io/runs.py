@@ -96,6 +96,16 @@ def read_record(folder: Path) -> dict | None:
     return None
 
 
+def run_holding(checkpoint: Path) -> tuple[Path, dict] | None:
+    """The run folder whose ``checkpoints/`` holds the file ``checkpoint`` (at any depth),
+    and its record; None for a checkpoint outside a run folder."""
+    for folder in Path(checkpoint).resolve().parents:
+        if folder.name == "checkpoints":
+            record = read_record(folder.parent)
+            return None if record is None else (folder.parent, record)
+    return None
+
+
 def unfinished_record(checkpoints: Path) -> dict | None:
     """The record of an unfinished run whose checkpoints lie in ``checkpoints``."""
     try:

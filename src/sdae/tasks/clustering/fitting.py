@@ -295,9 +295,9 @@ def cluster(stack: StackedDenoisingAutoencoder, x: np.ndarray, n_clusters: int,
     record["seconds"] = round(time.perf_counter() - start, 1)
     empty = n_clusters - len(np.unique(labels))
     if empty:  # DEC's and IDEC's self-training can empty clusters while the codes still move
-        warn(f"{empty} of the {n_clusters} clusters are empty: train the stack longer "
-             "(pretrain_epochs and finetune_epochs; --pretrain-epochs and --finetune-epochs "
-             "in the CLI), or ask for fewer clusters")
+        warn(f"{empty} of the {n_clusters} clusters {'is' if empty == 1 else 'are'} empty: "
+             "ask for fewer clusters (the data may hold fewer groups, or fewer distinct "
+             "rows), or train the stack longer (more pre-training and fine-tuning epochs)")
     # how far the model's own rule (the nearest centre) reproduces the method's labels:
     # all of them for k-means, DEC and IDEC; most for the Gaussian mixtures
     nearest = batched(model.eval().predict, xt).cpu().numpy()
