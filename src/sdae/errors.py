@@ -32,15 +32,17 @@ class SdaeWarning(UserWarning):
 
 def warn(message: str) -> None:
     """Issue ``message`` as a :class:`SdaeWarning` attributed to the first caller outside
-    this package and scikit-learn (whose estimators wrap ours), whichever public function
-    was called (``sdae.denoise`` or ``sdae.tasks.denoising.denoise``): Python's warning
-    filters and its "file:line" then name the user's own line, not one of ours."""
+    this package and the libraries that call our estimators (scikit-learn, joblib), whichever
+    public function was called (``sdae.denoise`` or ``sdae.tasks.denoising.denoise``):
+    Python's warning filters and its "file:line" then name the user's own line, not one of
+    ours. (A thread started on one of our functions names the threading module.)"""
     import sys
     import warnings
 
+    ours = (__name__.rpartition(".")[0], "sklearn", "joblib")  # "sdae", however imported
     frame, level = sys._getframe(1), 2  # level 1 is this function
     while frame is not None and \
-            frame.f_globals.get("__name__", "").partition(".")[0] in ("sdae", "sklearn"):
+            f"{frame.f_globals.get('__name__')}.".startswith(tuple(f"{o}." for o in ours)):
         frame, level = frame.f_back, level + 1
     warnings.warn(message, SdaeWarning, stacklevel=level)
 

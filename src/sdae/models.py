@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 from pathlib import Path
 
 import torch
@@ -158,7 +159,8 @@ def describe_checkpoint(path, state: dict) -> list[str]:
         lines.append(f"  last training loss {history['train_loss'][-1]:.4g}")
     run = run_holding(path)
     if run is not None and run[1].get("command"):
-        lines.append(f"  its run continues from it: sdae {run[1]['command']} --resume {run[0]}")
+        lines.append(f"  its run continues (or, finished, replays) from it: sdae "
+                     f"{run[1]['command']} --resume {shlex.quote(str(run[0]))}")
     else:
         lines.append("  the run continues from it when its command is run again")
     return lines

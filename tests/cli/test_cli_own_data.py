@@ -88,7 +88,7 @@ def test_info_on_a_run_folder_and_on_a_checkpoint(run_folder, capsys):
     checkpoint = _info(run_folder / "checkpoints" / "pretrain-layer1.ckpt", capsys)
     assert "training checkpoint (sdae checkpoint format 1)" in checkpoint
     assert "after 1 epoch of 1" in checkpoint and "layer 1: 6 -> 6" in checkpoint
-    assert f"its run continues from it: sdae train --resume {run_folder.resolve()}" in checkpoint
+    assert f"from it: sdae train --resume {run_folder.resolve()}" in checkpoint
 
 
 @pytest.mark.parametrize("command", ["encode", "reconstruct", "predict"])

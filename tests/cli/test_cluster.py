@@ -55,7 +55,8 @@ def test_cluster_resumes_from_any_folder_with_the_data_it_started_with(tmp_path,
     assert main(["cluster", "--resume", str(out)]) == 0  # replayed from its checkpoints
     assert (out / "labels.csv").read_text() == labels
     assert main(["cluster", "--resume", str(out), str(data)]) == 2
-    assert "give --resume RUN_DIR alone" in capsys.readouterr().err
+    assert "[MODEL] DATA would be ignored: give --resume RUN_DIR alone" in \
+        capsys.readouterr().err
 
 
 def test_cluster_bad_input(tmp_path, capsys):
@@ -117,3 +118,8 @@ def test_cluster_says_when_clusters_are_empty(tmp_path, capsys):
     assert f"sdae cluster: warning: {empty} of the 5 clusters are empty: ask for fewer " \
         "clusters" in said.err and "empty" not in said.out
     assert said.err.count("\n") == 1  # that line alone: not scikit-learn's own warning too
+    # rows labelled by the saved model: the clusters none of them fall in are said too
+    main(["cluster", str(tmp_path / "out" / "model.safetensors"), str(tmp_path / "three.npy"),
+          "--out", str(tmp_path / "labelled")])
+    assert f"sdae cluster: warning: {empty} of the model's 5 clusters hold none of " in \
+        capsys.readouterr().err

@@ -149,6 +149,33 @@ def test_bad_input_gets_its_one_line_error(row, bad_files, monkeypatch, capsys):
     assert not (root / "pwned").exists()  # no pickle ran
 
 
+def test_under_torchrun_the_program_leaves_the_group_and_ends_at_once(monkeypatch):
+    """The torchrun branch of ``entry``: the group left, then ``os._exit`` with main's
+    status (no interpreter teardown); a failure to leave is said and keeps the status."""
+    import importlib
+    import os
+
+    from sdae.core import distributed
+
+    cli_main = importlib.import_module("sdae.cli.main")  # the module, not sdae.cli's main
+
+    ended, left = [], []
+    monkeypatch.setattr(cli_main, "main", lambda: 2)
+    monkeypatch.setattr(distributed, "process_group", lambda: (2, 1))
+    monkeypatch.setattr(distributed, "leave_process_group", lambda: left.append(True))
+    monkeypatch.setattr(os, "_exit", ended.append)
+    cli_main.entry()
+    assert (left, ended) == ([True], [2])
+
+    def broken():
+        raise RuntimeError("peer gone")
+
+    monkeypatch.setattr(distributed, "leave_process_group", broken)
+    monkeypatch.setattr(cli_main, "main", lambda: 0)
+    cli_main.entry()
+    assert ended == [2, 1]  # a run that failed to end cleanly does not report success
+
+
 def test_the_program_exits_with_mains_status(tmp_path):
     """``python -m sdae.cli`` (the console script's ``entry``): the one-line error on
     stderr and status 2, as ``main`` returns them."""

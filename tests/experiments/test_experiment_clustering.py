@@ -62,6 +62,7 @@ def test_a_run_resumed_with_more_rows_runs_only_those(tmp_path, monkeypatch):
     assert ran == ["dec"]  # the finished row is read back, the new one run and added
     rows = more["per_seed"]["digits"][0]
     assert rows["k-means on codes"] == first["per_seed"]["digits"][0]["k-means on codes"]
+    assert rows["stack"] == first["per_seed"]["digits"][0]["stack"]  # its record kept
     assert set(more["summary"]["digits"]) == {"k-means on codes", "DEC", "stack"}
     assert json.loads((checkpoints / "digits-seed0.json").read_text())["DEC"] == rows["DEC"]
     assert (tmp_path / "digits" / "codes_map.png").read_bytes() == figure
@@ -129,3 +130,11 @@ def test_a_plan_with_unknown_rows_or_nothing_to_run_is_refused(changes, message)
 
     with pytest.raises(ConfigError, match=message):
         clustering.ClusteringExperiment(**changes)
+
+
+def test_each_row_sets_its_own_start_and_moves_whatever_the_plans_settings():
+    settings = replace(TINY, moves=0.1, init="umap-gmm")
+    method, own = clustering.row("codes+UMAP+GMM", settings)
+    assert (method, own.init, own.moves) == ("umap-gmm", "kmeans", 0.0)
+    method, own = clustering.row("IDEC with moves", settings)
+    assert (method, own.init, own.moves, own.hidden_sizes) == ("idec", "kmeans", 0.1, (32, 8))

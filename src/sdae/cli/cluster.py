@@ -88,7 +88,7 @@ def run(args) -> None:
     if args.resume is not None:  # the data as the run recorded them (absolute, or a name)
         from ..io.runs import read_record
 
-        args.paths = [read_record(args.resume)["data"]]
+        args.paths = [(read_record(args.resume) or {}).get("data")]
     if not 1 <= len(args.paths) <= 2:
         raise ConfigError("give the DATA to cluster, or a saved MODEL and the DATA")
     if args.out is None:
@@ -170,6 +170,12 @@ def _label(args) -> None:
 
     out = prepare_folder(args.out)
     labels = batched(model.predict, torch.as_tensor(x)).numpy()
+    empty = model.n_clusters - len(np.unique(labels))
+    if empty:
+        from ..errors import warn
+
+        warn(f"{empty} of the model's {model.n_clusters} clusters hold none of {data}'s "
+             "rows")
     _write(args, out, x, y, shape, model, labels,
            {"method": (header.get("extra") or {}).get("method"), "model": str(model_path)})
 

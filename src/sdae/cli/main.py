@@ -76,15 +76,19 @@ def entry() -> None:
     import os
 
     code = main()
-    if "torch.distributed" in sys.modules:  # imported by a command that may have joined
-        from ..core.distributed import leave_process_group, process_group
+    from ..core.distributed import leave_process_group, process_group
 
-        if process_group()[0] > 1:
-            leave_process_group()
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(code)
-    sys.exit(code)
+    if process_group()[0] == 1:
+        sys.exit(code)
+    try:
+        leave_process_group()
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except Exception as err:  # a peer gone, a closed pipe: said, and the status kept
+        print(f"sdae: error while leaving the process group: {err}", file=sys.stderr)
+        code = code or 1
+    finally:
+        os._exit(code)
 
 
 def _terminate(signum, frame):

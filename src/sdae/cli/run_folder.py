@@ -45,7 +45,8 @@ def resumed_args(args, command: list[str]):
         return args
     run = args.resume
     defaults = vars(build_parser().parse_args(command))
-    others = [f"--{k.replace('_', '-')}" for k, v in vars(args).items()
+    positional = {"paths": "[MODEL] DATA"}  # named as the usage names them
+    others = [positional.get(k, f"--{k.replace('_', '-')}") for k, v in vars(args).items()
               if k not in ("resume", "progress", "argv", "handler") and v != defaults.get(k)]
     if others:
         raise ConfigError(f"--resume continues a run with the options it started with, "

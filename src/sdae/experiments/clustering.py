@@ -98,6 +98,13 @@ def baseline(method: str, x: np.ndarray, n_clusters: int, n_components: int,
     return kmeans(x, n_clusters, seed, n_init=10)[0]
 
 
+def row(method: str, settings: ClusteringSettings) -> tuple[str, ClusteringSettings]:
+    """The task's method and settings of a row on codes: DEC's k-means start and no moves
+    unless the row says otherwise, whatever ``settings`` say."""
+    task_method, changes = TASK_METHOD[method]
+    return task_method, replace(settings, **{"init": "kmeans", "moves": 0.0, **changes})
+
+
 def run_seed(name: str, x: np.ndarray, y: np.ndarray, seed: int,
              experiment: ClusteringExperiment, out: Path, device: str,
              checkpoints: Path | None, log: Callable[[str], None],
@@ -126,15 +133,14 @@ def run_seed(name: str, x: np.ndarray, y: np.ndarray, seed: int,
         f"fine-tuned in {record['finetune_seconds']:.0f} s")
     best, umap_gmm = None, None
     for method in code_methods:
-        task_method, changes = TASK_METHOD[method]
-        changes = {"init": "kmeans", "moves": 0.0, **changes}
+        task_method, row_settings = row(method, settings)
         # DEC and IDEC from UMAP+GMM start from that row's clusters (found here once if the
         # row itself was not asked for), rather than from a UMAP each
-        if changes["init"] == "umap-gmm" and umap_gmm is None:
-            start = cluster(stack, x, k, "umap-gmm", settings, seed, device)
+        if row_settings.init == "umap-gmm" and umap_gmm is None:
+            start = cluster(stack, x, k, *row("codes+UMAP+GMM", settings), seed, device)
             umap_gmm = start.labels, start.model.centers.detach().numpy()
-        initial = umap_gmm if changes["init"] == "umap-gmm" else None
-        result = cluster(stack, x, k, task_method, replace(settings, **changes), seed, device,
+        initial = umap_gmm if row_settings.init == "umap-gmm" else None
+        result = cluster(stack, x, k, task_method, row_settings, seed, device,
                          initial=initial)
         if task_method == "umap-gmm":
             umap_gmm = result.labels, result.model.centers.detach().numpy()
@@ -143,7 +149,7 @@ def run_seed(name: str, x: np.ndarray, y: np.ndarray, seed: int,
         if "steps" in result.record:  # self-training: how long, and from where and how
             results[method].update(steps=result.record["steps"],
                                    converged=result.record["converged"],
-                                   init=changes["init"], moves=changes["moves"])
+                                   init=row_settings.init, moves=row_settings.moves)
         log(_line(name, seed, method, results[method]))
         if best is None or results[method]["acc"] > best[0]:
             best = (results[method]["acc"], method, result)
@@ -198,8 +204,9 @@ def run(out: Path, experiment: ClusteringExperiment,
             todo = [m for m in available(experiment.methods)[0] if m not in done]
             if todo:
                 results = run_seed(name, x, y, seed, replace(experiment, methods=todo), out,
-                                   device, checkpoints, log, image_shape, figures=not done)
-                done = {**done, **results}
+                                   device, checkpoints, log, image_shape,
+                                   figures="figures_method" not in done)
+                done = {**results, **done}  # the rows added; the stack's record kept
                 if piece is not None:
                     write_json(piece, done)
             per_seed.setdefault(name, {})[seed] = done
@@ -264,8 +271,8 @@ def markdown(doc: dict) -> str:
                              "moves)." if moved else ".")]
         if any(m.endswith("from UMAP+GMM") for m in methods):
             lines += ["", "The rows \"from UMAP+GMM\" count the seconds of their "
-                          "self-training: UMAP+GMM's clusters are found once per seed (the "
-                          "seconds of the row codes+UMAP+GMM)."]
+                          "self-training: UMAP+GMM's clusters are found once per seed, and "
+                          "take the seconds of the row codes+UMAP+GMM."]
         lines.append("")
     m = doc["machine"]
     lines.append(f"Measured in {doc['seconds'] / 60:.1f} min on {m['cpu_count']} CPUs "

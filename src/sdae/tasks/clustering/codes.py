@@ -48,16 +48,10 @@ def cluster_codes(codes: np.ndarray, n_clusters: int, method: str = "kmeans",
 
 def kmeans(x: np.ndarray, n_clusters: int, seed: int = 0,
            n_init: int = 20) -> tuple[np.ndarray, np.ndarray]:
-    """k-means with ``n_init`` restarts (DEC's 20), the best kept: (labels, centres).
-    Clusters left empty (fewer distinct rows than clusters) are said once, by
-    :func:`.fitting.cluster`, not also by scikit-learn."""
+    """k-means with ``n_init`` restarts (DEC's 20), the best kept: (labels, centres)."""
     from sklearn.cluster import KMeans
-    from sklearn.exceptions import ConvergenceWarning
 
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "Number of distinct clusters",
-                                category=ConvergenceWarning)
-        fitted = KMeans(n_clusters, n_init=n_init, random_state=seed).fit(x)
+    fitted = KMeans(n_clusters, n_init=n_init, random_state=seed).fit(x)
     return fitted.labels_.astype(np.int64), fitted.cluster_centers_
 
 

@@ -23,6 +23,7 @@ import copy
 import math
 import os
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -266,14 +267,19 @@ def cluster(stack: StackedDenoisingAutoencoder, x: np.ndarray, n_clusters: int,
     xt = torch.as_tensor(x, dtype=torch.float32, device=device)
     codes = batched(model.encode, xt).cpu().numpy()
     record: dict = {"method": method}
-    if initial is not None:
-        labels, centers = initial
-    elif method in CODE_METHODS:
-        labels, centers = cluster_codes(codes, n_clusters, method, seed)
-    elif settings.init == "kmeans":  # DEC's start, on the codes as they are (float32)
-        labels, centers = kmeans(codes, n_clusters, seed)
-    else:
-        labels, centers = cluster_codes(codes, n_clusters, settings.init, seed)
+    from sklearn.exceptions import ConvergenceWarning
+
+    with warnings.catch_warnings():  # clusters left empty are said once, below
+        warnings.filterwarnings("ignore", "Number of distinct clusters",
+                                category=ConvergenceWarning)
+        if initial is not None:
+            labels, centers = initial
+        elif method in CODE_METHODS:
+            labels, centers = cluster_codes(codes, n_clusters, method, seed)
+        elif settings.init == "kmeans":  # DEC's start, on the codes as they are (float32)
+            labels, centers = kmeans(codes, n_clusters, seed)
+        else:
+            labels, centers = cluster_codes(codes, n_clusters, settings.init, seed)
     with torch.no_grad():
         model.centers.copy_(torch.as_tensor(centers, dtype=torch.float32))
     if method in SELF_TRAINING and settings.self_training_steps:
