@@ -186,7 +186,7 @@ def run(out: Path, experiment: ClusteringExperiment,
     """Every set and seed; ``results.json`` and ``results.md`` rewritten after each, the
     figures in ``out/SET/``. A seed whose results are in ``checkpoints`` is not rerun; the
     rows it lacks (a run resumed with more rows) are run on its checkpointed stack and
-    added, the figures left as the first run drew them."""
+    added, and the figures drawn only if the first run drew none."""
     _, missing = available(experiment.methods)
     if missing:
         log(f"skipped {', '.join(missing)}: umap-learn is not installed (pip install "
