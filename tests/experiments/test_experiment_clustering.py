@@ -2,6 +2,7 @@
 summary over seeds."""
 
 import json
+import shutil
 from dataclasses import replace
 
 import pytest
@@ -66,6 +67,12 @@ def test_a_run_resumed_with_more_rows_runs_only_those(tmp_path, monkeypatch):
     assert set(more["summary"]["digits"]) == {"k-means on codes", "DEC", "stack"}
     assert json.loads((checkpoints / "digits-seed0.json").read_text())["DEC"] == rows["DEC"]
     assert (tmp_path / "digits" / "codes_map.png").read_bytes() == figure
+    # its stack's checkpoints deleted: the stack is trained again, and the log says so
+    shutil.rmtree(checkpoints / "digits-seed0")
+    said = []
+    clustering.run(tmp_path, replace(plan, methods=["k-means on codes", "DEC", "IDEC"]),
+                   checkpoints=checkpoints, log=said.append)
+    assert any("checkpoints are gone" in line for line in said)
 
 
 def test_the_rows_that_need_umap_are_left_out_without_it(monkeypatch):

@@ -202,6 +202,11 @@ def run(out: Path, experiment: ClusteringExperiment,
             done = json.loads(piece.read_text()) if piece is not None and piece.is_file() \
                 else {}
             todo = [m for m in available(experiment.methods)[0] if m not in done]
+            stack_dir = None if checkpoints is None else checkpoints / f"{name}-seed{seed}"
+            if "stack" in done and any(m in CODE_METHODS for m in todo) and \
+                    not stack_dir.is_dir():
+                log(f"{name} seed {seed}: its stack's checkpoints are gone from {stack_dir}: "
+                    "training the stack again for the rows it lacks")
             if todo:
                 results = run_seed(name, x, y, seed, replace(experiment, methods=todo), out,
                                    device, checkpoints, log, image_shape,
