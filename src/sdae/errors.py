@@ -39,10 +39,10 @@ def warn(message: str) -> None:
     import sys
     import warnings
 
-    ours = (__name__.rpartition(".")[0], "sklearn", "joblib")  # "sdae", however imported
+    ours = tuple(f"{package}." for package in  # "sdae", however it was imported
+                 (__name__.rpartition(".")[0], "sklearn", "joblib"))
     frame, level = sys._getframe(1), 2  # level 1 is this function
-    while frame is not None and \
-            f"{frame.f_globals.get('__name__')}.".startswith(tuple(f"{o}." for o in ours)):
+    while frame is not None and f"{frame.f_globals.get('__name__')}.".startswith(ours):
         frame, level = frame.f_back, level + 1
     warnings.warn(message, SdaeWarning, stacklevel=level)
 

@@ -85,10 +85,6 @@ def run(args) -> None:
     from .run_folder import resumed_args
 
     args = resumed_args(args, COMMAND)
-    if args.resume is not None:  # the data as the run recorded them (absolute, or a name)
-        from ..io.runs import read_record
-
-        args.paths = [(read_record(args.resume) or {}).get("data")]
     if not 1 <= len(args.paths) <= 2:
         raise ConfigError("give the DATA to cluster, or a saved MODEL and the DATA")
     if args.out is None:

@@ -67,6 +67,8 @@ def resumed_args(args, command: list[str]):
                           for v, r in zip(value, resumed_value, strict=False)])
     if record.get("data") and hasattr(resumed, "data"):
         resumed.data = record["data"]
+    elif record.get("data") and hasattr(resumed, "paths"):  # sdae cluster's positional DATA
+        resumed.paths = [record["data"]]
     if record.get("data_dir") and hasattr(resumed, "data_dir"):
         resumed.data_dir = Path(record["data_dir"])
     resumed.argv, resumed.out, resumed.resume = argv, run, run

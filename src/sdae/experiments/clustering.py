@@ -126,8 +126,8 @@ def run_seed(name: str, x: np.ndarray, y: np.ndarray, seed: int,
     code_methods = [m for m in CODE_METHODS if m in methods]
     if not code_methods:
         return results
-    stack_dir = None if checkpoints is None else checkpoints / f"{name}-seed{seed}"
-    stack, record = train_stack(x, settings, seed, device, checkpoint_dir=stack_dir)
+    stack, record = train_stack(x, settings, seed, device,
+                                checkpoint_dir=_stack_dir(checkpoints, name, seed))
     results["stack"] = {k: record[k] for k in ("pretrain_seconds", "finetune_seconds")}
     log(f"{name} seed {seed}: stack pre-trained in {record['pretrain_seconds']:.0f} s, "
         f"fine-tuned in {record['finetune_seconds']:.0f} s")
@@ -160,6 +160,11 @@ def run_seed(name: str, x: np.ndarray, y: np.ndarray, seed: int,
                       _folder(out / name), image_shape, seed, title=f"{name}, {method}: ")
         results["figures_method"] = method
     return results
+
+
+def _stack_dir(checkpoints: Path | None, name: str, seed: int) -> Path | None:
+    """Where a seed's stack checkpoints, beside its piece of results."""
+    return None if checkpoints is None else checkpoints / f"{name}-seed{seed}"
 
 
 def _codes(model, x: np.ndarray) -> np.ndarray:
@@ -202,7 +207,7 @@ def run(out: Path, experiment: ClusteringExperiment,
             done = json.loads(piece.read_text()) if piece is not None and piece.is_file() \
                 else {}
             todo = [m for m in available(experiment.methods)[0] if m not in done]
-            stack_dir = None if checkpoints is None else checkpoints / f"{name}-seed{seed}"
+            stack_dir = _stack_dir(checkpoints, name, seed)
             if "stack" in done and any(m in CODE_METHODS for m in todo) and \
                     not stack_dir.is_dir():
                 log(f"{name} seed {seed}: its stack's checkpoints are gone from {stack_dir}: "
