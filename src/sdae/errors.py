@@ -30,12 +30,13 @@ class SdaeWarning(UserWarning):
     line)."""
 
 
-def warn(message: str) -> None:
-    """Issue ``message`` as a :class:`SdaeWarning` attributed to the first caller outside
-    this package and the libraries that call our estimators (scikit-learn, joblib), whichever
-    public function was called (``sdae.denoise`` or ``sdae.tasks.denoising.denoise``):
-    Python's warning filters and its "file:line" then name the user's own line, not one of
-    ours. (A thread started on one of our functions names the threading module.)"""
+def warn(message: str, category: type[Warning] = SdaeWarning) -> None:
+    """Issue ``message`` (a :class:`SdaeWarning` unless told) attributed to the first caller
+    outside this package and the libraries that call our estimators (scikit-learn, joblib),
+    whichever public function was called (``sdae.denoise`` or
+    ``sdae.tasks.denoising.denoise``): Python's warning filters and its "file:line" then
+    name the user's own line, not one of ours. (A thread started on one of our functions
+    names the threading module.)"""
     import sys
     import warnings
 
@@ -44,7 +45,53 @@ def warn(message: str) -> None:
     frame, level = sys._getframe(1), 2  # level 1 is this function
     while frame is not None and f"{frame.f_globals.get('__name__')}.".startswith(ours):
         frame, level = frame.f_back, level + 1
-    warnings.warn(message, SdaeWarning, stacklevel=level)
+    warnings.warn(message, category, stacklevel=level)
+
+
+class WarningsAbout:
+    """``with WarningsAbout("photo.png") as said:`` holds back the library's warnings
+    (:class:`SdaeWarning`) issued in the block and, at its end, issues each again as
+    ``photo.png: message`` (by :func:`warn`), so that the one item of many it concerns (an
+    image of a folder, a row of an experiment) is named, and the same message about two
+    items is shown twice (Python shows a message from one line once). A message issued
+    several times in the block is said once; ``said`` lists them as first issued.
+
+    Other warnings are issued again as they were, from their own line, under the filters
+    outside. All are said also when the block fails; then a warning that a filter turns
+    into an error gives way to the block's own failure."""
+
+    def __init__(self, about: str) -> None:
+        self.about = about
+        self.said: list[str] = []
+
+    def __enter__(self) -> list[str]:
+        import warnings
+
+        self._catching = warnings.catch_warnings(record=True)
+        self._caught = self._catching.__enter__()
+        warnings.simplefilter("always", SdaeWarning)  # each item's, however many
+        return self.said
+
+    def __exit__(self, kind, value, traceback) -> None:
+        import functools
+        import warnings
+
+        self._catching.__exit__(kind, value, traceback)
+        for caught in self._caught:
+            if issubclass(caught.category, SdaeWarning):
+                if str(caught.message) in self.said:
+                    continue
+                self.said.append(str(caught.message))
+                again = functools.partial(warn, f"{self.about}: {caught.message}",
+                                          caught.category)
+            else:  # not ours: as it was, from its own line
+                again = functools.partial(warnings.warn_explicit, caught.message,
+                                          caught.category, caught.filename, caught.lineno)
+            try:
+                again()
+            except Warning:  # a filter made it an error: the block's own failure comes first
+                if kind is None:
+                    raise
 
 
 def check_int(value, name: str, minimum: int = 1) -> int:

@@ -15,7 +15,7 @@ from .core.autoencoder import DenoisingAutoencoder
 from .core.stacking import StackedDenoisingAutoencoder
 from .errors import ModelFileError
 from .io.model_files import read_model_file, write_model_file
-from .io.runs import run_holding
+from .io.runs import checkpointed_record, continuing_command, run_holding
 from .tasks.clustering import ClusteringModel
 from .tasks.denoising import (
     ConvDenoiser,
@@ -157,10 +157,15 @@ def describe_checkpoint(path, state: dict) -> list[str]:
                      f"lr {config.get('lr')}, seed {config.get('seed')}")
     if history.get("train_loss"):
         lines.append(f"  last training loss {history['train_loss'][-1]:.4g}")
-    run = run_holding(path)
+    run, record = run_holding(path), checkpointed_record(path)
+    command = None if record is None else continuing_command(record)
     if run is not None and run[1].get("command"):
         lines.append(f"  its run continues (or, finished, replays) from it: sdae "
                      f"{run[1]['command']} --resume {shlex.quote(str(run[0]))}")
+    elif command is not None:  # sdae denoise train --checkpoint FILE
+        lines.append(f"  its run finished; the same command starts afresh: {command}"
+                     if record.get("finished") else
+                     f"  its run continues from it when its command is run again: {command}")
     else:
         lines.append("  the run continues from it when its command is run again")
     return lines

@@ -1,5 +1,7 @@
 import argparse
 import json
+import os
+import shlex
 import subprocess
 import sys
 
@@ -518,10 +520,18 @@ def test_an_interrupted_denoiser_continues_from_its_checkpoint(photo_folder, tmp
         assert main(resumable) == 130
     assert "continue by running the same command" in capsys.readouterr().err
     assert saved == [1] and not (tmp_path / "resumed.safetensors").exists()
+    checkpoint = tmp_path / "ckpt" / "denoiser.ckpt"
+    command = f"cd {shlex.quote(os.getcwd())} && sdae {shlex.join(resumable)}"
+    assert main(["info", str(checkpoint)]) == 0  # sdae info CHECKPOINT names the command
+    assert f"its run continues from it when its command is run again: {command}\n" in \
+        capsys.readouterr().out
     with monkeypatch.context() as patch:
         patch.setattr(training, "save_checkpoint", save_and_note)
         assert main(resumable) == 0
     assert saved == [1, 2, 3]  # it went on from epoch 2
+    assert main(["info", str(checkpoint)]) == 0
+    assert f"its run finished; the same command starts afresh: {command}\n" in \
+        capsys.readouterr().out
     whole = load_model(tmp_path / "whole.safetensors").state_dict()
     resumed = load_model(tmp_path / "resumed.safetensors").state_dict()
     assert all(torch.equal(whole[k], resumed[k]) for k in whole)

@@ -1,4 +1,4 @@
-"""Logs a run can be followed by: a line per epoch off a terminal, metrics.json as it goes,
+"""Logs a run can be followed by: epoch lines off a terminal, metrics.json as it goes,
 TensorBoard event files."""
 
 import json
@@ -14,7 +14,7 @@ TINY = ["train", "--data", "digits", "--hidden", "8", "--epochs", "2", "--batch-
 LINE = re.compile(r"^(.+): epoch (\d+)/(\d+), loss [\d.e+-]+, valid [\d.e+-]+, [\d.]+ m?s$")
 
 
-def test_train_off_a_terminal_writes_a_line_per_epoch_per_phase(tmp_path, capsys):
+def test_train_off_a_terminal_writes_the_first_and_last_epochs_lines_per_phase(tmp_path, capsys):
     assert main([*TINY, "--finetune-epochs", "2", "--out", str(tmp_path / "run")]) == 0
     captured = capsys.readouterr()
     lines = [LINE.match(line) for line in captured.err.splitlines()]

@@ -20,13 +20,37 @@ def fit(progress=None, checkpoint=None, x_valid=True):
                              checkpoint=checkpoint)
 
 
-def test_a_run_on_a_non_terminal_writes_one_line_per_epoch_to_stderr(capsys):
+def test_a_run_on_a_non_terminal_writes_one_line_per_epoch_to_stderr(capsys, monkeypatch):
+    monkeypatch.setattr(epoch_log, "LINE_SECONDS", 0.0)  # epochs of any length
     history = fit()
     captured = capsys.readouterr()
     lines = captured.err.splitlines()
     assert [int(LINE.match(line).group(1)) for line in lines] == [1, 2, 3], lines
     assert f"loss {history.train_loss[1]:.4g}, valid {history.valid_loss[1]:.4g}" in lines[1]
     assert captured.out == ""  # stdout stays for results
+
+
+def test_quick_epochs_get_the_first_and_last_lines_and_one_every_ten_seconds(capsys,
+                                                                              monkeypatch):
+    clock = iter([0.0, 4.0, 9.0, 10.5, 12.0, 20.0, 21.0])  # when each epoch ends
+    timer = epoch_log.LineTimer(show=True, clock=lambda: next(clock))
+    due = [timer.due(last=False) for _ in range(6)] + [timer.due(last=True)]
+    assert due == [True, False, False, True, False, False, True]
+    assert not epoch_log.LineTimer(show=False).due(last=True)
+    fit()  # three quick epochs: the first and the last
+    assert [int(LINE.match(line).group(1)) for line in capsys.readouterr().err.splitlines()] \
+        == [1, 3]
+
+
+def test_a_phase_stopped_early_writes_the_line_of_its_last_epoch(capsys):
+    model = DenoisingAutoencoder(16, 8, generator=torch.Generator().manual_seed(0))
+    config = TrainConfig(epochs=50, batch_size=16, patience=1, lr=10.0)  # worse at once
+    history = train_autoencoder(model, bars(), config, x_valid=bars(32, seed=1))
+    stopped = len(history.train_loss)
+    assert 2 < stopped < 50
+    lines = capsys.readouterr().err.splitlines()
+    assert [re.match(r"dae: epoch (\d+)/50,", line).group(1) for line in lines] == \
+        ["1", str(stopped)]
 
 
 def test_no_lines_with_no_progress_nor_where_the_bar_is_drawn(capsys, monkeypatch):

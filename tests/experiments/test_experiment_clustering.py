@@ -145,3 +145,31 @@ def test_each_row_sets_its_own_start_and_moves_whatever_the_plans_settings():
     assert (method, own.init, own.moves) == ("umap-gmm", "kmeans", 0.0)
     method, own = clustering.row("IDEC with moves", settings)
     assert (method, own.init, own.moves, own.hidden_sizes) == ("idec", "kmeans", 0.1, (32, 8))
+
+
+def test_a_rows_warnings_name_it_and_are_kept_and_progress_can_be_silenced(tmp_path, capsys,
+                                                                          monkeypatch):
+    from sdae.errors import SdaeWarning, warn
+
+    real = clustering.cluster
+
+    def clusters_left_empty(stack, x, k, method, *args, **kwargs):
+        result = real(stack, x, k, method, *args, **kwargs)
+        if method == "dec":
+            warn(f"1 of the {k} clusters is empty")  # as the library says it
+        return result
+
+    monkeypatch.setattr(clustering, "cluster", clusters_left_empty)
+    monkeypatch.setattr(clustering, "draw_clusters", lambda *args, **kwargs: None)  # time
+    plan = clustering.ClusteringExperiment(sets=["digits"], seeds=[0, 1], settings=TINY,
+                                           methods=["k-means on codes", "DEC"])
+    with pytest.warns(SdaeWarning) as said:
+        doc = clustering.run(tmp_path, plan, log=lambda s: None, progress=False)
+    assert [str(w.message) for w in said if w.category is SdaeWarning] == [
+        f"digits seed {seed}, DEC: 1 of the 10 clusters is empty" for seed in (0, 1)]
+    assert doc["per_seed"]["digits"][1]["DEC"]["warnings"] == ["1 of the 10 clusters is empty"]
+    assert "warnings" not in doc["per_seed"]["digits"][1]["k-means on codes"]
+    assert "epoch" not in capsys.readouterr().err  # --no-progress
+    with pytest.warns(SdaeWarning, match="digits seed 0, DEC: 1 of the 10"):
+        clustering.run(tmp_path / "lines", replace(plan, seeds=[0]), log=lambda s: None)
+    assert "DEC self-training: epoch 1/" in capsys.readouterr().err  # off a terminal

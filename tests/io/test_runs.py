@@ -7,6 +7,7 @@ import pytest
 from sdae.errors import ConfigError
 from sdae.io.checkpoint import save_checkpoint
 from sdae.io.runs import (
+    continuing_command,
     describe_progress,
     prepare_folder,
     read_record,
@@ -102,3 +103,15 @@ def test_the_refusal_says_when_only_the_data_differ(tmp_path):
     other_options = {**record, "options": {"hidden": [16]}}
     with pytest.raises(ConfigError, match="with other options: continue it with --resume"):
         start_run(tmp_path / "run", other_options, log=lambda _: None)
+
+
+def test_the_command_that_continues_a_checkpointed_run_keeps_its_folder_not_overwrite():
+    record = {"argv": ["denoise", "train", "--images", "my photos", "--overwrite",
+                       "--checkpoint", "a.ckpt"], "cwd": "/home/me/work"}
+    assert continuing_command(record) == ("cd /home/me/work && sdae denoise train --images "
+                                          "'my photos' --checkpoint a.ckpt")
+    record["argv"][4] = "--overw"  # argparse's abbreviation
+    assert "--overw" not in continuing_command(record)
+    assert continuing_command({"argv": ["info", "x"]}) == "sdae info x"  # recorded before cwd
+    for bad in ({}, {"argv": "denoise train"}, {"argv": ["denoise", 3]}):
+        assert continuing_command(bad) is None

@@ -43,3 +43,27 @@ def test_string_labels_and_confusion_table():
 def test_lengths_must_match():
     with pytest.raises(DataError, match="3 cluster labels for 2 class labels"):
         cluster_accuracy(np.array([0, 1]), np.array([0, 1, 1]))
+
+
+def test_the_figures_name_an_empty_cluster_with_its_size(tmp_path, monkeypatch):
+    from sdae.measures import clustering, figures
+
+    drawn = []
+    monkeypatch.setattr(figures, "save_figure", lambda fig, path: drawn.append(fig) or path)
+    rng = np.random.default_rng(0)
+    centers = np.array([[0.0, 0.0], [5.0, 5.0], [9.0, 0.0]])
+    labels = np.repeat([0, 2], 30)  # cluster 1 holds no row
+    codes = centers[labels] + rng.normal(scale=0.1, size=(60, 2))
+    clustering.draw_clusters(rng.random((60, 16)), codes, centers, labels, tmp_path)
+    code_map, nearest = drawn
+    legend = [t.get_text() for t in code_map.axes[0].get_legend().get_texts()]
+    assert legend == ["0 (30)", "1 (0)", "2 (30)"]
+    rows = [ax.get_ylabel() for ax in nearest.axes]
+    assert rows == ["0 (30)", "1 (0)", "2 (30)"]
+    assert [len(ax.images) for ax in nearest.axes] == [1, 0, 1]  # the empty one is blank
+    import matplotlib.pyplot as plt
+
+    colour = code_map.axes[0].collections[2].get_facecolor()[0][:3]
+    assert tuple(colour) == plt.get_cmap("tab10")(2)[:3]  # cluster 2's own, past the empty 1
+    plt.close(code_map)
+    plt.close(nearest)

@@ -192,10 +192,17 @@ def _configs(args):
 
 
 def train(args) -> None:
+    import os
     import time
 
     from ..errors import ConfigError
-    from ..io.runs import Run, finish_checkpointed, prepare_folder, start_checkpointed
+    from ..io.runs import (
+        Run,
+        continuing_command,
+        finish_checkpointed,
+        prepare_folder,
+        start_checkpointed,
+    )
     from ..models import save_model
     from ..tasks.denoising import train_denoiser
     from .run_folder import data_record, options_record
@@ -213,14 +220,15 @@ def train(args) -> None:
     began_from = {} if args.init is None else {"init": _start_from(model, args.init)}
     config, pretrain_config = _configs(args)
     prepare_folder(args.out.parent)
-    record = {"command": "denoise train", "argv": args.argv, "options": options_record(args),
-              **data_record(args), **began_from}
+    record = {"command": "denoise train", "argv": args.argv, "cwd": os.getcwd(),
+              "options": options_record(args), **data_record(args), **began_from}
     if args.checkpoint is None:
         folder = Run(args.out.parent, record, fresh=False)
         hint = "give --checkpoint FILE to be able to continue"
     else:
         folder = start_checkpointed(args.checkpoint, record, overwrite=args.overwrite)
-        hint = f"continue by running the same command (checkpoint {args.checkpoint})"
+        hint = (f"continue by running the same command (checkpoint {args.checkpoint}): "
+                f"{continuing_command(record)}")
     start = time.perf_counter()
     with folder.guard(hint):
         history = train_denoiser(model, images, config, patch_size=args.crop,
@@ -329,9 +337,7 @@ def _denoise_file(model, source: Path, out: Path, bits: int | None, sigma: float
     """Denoise the image file ``source`` into ``out`` (with ``bits``, default its own;
     averaging ``ensemble`` orientations); return the image read, its bit depth and what to
     say of σ."""
-    import warnings
-
-    from ..errors import ConfigError
+    from ..errors import ConfigError, WarningsAbout
     from ..io.data.images import read_image, write_image
     from ..tasks.denoising import denoise, image_sigma
 
@@ -341,12 +347,9 @@ def _denoise_file(model, source: Path, out: Path, bits: int | None, sigma: float
         sigma = image_sigma(image)
     if model.uses_sigma:
         said = f", σ estimated {sigma:.1f}" if estimated else f", σ {sigma:g}"
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    # the warnings name the image (in a folder, one of many)
+    with WarningsAbout(f"{source} (σ estimated)" if estimated else f"{source}"):
         restored = denoise(model, image, sigma, ensemble=ensemble)
-    about = f"{source} (σ estimated)" if estimated else f"{source}"
-    for warning in caught:  # said again, naming the image (in a folder, one of many)
-        warnings.warn(f"{about}: {warning.message}", warning.category, stacklevel=2)
     try:
         write_image(out, restored, bits or depth)
     except OSError as err:

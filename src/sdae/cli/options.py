@@ -119,8 +119,9 @@ def add_seed(p, help: str = "seed of initialisation, shuffling and noise") -> No
 
 def add_progress(p) -> None:
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                   help="show progress bars (default: only on a terminal; elsewhere one "
-                        "line per epoch on stderr; --no-progress: neither)")
+                   help="show progress bars (default: only on a terminal; elsewhere epoch "
+                        "lines on stderr: each phase's first and last, and at most one every "
+                        "10 s between; --no-progress: neither)")
 
 
 def add_tensorboard(p) -> None:

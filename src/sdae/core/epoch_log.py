@@ -8,7 +8,10 @@ things, so that a long run can be followed wherever it runs:
   ``pretrain layer 2: epoch 7/40, loss 61.23, valid 58.1, 3.2 s``. stderr, because the
   line stands in for the bar, which is drawn there, and stdout stays for the results;
   written directly rather than through :mod:`logging`, which shows nothing below WARNING
-  until an application configures it;
+  until an application configures it. A phase writes the lines of its first and last
+  epochs and at most one every :data:`LINE_SECONDS` between them (:class:`LineTimer`), so
+  that thousands of millisecond epochs (DEC's self-training on a small set) do not bury
+  the log;
 - it passes the epoch to the observers of the running code (:func:`observing`): ``sdae
   train`` rewrites its ``metrics.json`` and its TensorBoard curves there. Observers are
   scoped to a ``with`` block (a context variable) rather than passed down as arguments, so
@@ -20,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import sys
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -67,7 +71,7 @@ def observing(observer: Observer) -> Iterator[None]:
 
 
 def report(epoch: Epoch, *, line: bool) -> None:
-    """Write the epoch's line to stderr when ``line`` (see :func:`shows_lines`), then pass
+    """Write the epoch's line to stderr when ``line`` (:meth:`LineTimer.due`), then pass
     the epoch to the observers."""
     if line and sys.stderr is not None:
         print(epoch_line(epoch), file=sys.stderr, flush=True)
@@ -85,9 +89,35 @@ def epoch_line(epoch: Epoch) -> str:
             f"{valid}, {took}")
 
 
+LINE_SECONDS = 10.0  # the least time between two lines of a phase, first and last apart
+
+
+class LineTimer:
+    """Which epochs of one phase get a line: none unless ``show`` (see
+    :func:`shows_lines`); else the first and the last, and between them an epoch ending at
+    least :data:`LINE_SECONDS` after the last line written (by ``clock``, in seconds)."""
+
+    def __init__(self, show: bool, clock: Callable[[], float] = time.monotonic) -> None:
+        self.show = show
+        self._clock = clock
+        self._last: float | None = None  # when the phase's last line was written
+
+    def due(self, last: bool) -> bool:
+        """Whether the epoch just ended gets its line (``last``: the phase ends with it);
+        a ``True`` counts as written."""
+        if not self.show:
+            return False
+        now = self._clock()
+        if last or self._last is None or now - self._last >= LINE_SECONDS:
+            self._last = now
+            return True
+        return False
+
+
 def shows_lines(progress: bool | None) -> bool:
-    """Whether a run writes a line per epoch: with ``progress=None`` (show a bar on a
-    terminal) when stderr is not a terminal, where no bar is drawn. ``True`` asks for the
+    """Whether a run writes epoch lines (:class:`LineTimer` says which epochs): with
+    ``progress=None`` (show a bar on a terminal) when stderr is not a terminal, where no
+    bar is drawn. ``True`` asks for the
     bar anywhere, ``False`` for silence."""
     if progress is not None or sys.stderr is None:
         return False

@@ -29,7 +29,7 @@ from ..io.checkpoint import load_checkpoint, save_checkpoint
 from .batches import Batches, check_batch_size
 from .device import float32_kernels, resolve_device
 from .distributed import check_split, process_group
-from .epoch_log import Epoch, report, shows_lines
+from .epoch_log import Epoch, LineTimer, report, shows_lines
 from .run_state import Checkpoints, History, RunState, signature, stops
 from .steps import FusesSGD, epoch_loss, learning_rate, make_step
 from .streaming import inputs_on, row_chunks
@@ -160,8 +160,9 @@ def train(
 ) -> History:
     """Minimise ``objective`` over mini-batches of ``data`` for ``config.epochs`` epochs.
 
-    After each epoch, :func:`sdae.core.epoch_log.report` writes its line where no progress
-    bar is drawn (stderr not a terminal) and tells the observers of the calling code.
+    After each epoch, :func:`sdae.core.epoch_log.report` tells the observers of the
+    calling code and, where no progress bar is drawn (stderr not a terminal), writes the
+    epoch's line: the first and last epochs' and at most one every 10 s between.
 
     Parameters
     ----------
@@ -217,7 +218,7 @@ def train(
     schedule = partial(learning_rate, config.lr, config.lr_decay, config.warmup_epochs,
                        batches.n_batches)
     bar = _progress_bar(config, batches.n_batches, run.epoch, description, show=rank == 0)
-    lines = rank == 0 and shows_lines(config.progress)  # where no bar is drawn
+    lines = LineTimer(rank == 0 and shows_lines(config.progress))  # where no bar is drawn
     if run.history.train_loss:  # continued: the observers see the epochs restored
         report(Epoch(description, len(run.history.train_loss), config.epochs, run.history),
                line=False)
@@ -240,7 +241,8 @@ def train(
             bar.set_postfix(_postfix(run.history, evaluate is not None), refresh=False)
             stop = stops(run.history, config.patience, epoch) or _converged(objective)
             saves.after_epoch(run, epoch, stop)
-            report(Epoch(description, epoch + 1, config.epochs, run.history), line=lines)
+            report(Epoch(description, epoch + 1, config.epochs, run.history),
+                   line=lines.due(last=stop or epoch + 1 == config.epochs))
             if stop:
                 break
     return run.finish()

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ConfigError, check_int
+from ..errors import ConfigError, WarningsAbout, check_int
 from ..io.atomic import atomic_write, write_json
 from ..io.data.registry import load_all_rows
 from ..io.runs import machine_description
@@ -108,10 +108,11 @@ def row(method: str, settings: ClusteringSettings) -> tuple[str, ClusteringSetti
 def run_seed(name: str, x: np.ndarray, y: np.ndarray, seed: int,
              experiment: ClusteringExperiment, out: Path, device: str,
              checkpoints: Path | None, log: Callable[[str], None],
-             image_shape: tuple[int, int] | None = None, figures: bool = True) -> dict:
+             image_shape: tuple[int, int] | None = None, figures: bool = True,
+             progress: bool | None = None) -> dict:
     """Every method on one data set with one seed: method -> scores and seconds (and for
     the first seed, unless ``figures`` is false, the figures of its best method in
-    ``out/NAME/``)."""
+    ``out/NAME/``). ``progress`` as in :func:`run`."""
     k = len(np.unique(y))
     settings = experiment.settings
     methods, _ = available(experiment.methods)
@@ -126,7 +127,7 @@ def run_seed(name: str, x: np.ndarray, y: np.ndarray, seed: int,
     code_methods = [m for m in CODE_METHODS if m in methods]
     if not code_methods:
         return results
-    stack, record = train_stack(x, settings, seed, device,
+    stack, record = train_stack(x, settings, seed, device, progress,
                                 checkpoint_dir=_stack_dir(checkpoints, name, seed))
     results["stack"] = {k: record[k] for k in ("pretrain_seconds", "finetune_seconds")}
     log(f"{name} seed {seed}: stack pre-trained in {record['pretrain_seconds']:.0f} s, "
@@ -136,16 +137,24 @@ def run_seed(name: str, x: np.ndarray, y: np.ndarray, seed: int,
         task_method, row_settings = row(method, settings)
         # DEC and IDEC from UMAP+GMM start from that row's clusters (found here once if the
         # row itself was not asked for), rather than from a UMAP each
+        said: list[str] = []  # the row's warnings, named when said (WarningsAbout)
         if row_settings.init == "umap-gmm" and umap_gmm is None:
-            start = cluster(stack, x, k, *row("codes+UMAP+GMM", settings), seed, device)
+            with WarningsAbout(f"{name} seed {seed}, {method}'s start") as start_said:
+                start = cluster(stack, x, k, *row("codes+UMAP+GMM", settings), seed, device,
+                                progress)
             umap_gmm = start.labels, start.model.centers.detach().numpy()
+            said += [f"start: {message}" for message in start_said]
         initial = umap_gmm if row_settings.init == "umap-gmm" else None
-        result = cluster(stack, x, k, task_method, row_settings, seed, device,
-                         initial=initial)
+        with WarningsAbout(f"{name} seed {seed}, {method}") as row_said:
+            result = cluster(stack, x, k, task_method, row_settings, seed, device, progress,
+                             initial=initial)
+        said += row_said
         if task_method == "umap-gmm":
             umap_gmm = result.labels, result.model.centers.detach().numpy()
         results[method] = {**clustering_scores(y, result.labels),
                            "seconds": result.record["seconds"]}
+        if said:
+            results[method]["warnings"] = said
         if "steps" in result.record:  # self-training: how long, and from where and how
             results[method].update(steps=result.record["steps"],
                                    converged=result.record["converged"],
@@ -187,11 +196,14 @@ def _line(name: str, seed: int, method: str, r: dict) -> str:
 
 def run(out: Path, experiment: ClusteringExperiment,
         data_dir: str | os.PathLike | None = None, device: str = "cpu",
-        checkpoints: Path | None = None, log: Callable[[str], None] = print) -> dict:
+        checkpoints: Path | None = None, log: Callable[[str], None] = print,
+        progress: bool | None = None) -> dict:
     """Every set and seed; ``results.json`` and ``results.md`` rewritten after each, the
     figures in ``out/SET/``. A seed whose results are in ``checkpoints`` is not rerun; the
     rows it lacks (a run resumed with more rows) are run on its checkpointed stack and
-    added, and the figures drawn only if the first run drew none."""
+    added, and the figures drawn only if the first run drew none. ``progress``: bars, or
+    epoch lines off a terminal (None), bars anywhere (True), neither (False). A row's
+    warnings (clusters left empty) name it, and are kept in its results."""
     _, missing = available(experiment.methods)
     if missing:
         log(f"skipped {', '.join(missing)}: umap-learn is not installed (pip install "
@@ -215,7 +227,7 @@ def run(out: Path, experiment: ClusteringExperiment,
             if todo:
                 results = run_seed(name, x, y, seed, replace(experiment, methods=todo), out,
                                    device, checkpoints, log, image_shape,
-                                   figures="figures_method" not in done)
+                                   figures="figures_method" not in done, progress=progress)
                 done = {**results, **done}  # the rows added; the stack's record kept
                 if piece is not None:
                     write_json(piece, done)

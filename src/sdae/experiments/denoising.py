@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from ..core.training import TrainConfig
-from ..errors import ConfigError
+from ..errors import ConfigError, WarningsAbout
 from ..io.atomic import atomic_write, write_json
 from ..io.data.images import read_image_set
 from ..io.data.registry import find_folder
@@ -252,12 +252,14 @@ def run(sets: dict[str, list[np.ndarray]], out: Path, settings: DenoisingSetting
             for name in names:
                 fn = method_fn(name)
                 scores, times, outputs = [], [], []
-                for clean, y in zip(images, noisy, strict=True):
-                    t = time.perf_counter()
-                    restored = fn(y, sigma)
-                    times.append(time.perf_counter() - t)
-                    scores.append((psnr(clean, restored), ssim(clean, restored)))
-                    outputs.append(restored)
+                # a warning (σ beyond a model's training) names the set, σ and method
+                with WarningsAbout(f"{set_name} σ={sigma}, {NAMES[name]}"):
+                    for clean, y in zip(images, noisy, strict=True):
+                        t = time.perf_counter()
+                        restored = fn(y, sigma)
+                        times.append(time.perf_counter() - t)
+                        scores.append((psnr(clean, restored), ssim(clean, restored)))
+                        outputs.append(restored)
                 p, s = np.mean(scores, axis=0)
                 seconds = sum(times)
                 big = [t for t, x in zip(times, images, strict=True) if x.shape == (512, 512)]

@@ -24,6 +24,7 @@ import contextlib
 import json
 import os
 import platform
+import shlex
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -234,12 +235,10 @@ def start_checkpointed(checkpoint: Path, record: dict, *, overwrite: bool = Fals
     --checkpoint FILE``): its record lies beside it, in ``FILE.command.json``."""
     checkpoint = Path(checkpoint)
     prepare_folder(checkpoint.parent, "--checkpoint")
-    beside = checkpoint.with_name(checkpoint.name + "." + RECORD)
+    beside = record_beside(checkpoint)
     run = Run(checkpoint.parent, record, writes=writes)
-    try:
-        earlier = json.loads(beside.read_text())
-    except (OSError, ValueError):
-        earlier = None  # none, or from before records: the checkpoint's settings decide
+    # None: none, or from before records (the checkpoint's settings decide)
+    earlier = checkpointed_record(checkpoint)
     if checkpoint.exists() and not overwrite and not (earlier or {}).get("finished"):
         if earlier is not None and not same_run(earlier, record):
             raise ConfigError(f"{checkpoint} holds an unfinished run with other options: "
@@ -256,8 +255,35 @@ def start_checkpointed(checkpoint: Path, record: dict, *, overwrite: bool = Fals
 
 def finish_checkpointed(checkpoint: Path, record: dict) -> None:
     """Mark the run of ``checkpoint`` finished: a later run may start afresh there."""
-    write_json(Path(checkpoint).with_name(Path(checkpoint).name + "." + RECORD),
-               {**record, "finished": True})
+    write_json(record_beside(checkpoint), {**record, "finished": True})
+
+
+def record_beside(checkpoint: Path) -> Path:
+    """Where the record of a run kept in one checkpoint file lies: ``FILE.command.json``."""
+    return Path(checkpoint).with_name(Path(checkpoint).name + "." + RECORD)
+
+
+def continuing_command(record: dict) -> str | None:
+    """The shell command that continues the run of ``record`` (a run kept in one checkpoint
+    file, whose record holds its ``argv`` and ``cwd``): the same command, from the folder
+    it was started in (its paths may be relative), without ``--overwrite``, which would
+    delete the checkpoint. None for a record without them."""
+    argv = record.get("argv")
+    if not isinstance(argv, list) or not all(isinstance(a, str) for a in argv):
+        return None
+    kept = [a for a in argv if not (len(a) > 3 and "--overwrite".startswith(a))]
+    command = f"sdae {shlex.join(kept)}"
+    cwd = record.get("cwd")
+    return f"cd {shlex.quote(cwd)} && {command}" if isinstance(cwd, str) else command
+
+
+def checkpointed_record(checkpoint: Path) -> dict | None:
+    """The record of the run kept in the one checkpoint file ``checkpoint``, if it has one."""
+    try:
+        record = json.loads(record_beside(checkpoint).read_text())
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) else None
 
 
 def _file_progress(checkpoint: Path) -> str:

@@ -61,14 +61,13 @@ def draw_clusters(x: np.ndarray, codes: np.ndarray, centers: np.ndarray, labels:
 
     out = Path(out)
     rows, points = map_2d(codes, seed)
+    sizes = np.bincount(labels, minlength=len(centers))
+    names = [f"{k} ({size})" for k, size in enumerate(sizes)]  # an empty one says (0)
     maps = plot_code_map(points, labels[rows], out / "codes_map.png",
                          title=f"{title}codes of {len(rows)} rows on the plane, coloured by "
-                               "cluster")
+                               "cluster (cluster, size)", names=names)
     nearest = nearest_to_centres(codes, centers, labels, per_cluster)
-    kept = [(k, r) for k, r in enumerate(nearest) if len(r)]  # an empty cluster has none
-    sizes = np.bincount(labels, minlength=len(centers))
-    examples = plot_cluster_examples(
-        [x[r] for _, r in kept], out / "nearest.png", image_shape,
-        labels=[f"{k} ({sizes[k]})" for k, _ in kept],
+    examples = plot_cluster_examples(  # an empty cluster's row is blank
+        [x[r] for r in nearest], out / "nearest.png", image_shape, labels=names,
         title=f"{title}the rows nearest each cluster's centre (cluster, size)")
     return [maps, examples]

@@ -235,18 +235,23 @@ def plot_grouped_bars(
 
 
 def plot_code_map(points: np.ndarray, labels: np.ndarray, path: str | os.PathLike,
-                  title: str = "") -> Path:
-    """A scatter of 2-D points (codes mapped to the plane), one colour per cluster."""
+                  title: str = "", names: Sequence[str] | None = None) -> Path:
+    """A scatter of 2-D points (codes mapped to the plane), one colour per cluster.
+
+    With ``names``, the labels are the clusters 0..len(names)-1 and the legend names every
+    one of them, those with no point too (an empty cluster is seen, not silently missing),
+    and a cluster keeps its colour whatever else is empty."""
     plt = _pyplot()
     labels = np.asarray(labels)
-    clusters = np.unique(labels)
+    clusters = np.arange(len(names)) if names is not None else np.unique(labels)
     cmap = plt.get_cmap("tab10" if len(clusters) <= 10 else "tab20")
     fig, ax = plt.subplots(figsize=(6.4, 6.0))
     size = max(0.5, min(12.0, 8000 / max(len(points), 1)))
     for i, c in enumerate(clusters):
         mine = labels == c
         ax.scatter(points[mine, 0], points[mine, 1], s=size, color=cmap(i % cmap.N),
-                   label=str(c), alpha=0.7, linewidths=0, rasterized=True)
+                   label=names[i] if names is not None else str(c), alpha=0.7, linewidths=0,
+                   rasterized=True)
     ax.set_xticks([])
     ax.set_yticks([])
     if title:
@@ -261,22 +266,24 @@ def plot_cluster_examples(examples: Sequence[np.ndarray], path: str | os.PathLik
                           labels: Sequence[str] | None = None, title: str = "") -> Path:
     """One row per cluster of its examples (rows of (m, d)). Images when ``image_shape`` is
     given or d is a square, each scaled to its own range; otherwise each example is a strip
-    of its d features (a table's rows)."""
+    of its d features (a table's rows). A cluster with no examples keeps its row, blank,
+    so that its label shows it is empty."""
     plt = _pyplot()
-    d = examples[0].shape[1]
+    d = np.shape(examples[0])[-1]
     if image_shape is None and math.isqrt(d) ** 2 == d:
         image_shape = infer_shape(d)
     shape = image_shape or (1, d)
-    m = max(len(e) for e in examples)
+    m = max(max(len(e) for e in examples), 1)
     fig, axes = plt.subplots(len(examples), 1, squeeze=False,
                              figsize=(max(4.0, 0.45 * m * shape[1] / shape[0])
                                       if image_shape else 8.0,
                                       0.5 * len(examples) + (0.4 if title else 0.1)))
     for k, (ax, rows) in enumerate(zip(axes[:, 0], examples, strict=True)):
-        if image_shape:
+        if len(rows) and image_shape:
             ax.imshow(tile_images(rows, shape, n_cols=m), cmap="gray", interpolation="nearest")
-        else:
+        elif len(rows):
             ax.imshow(rows, cmap="viridis", aspect="auto", interpolation="nearest")
+        # an empty cluster: its label alone
         ax.set_xticks([])
         ax.set_yticks([])
         for side in ax.spines.values():

@@ -52,6 +52,7 @@ def add_parser(exp) -> None:
                         "them as moved (as DEC-DA trains its autoencoder; default: 0, none)")
     o.add_precision(e)
     o.add_device(e)
+    o.add_progress(e)
     o.add_resume_options(e)
 
 
@@ -69,5 +70,5 @@ def run(args) -> None:
                                            methods=list(args.methods or experiment.DEFAULT_METHODS),
                                            settings=settings)
     _, out = in_run_folder(args, lambda out, checkpoints: experiment.run(
-        out, plan, args.data_dir, args.device, checkpoints))
+        out, plan, args.data_dir, args.device, checkpoints, progress=args.progress))
     print_report(out)
