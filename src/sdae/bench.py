@@ -137,6 +137,15 @@ def reference_epoch_seconds(x: Tensor, n_hidden: int, batch: int, device: torch.
     return min(times[1:])
 
 
+def _figures(rate: float) -> float:
+    """A rate to one decimal, or three significant figures where that keeps more: a tiny
+    layer's GFLOP/s (0.04 on a busy machine) keeps its digits, where one decimal would make
+    it 0 and the ratios of rates meaningless."""
+    if rate <= 0 or not math.isfinite(rate):
+        return rate
+    return round(rate, max(1, 2 - math.floor(math.log10(rate))))
+
+
 def _examples_for(seconds_per_example: float, batch: int, target: float = 0.5) -> int:
     """Enough examples for an epoch of about ``target`` seconds (10 to 500 batches)."""
     batches = int(np.clip(target / (seconds_per_example * batch), 10, 500))
@@ -162,11 +171,11 @@ def layer_table(layers: Sequence[tuple[int, int]], batches: Sequence[int],
             row = {
                 "layer": f"{d}->{h}", "batch": b, "examples": n,
                 "examples_per_second": round(1 / t_sdae),
-                "gflops": round(flops_per_example(d, h) / t_sdae / 1e9, 1),
+                "gflops": _figures(flops_per_example(d, h) / t_sdae / 1e9),
                 # what the step would show if it were nothing but its five products
-                "ceiling_gflops": round(flops_per_example(d, h) * b / t_products / 1e9, 1),
+                "ceiling_gflops": _figures(flops_per_example(d, h) * b / t_products / 1e9),
                 # the raw rate of those products: 5 × 2·d·h·b operations
-                "matmul_gflops": round(10 * d * h * b / t_products / 1e9, 1),
+                "matmul_gflops": _figures(10 * d * h * b / t_products / 1e9),
                 "efficiency": round(t_products / b / t_sdae, 3),
                 # the issue's ratio: GFLOP/s at 12·d·h over the raw matmul rate; it credits
                 # the sixth product (the input's gradient) that a DAE step never computes

@@ -25,6 +25,10 @@ def test_cluster_writes_labels_model_figures_and_scores(tmp_path, capsys):
                  str(out), "--precision", "bf16", *SMALL]) == 0
     printed = capsys.readouterr().out
     assert "240 rows in 3 clusters by idec" in printed and "ACC 1.0000" in printed
+    summary = json.loads((out / "clustering.json").read_text())
+    said = (f"IDEC self-training settled after {summary['steps']} steps" if summary["converged"]
+            else "IDEC self-training stopped after ")
+    assert said in printed
     rows = (out / "labels.csv").read_text().splitlines()
     assert rows[0] == "cluster" and len(rows) == 241
     assert {int(r) for r in rows[1:]} == {0, 1, 2}
@@ -57,6 +61,21 @@ def test_cluster_resumes_from_any_folder_with_the_data_it_started_with(tmp_path,
     assert main(["cluster", "--resume", str(out), str(data)]) == 2
     assert "[MODEL] DATA would be ignored: give --resume RUN_DIR alone" in \
         capsys.readouterr().err
+
+
+def test_the_self_training_line_says_whether_it_settled():
+    from sdae.cli.cluster import self_training_line
+
+    record = {"method": "dec", "steps": 3641, "changed": [0.05, 0.0008], "converged": True,
+              "settings": {"tol": 0.001}}
+    assert self_training_line(record) == (
+        "DEC self-training settled after 3641 steps: 0.08% of the assignments changed at the "
+        "last update (under the tolerance, 0.1%)")
+    record.update(steps=20000, changed=[0.05, 0.004], converged=False)
+    assert self_training_line(record) == (
+        "DEC self-training stopped after 20000 steps, its limit (--self-training-steps, "
+        "rounded up to whole epochs), with 0.40% of the assignments still changing at the "
+        "last update")
 
 
 def test_cluster_bad_input(tmp_path, capsys):

@@ -176,6 +176,22 @@ def _label(args) -> None:
            {"method": (header.get("extra") or {}).get("method"), "model": str(model_path)})
 
 
+def self_training_line(record: dict) -> str:
+    """Whether DEC's or IDEC's self-training settled, from its record: it stops when fewer
+    than ``tol`` of the assignments change between two updates of the target, or at
+    ``self_training_steps``."""
+    changed = record.get("changed") or [float("nan")]
+    method, steps = str(record.get("method")).upper(), record["steps"]
+    settings = record.get("settings", {})
+    if record.get("converged"):
+        return (f"{method} self-training settled after {steps} steps: {changed[-1]:.2%} of "
+                f"the assignments changed at the last update (under the tolerance, "
+                f"{settings.get('tol', 0.001):.1%})")
+    return (f"{method} self-training stopped after {steps} steps, its limit (--self-training-"
+            f"steps, rounded up to whole epochs), with {changed[-1]:.2%} of the assignments "
+            "still changing at the last update")
+
+
 def _write(args, out: Path, x, y, shape, model, labels, record: dict) -> None:
     """labels.csv, the figures and clustering.json; the scores printed when ``y`` exists."""
     import numpy as np
@@ -202,6 +218,8 @@ def _write(args, out: Path, x, y, shape, model, labels, record: dict) -> None:
         written.insert(1, "model.safetensors")
     print(f"{len(x)} rows in {model.n_clusters} clusters by {record.get('method')} (sizes "
           f"{' '.join(map(str, sizes))}); wrote {', '.join(written)} in {out}")
+    if "steps" in record:  # DEC's or IDEC's self-training: did it settle?
+        print(self_training_line(record))
     if y is not None:
         s = summary["scores"]
         print(f"against the data's labels: ACC {s['acc']:.4f}, NMI {s['nmi']:.4f}, "

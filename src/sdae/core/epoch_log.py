@@ -117,8 +117,7 @@ class LineTimer:
 def shows_lines(progress: bool | None) -> bool:
     """Whether a run writes epoch lines (:class:`LineTimer` says which epochs): with
     ``progress=None`` (show a bar on a terminal) when stderr is not a terminal, where no
-    bar is drawn. ``True`` asks for the
-    bar anywhere, ``False`` for silence."""
+    bar is drawn. ``True`` asks for the bar anywhere, ``False`` for silence."""
     if progress is not None or sys.stderr is None:
         return False
     isatty = getattr(sys.stderr, "isatty", None)

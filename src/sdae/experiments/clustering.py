@@ -135,9 +135,9 @@ def run_seed(name: str, x: np.ndarray, y: np.ndarray, seed: int,
     best, umap_gmm = None, None
     for method in code_methods:
         task_method, row_settings = row(method, settings)
+        said: list[str] = []  # the row's warnings, named when said (WarningsAbout)
         # DEC and IDEC from UMAP+GMM start from that row's clusters (found here once if the
         # row itself was not asked for), rather than from a UMAP each
-        said: list[str] = []  # the row's warnings, named when said (WarningsAbout)
         if row_settings.init == "umap-gmm" and umap_gmm is None:
             with WarningsAbout(f"{name} seed {seed}, {method}'s start") as start_said:
                 start = cluster(stack, x, k, *row("codes+UMAP+GMM", settings), seed, device,
