@@ -15,7 +15,7 @@ from .core.autoencoder import DenoisingAutoencoder
 from .core.stacking import StackedDenoisingAutoencoder
 from .errors import ModelFileError
 from .io.model_files import read_model_file, write_model_file
-from .io.runs import checkpointed_record, continuing_command, run_holding
+from .io.runs import checkpointed_record, continuing_command, read_record, run_holding
 from .tasks.clustering import ClusteringModel
 from .tasks.denoising import (
     ConvDenoiser,
@@ -63,8 +63,12 @@ def model_path(path: str | os.PathLike) -> Path:
     if not path.is_dir():
         return path
     if not (path / RUN_MODEL).is_file():
+        record = read_record(path)  # an unfinished run's folder: its own command finishes it
+        command = record.get("command") if record is not None else None
+        finish = (f"'sdae {command} --resume {shlex.quote(str(path.resolve()))}' finishes "
+                  "this one" if isinstance(command, str) else "'sdae train --resume' finishes one")
         raise ModelFileError(f"{path}: a folder without {RUN_MODEL}: give a model file, or "
-                             "the folder of a finished run ('sdae train --resume' finishes one)")
+                             f"the folder of a finished run ({finish})")
     return path / RUN_MODEL
 
 

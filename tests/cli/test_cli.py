@@ -518,7 +518,7 @@ def test_an_interrupted_denoiser_continues_from_its_checkpoint(photo_folder, tmp
         patch.setattr(training, "save_checkpoint", save_and_note)
         patch.setattr(denoising, "denoising_objective", interrupt_after_a_checkpoint)
         assert main(resumable) == 130
-    assert "continue by running the same command" in capsys.readouterr().err
+    assert "continue with: cd " in capsys.readouterr().err
     assert saved == [1] and not (tmp_path / "resumed.safetensors").exists()
     checkpoint = tmp_path / "ckpt" / "denoiser.ckpt"
     command = f"cd {shlex.quote(os.getcwd())} && sdae {shlex.join(resumable)}"

@@ -187,3 +187,22 @@ def test_the_program_exits_with_mains_status(tmp_path):
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     assert result.stderr.startswith("sdae info: error: ") and result.stderr.count("\n") == 1
+
+
+def test_a_reader_that_stops_reading_ends_the_program_quietly(tmp_path):
+    """``sdae ... | head``: the pipe closed under a long output gives status 1 and no
+    traceback (Python's BrokenPipeError at a print, or at the exit's flush)."""
+    import subprocess
+    import sys
+
+    script = ("import importlib\n"
+              "m = importlib.import_module('sdae.cli.main')\n"
+              "m.main = lambda: print('x' * 4_000_000) or 0\n"  # more than a pipe holds
+              "m.entry()\n")
+    reader = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE)
+    reader.stdout.read(10)
+    reader.stdout.close()  # as head does
+    err = reader.stderr.read().decode()
+    assert reader.wait(timeout=120) == 1
+    assert err == ""

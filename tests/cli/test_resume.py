@@ -2,6 +2,8 @@
 other options are refused (naming --resume and --overwrite), nothing is deleted unasked."""
 
 import json
+import os
+import shlex
 
 import numpy as np
 import pytest
@@ -77,8 +79,11 @@ def test_denoise_train_applies_the_rule_to_its_checkpoint(tmp_path, monkeypatch,
 
     with monkeypatch.context() as patch:
         patch.setattr(training, "save_checkpoint", save_then_interrupt)
-        assert main(options) == 130
-    assert "continue by running the same command" in capsys.readouterr().err
+        assert main([*options, "--overwrite"]) == 130
+    # the command to run, not the one typed: its --overwrite would start afresh
+    assert ("continue with (without --overwrite, which starts afresh): cd "
+            f"{shlex.quote(os.getcwd())} && sdae {shlex.join(options)}\n"
+            in capsys.readouterr().err)
     assert main([*options, "--sigma", "50"]) == 2
     err = capsys.readouterr().err
     assert "--overwrite" in err and err.count("\n") == 1 and checkpoint.exists()
@@ -87,3 +92,14 @@ def test_denoise_train_applies_the_rule_to_its_checkpoint(tmp_path, monkeypatch,
             in capsys.readouterr().out)
     assert main([*options, "--sigma", "50"]) == 0  # a finished run: afresh
     assert "continuing" not in capsys.readouterr().out
+
+
+def test_a_model_asked_of_an_unfinished_runs_folder_names_its_own_resume(tmp_path, capsys):
+    from sdae.io.atomic import write_json
+
+    run = tmp_path / "my run"
+    write_json(run / "checkpoints" / "command.json", {"command": "cluster", "argv": ["cluster"]})
+    assert main(["info", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert f"'sdae cluster --resume {shlex.quote(str(run.resolve()))}' finishes this one" in err
+    assert err.count("\n") == 1

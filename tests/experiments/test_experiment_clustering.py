@@ -169,7 +169,12 @@ def test_a_rows_warnings_name_it_and_are_kept_and_progress_can_be_silenced(tmp_p
         f"digits seed {seed}, DEC: 1 of the 10 clusters is empty" for seed in (0, 1)]
     assert doc["per_seed"]["digits"][1]["DEC"]["warnings"] == ["1 of the 10 clusters is empty"]
     assert "warnings" not in doc["per_seed"]["digits"][1]["k-means on codes"]
+    table = (tmp_path / "results.md").read_text()  # a reader of the table sees them too
+    assert "| DEC (!) |" in table and "| k-means on codes |" in table
+    assert "- seed 1, DEC: 1 of the 10 clusters is empty" in table
     assert "epoch" not in capsys.readouterr().err  # --no-progress
     with pytest.warns(SdaeWarning, match="digits seed 0, DEC: 1 of the 10"):
         clustering.run(tmp_path / "lines", replace(plan, seeds=[0]), log=lambda s: None)
     assert "DEC self-training: epoch 1/" in capsys.readouterr().err  # off a terminal
+    one_seed = (tmp_path / "lines" / "results.md").read_text()
+    assert "one seed" in one_seed and "±" not in one_seed

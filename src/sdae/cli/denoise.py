@@ -227,8 +227,9 @@ def train(args) -> None:
         hint = "give --checkpoint FILE to be able to continue"
     else:
         folder = start_checkpointed(args.checkpoint, record, overwrite=args.overwrite)
-        hint = (f"continue by running the same command (checkpoint {args.checkpoint}): "
-                f"{continuing_command(record)}")
+        # the command as typed, with --overwrite, would start afresh: the one to run instead
+        hint = (f"continue with{' (without --overwrite, which starts afresh)' * args.overwrite}"
+                f": {continuing_command(record)}")
     start = time.perf_counter()
     with folder.guard(hint):
         history = train_denoiser(model, images, config, patch_size=args.crop,

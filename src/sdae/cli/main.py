@@ -9,6 +9,7 @@ imports torch and the library when it runs.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import warnings
 
@@ -72,10 +73,19 @@ def entry() -> None:
     """The ``sdae`` program: :func:`main`, then the exit with its status. A process of a
     torchrun group leaves the group and ends at once, all its files written and its output
     flushed: the C++ teardown that an ordinary exit runs next is where a gloo process
-    aborted now and then ("terminate called without an active exception"), its work done."""
+    aborted now and then ("terminate called without an active exception"), its work done.
+    A reader that stops reading (``sdae info MODEL | head -2``) ends the program quietly,
+    with status 1, rather than with a traceback."""
     import os
 
-    code = main()
+    try:
+        code = main()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Python's own advice: stdout to /dev/null, so that the exit's flush fails no more
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 1
     from ..core.distributed import leave_process_group, process_group
 
     if process_group()[0] == 1:

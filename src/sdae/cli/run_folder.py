@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 from pathlib import Path
 
 # not part of what makes two runs the same: how a run is shown, where it is, and how it is
@@ -89,4 +90,6 @@ def open_run(args, command: list[str], data: str | None = None, writes: bool = T
 
 
 def hint(command: list[str], out: Path) -> str:
-    return f"continue with: sdae {' '.join(command)} --resume {out}"
+    """What an interrupted run says: the command that continues it, from any folder."""
+    return (f"continue with: sdae {' '.join(command)} --resume "
+            f"{shlex.quote(str(Path(out).resolve()))}")

@@ -268,20 +268,26 @@ def _write(out: Path, experiment, per_seed: dict, device: str, seconds: float) -
 
 def markdown(doc: dict) -> str:
     """Per set: ACC, NMI, ARI (mean ± sd over the seeds) and seconds of each method, with
-    the published ACC beside; the time the stack took."""
+    the published ACC beside; the time the stack took; the rows' warnings (a row marked
+    ``(!)`` left clusters empty on some seed)."""
     seeds = len(doc["settings"]["seeds"])
-    lines = [f"# Clustering without labels: mean ± sd over {seeds} seed"
-             f"{'s' * (seeds != 1)}", ""]
+    lines = [f"# Clustering without labels: mean ± sd over {seeds} seeds" if seeds > 1 else
+             "# Clustering without labels: one seed", ""]
     for name, methods in doc["summary"].items():
         published = doc.get("published_acc", {}).get(name, {})
         lines += [f"## {name}", "", "| method | ACC | NMI | ARI | seconds | published ACC |",
                   "|---|---|---|---|---|---|"]
+        warned = {(seed, m): r[m]["warnings"]
+                   for seed, r in doc["per_seed"].get(name, {}).items()
+                   for m in methods if isinstance(r.get(m), dict) and r[m].get("warnings")}
         for m, r in methods.items():
             if m == "stack":
                 continue
             pub = f"{published[m]:.3f}" if m in published else ""
-            lines.append(f"| {m} | " + " | ".join(
-                f"{r[key]['mean']:.4f} ± {r[key]['sd']:.4f}" for key in ("acc", "nmi", "ari"))
+            mark = " (!)" if any(row == m for _, row in warned) else ""
+            lines.append(f"| {m}{mark} | " + " | ".join(  # one seed has no spread to show
+                f"{r[key]['mean']:.4f}" + (f" ± {r[key]['sd']:.4f}" if seeds > 1 else "")
+                for key in ("acc", "nmi", "ari"))
                 + f" | {r['seconds']['mean']:.0f} | {pub} |")
         if "stack" in methods:
             s = methods["stack"]
@@ -295,6 +301,10 @@ def markdown(doc: dict) -> str:
             lines += ["", "The rows \"from UMAP+GMM\" count the seconds of their "
                           "self-training: UMAP+GMM's clusters are found once per seed, and "
                           "take the seconds of the row codes+UMAP+GMM."]
+        if warned:
+            lines += ["", "(!) Warnings:"] + [f"- seed {seed}, {m}: {message}"
+                                              for (seed, m), said in warned.items()
+                                              for message in said]
         lines.append("")
     m = doc["machine"]
     lines.append(f"Measured in {doc['seconds'] / 60:.1f} min on {m['cpu_count']} CPUs "

@@ -27,7 +27,9 @@ def add_parser(exp) -> None:
                        "the labels (mean ± sd over the seeds) with the published ACC beside. "
                        "Writes OUT/results.json, results.md and, per set, codes_map.png and "
                        "nearest.png of the first seed's best method.",
-                       handler=run, data="folder with mnist/ and usps/",
+                       handler=run,
+                       data="folder with mnist/ and usps/; --sets digits and mnist-small "
+                            "need none",
                        out="runs/clustering")
     e.add_argument("--sets", nargs="+", choices=("mnist", "usps", "mnist-small", "digits"),
                    default=["mnist", "usps"], help="(default: mnist usps)")

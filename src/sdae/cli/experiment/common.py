@@ -18,7 +18,7 @@ def add_experiment(sub, name: str, help: str, description: str, *, handler, data
     The command adds its own, then :func:`~sdae.cli.options.add_resume_options`."""
     e = sub.add_parser(name, help=help, description=description)
     e.set_defaults(handler=handler)
-    o.add_data_dir(e, data)
+    o.add_data_dir(e, data if "$SDAE_DATA_DIR" in data else f"{data} (default: $SDAE_DATA_DIR)")
     if no_download:
         o.add_no_download(e, no_download)
     o.add_out(e, out, out_help)
