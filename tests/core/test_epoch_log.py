@@ -53,6 +53,16 @@ def test_a_phase_stopped_early_writes_the_line_of_its_last_epoch(capsys):
         ["1", str(stopped)]
 
 
+def test_lines_inside_a_labelled_block_say_its_labels(capsys):
+    with epoch_log.labelled("digits seed 1"), epoch_log.labelled("DEC"):
+        fit()
+    fit()
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0].startswith("digits seed 1, DEC, dae: epoch 1/3, loss ")
+    assert lines[2].startswith("dae: epoch 1/3, loss ")  # after the block, none
+    assert epoch_log._labels.get() == ()
+
+
 def test_no_lines_with_no_progress_nor_where_the_bar_is_drawn(capsys, monkeypatch):
     fit(progress=False)
     assert capsys.readouterr().err == ""

@@ -175,6 +175,7 @@ def test_a_rows_warnings_name_it_and_are_kept_and_progress_can_be_silenced(tmp_p
     assert "epoch" not in capsys.readouterr().err  # --no-progress
     with pytest.warns(SdaeWarning, match="digits seed 0, DEC: 1 of the 10"):
         clustering.run(tmp_path / "lines", replace(plan, seeds=[0]), log=lambda s: None)
-    assert "DEC self-training: epoch 1/" in capsys.readouterr().err  # off a terminal
+    # off a terminal, each line says which set and seed it trains
+    assert "\ndigits seed 0, DEC self-training: epoch 1/" in capsys.readouterr().err
     one_seed = (tmp_path / "lines" / "results.md").read_text()
     assert "one seed" in one_seed and "±" not in one_seed

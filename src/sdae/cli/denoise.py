@@ -228,8 +228,8 @@ def train(args) -> None:
     else:
         folder = start_checkpointed(args.checkpoint, record, overwrite=args.overwrite)
         # the command as typed, with --overwrite, would start afresh: the one to run instead
-        hint = (f"continue with{' (without --overwrite, which starts afresh)' * args.overwrite}"
-                f": {continuing_command(record)}")
+        without = " (without --overwrite, which starts afresh)" if args.overwrite else ""
+        hint = f"continue with{without}: {continuing_command(record)}"
     start = time.perf_counter()
     with folder.guard(hint):
         history = train_denoiser(model, images, config, patch_size=args.crop,

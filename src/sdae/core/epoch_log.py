@@ -70,11 +70,28 @@ def observing(observer: Observer) -> Iterator[None]:
         _observers.reset(token)
 
 
+_labels: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar(
+    "sdae_epoch_labels", default=())
+
+
+@contextlib.contextmanager
+def labelled(label: str) -> Iterator[None]:
+    """Inside the block, epoch lines start with ``label, `` (an experiment's data set and
+    seed: ``mnist seed 1, pretrain layer 2: epoch 7/25, ...``), so that the log of a command
+    that trains many times tells its phases apart."""
+    token = _labels.set((*_labels.get(), label))
+    try:
+        yield
+    finally:
+        _labels.reset(token)
+
+
 def report(epoch: Epoch, *, line: bool) -> None:
-    """Write the epoch's line to stderr when ``line`` (:meth:`LineTimer.due`), then pass
-    the epoch to the observers."""
+    """Write the epoch's line to stderr when ``line`` (:meth:`LineTimer.due`), after the
+    labels of the blocks it runs in (:func:`labelled`), then pass the epoch to the
+    observers."""
     if line and sys.stderr is not None:
-        print(epoch_line(epoch), file=sys.stderr, flush=True)
+        print(", ".join((*_labels.get(), epoch_line(epoch))), file=sys.stderr, flush=True)
     for observer in _observers.get():
         observer(epoch)
 

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.epoch_log import labelled
 from ..errors import ConfigError, WarningsAbout, check_int
 from ..io.atomic import atomic_write, write_json
 from ..io.data.registry import load_all_rows
@@ -225,9 +226,11 @@ def run(out: Path, experiment: ClusteringExperiment,
                 log(f"{name} seed {seed}: its stack's checkpoints are gone from {stack_dir}: "
                     "training the stack again for the rows it lacks")
             if todo:
-                results = run_seed(name, x, y, seed, replace(experiment, methods=todo), out,
-                                   device, checkpoints, log, image_shape,
-                                   figures="figures_method" not in done, progress=progress)
+                with labelled(f"{name} seed {seed}"):  # its epoch lines say which run
+                    results = run_seed(name, x, y, seed, replace(experiment, methods=todo),
+                                       out, device, checkpoints, log, image_shape,
+                                       figures="figures_method" not in done,
+                                       progress=progress)
                 done = {**results, **done}  # the rows added; the stack's record kept
                 if piece is not None:
                     write_json(piece, done)
