@@ -79,3 +79,16 @@ def test_noise_search_records_the_probe_errors_and_the_choice(tmp_path):
     for chosen, errors in zip(run["noise_levels"], run["noise_search"], strict=True):
         assert set(errors) == {"0.0", "0.3"}
         assert errors[str(chosen)] == min(errors.values())
+
+
+def test_epoch_lines_say_the_model_seed_and_labels(capsys):
+    data = load_digits()
+    quick = TrainConfig(epochs=1, batch_size=50, lr=0.1)  # progress None: lines off a terminal
+    settings = sda.SdaSettings(hidden_sizes=[16], noise_levels=[0.2], pretrain=quick,
+                               unsupervised=quick, finetune=quick, probe_examples=200,
+                               probe_max_iter=10, min_pretrain_updates=0,
+                               min_finetune_updates=0)
+    sda.run_one(data, settings, seed=3, label_counts=[100], models=["SdA"], log=lambda s: None)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0].startswith("SdA-1 seed 3, pretrain layer 1: epoch 1/1, loss ")
+    assert lines[-1].startswith("SdA-1 seed 3, 100 labels, ")

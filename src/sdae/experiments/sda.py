@@ -8,6 +8,7 @@ only the initialisation differs: DAE pre-training (SdA), plain-autoencoder pre-t
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import os
@@ -20,6 +21,7 @@ import numpy as np
 import torch
 
 from ..core.batches import steps_per_epoch
+from ..core.epoch_log import labelled
 from ..core.stacking import (
     StackedDenoisingAutoencoder,
     classification_error,
@@ -150,14 +152,18 @@ def run_one(
             continue
         folder = checkpoints / f"{kind.lower()}-seed{seed}" if checkpoints is not None else None
         stack = _initial_stack(dataset, settings, kind, seed)
-        if kind in ("SdA", "SAE"):
-            base.update(_pretrain(stack, dataset, settings, kind, seed, folder, log))
-        for n, idx in subsets.items():
-            result, model = _finetune(stack, dataset, settings, seed, idx, base, folder, n, log)
-            if out is not None:
-                suffix = f"_labels{n}" if n else ""
-                save_model(model, out / "models" / f"{kind.lower()}_seed{seed}{suffix}.safetensors")
-            results.append(result)
+        with labelled(f"{name} seed {seed}"):  # its epoch lines say which model and seed
+            if kind in ("SdA", "SAE"):
+                base.update(_pretrain(stack, dataset, settings, kind, seed, folder, log))
+            for n, idx in subsets.items():
+                with labelled(f"{n} labels") if n else contextlib.nullcontext():
+                    result, model = _finetune(stack, dataset, settings, seed, idx, base,
+                                              folder, n, log)
+                if out is not None:
+                    suffix = f"_labels{n}" if n else ""
+                    save_model(model, out / "models" /
+                               f"{kind.lower()}_seed{seed}{suffix}.safetensors")
+                results.append(result)
     return results
 
 
