@@ -25,6 +25,15 @@ def test_warnings_about_names_each_item_and_shows_the_same_message_twice():
     assert {w.filename for w in shown} == {__file__}  # the caller's line, not the library's
 
 
+def test_warnings_about_nothing_keeps_the_list_and_says_them_as_they_were():
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("always")
+        with WarningsAbout(None) as said:
+            _library_call()
+    assert said == ["2 of the 5 clusters are empty"]
+    assert [str(w.message) for w in shown] == ["2 of the 5 clusters are empty"]
+
+
 def test_other_warnings_pass_as_they_were_under_the_filters_outside():
     with warnings.catch_warnings(record=True) as shown:
         warnings.simplefilter("always")

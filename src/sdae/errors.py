@@ -56,11 +56,12 @@ class WarningsAbout:
     items is shown twice (Python shows a message from one line once). A message issued
     several times in the block is said once; ``said`` lists them as first issued.
 
-    Other warnings are issued again as they were, from their own line, under the filters
-    outside. All are said also when the block fails; then a warning that a filter turns
-    into an error gives way to the block's own failure."""
+    ``about=None`` says them as they were, to keep the list (a command's record of what it
+    warned of). Other warnings are issued again as they were, from their own line, under
+    the filters outside. All are said also when the block fails; then a warning that a
+    filter turns into an error gives way to the block's own failure."""
 
-    def __init__(self, about: str) -> None:
+    def __init__(self, about: str | None) -> None:
         self.about = about
         self.said: list[str] = []
 
@@ -82,8 +83,9 @@ class WarningsAbout:
                 if str(caught.message) in self.said:
                     continue
                 self.said.append(str(caught.message))
-                again = functools.partial(warn, f"{self.about}: {caught.message}",
-                                          caught.category)
+                named = caught.message if self.about is None else \
+                    f"{self.about}: {caught.message}"
+                again = functools.partial(warn, str(named), caught.category)
             else:  # not ours: as it was, from its own line
                 again = functools.partial(warnings.warn_explicit, caught.message,
                                           caught.category, caught.filename, caught.lineno)

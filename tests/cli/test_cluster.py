@@ -130,8 +130,13 @@ def test_cluster_says_when_clusters_are_empty(tmp_path, capsys):
     np.save(tmp_path / "three.npy", x)
     main(["cluster", str(tmp_path / "three.npy"), "--n-clusters", "5", "--method", "kmeans",
           "--out", str(tmp_path / "out"), *SMALL])
-    sizes = json.loads((tmp_path / "out" / "clustering.json").read_text())["sizes"]
+    record = json.loads((tmp_path / "out" / "clustering.json").read_text())
+    sizes = record["sizes"]
     empty = sizes.count(0)
+    assert record["warnings"] == [f"{empty} of the 5 clusters are empty: ask for fewer "
+                                  "clusters (the data may hold fewer groups, or fewer distinct "
+                                  "rows), or train the stack longer (more pre-training and "
+                                  "fine-tuning epochs)"]
     assert empty >= 2
     said = capsys.readouterr()
     assert f"sdae cluster: warning: {empty} of the 5 clusters are empty: ask for fewer " \
@@ -142,3 +147,5 @@ def test_cluster_says_when_clusters_are_empty(tmp_path, capsys):
           "--out", str(tmp_path / "labelled")])
     assert f"sdae cluster: warning: {empty} of the model's 5 clusters hold none of " in \
         capsys.readouterr().err
+    assert json.loads((tmp_path / "labelled" / "clustering.json").read_text())["warnings"][0] \
+        .startswith(f"{empty} of the model's 5 clusters hold none of ")

@@ -109,6 +109,7 @@ def _read(args, name: str):
 def _fit(args) -> None:
     import numpy as np
 
+    from ..errors import WarningsAbout
     from ..io.data.registry import NAMED
     from ..models import save_model
     from ..tasks.clustering import (
@@ -132,8 +133,12 @@ def _fit(args) -> None:
     check_method(args.method, settings, x.shape[1])
     folder = open_run(args, COMMAND, data if data in NAMED else str(Path(data).resolve()))
     with folder.guard(hint(COMMAND, folder.out)):
-        result = fit_clustering(x, args.n_clusters, args.method, settings, args.seed,
-                                args.device, args.progress, checkpoint_dir=folder.checkpoints)
+        with WarningsAbout(None) as said:  # shown as they come, and kept in clustering.json
+            result = fit_clustering(x, args.n_clusters, args.method, settings, args.seed,
+                                    args.device, args.progress,
+                                    checkpoint_dir=folder.checkpoints)
+        if said:
+            result.record["warnings"] = said
         save_model(result.model, folder.out / "model.safetensors",
                    extra={"method": result.method, "argv": args.argv})
         _write(args, folder.out, x, y, shape, result.model, result.labels, result.record)
@@ -166,14 +171,15 @@ def _label(args) -> None:
 
     out = prepare_folder(args.out)
     labels = batched(model.predict, torch.as_tensor(x)).numpy()
+    record = {"method": (header.get("extra") or {}).get("method"), "model": str(model_path)}
     empty = model.n_clusters - len(np.unique(labels))
     if empty:
         from ..errors import warn
 
-        warn(f"{empty} of the model's {model.n_clusters} clusters hold none of {data}'s "
-             "rows")
-    _write(args, out, x, y, shape, model, labels,
-           {"method": (header.get("extra") or {}).get("method"), "model": str(model_path)})
+        record["warnings"] = [f"{empty} of the model's {model.n_clusters} clusters hold none "
+                              f"of {data}'s rows"]
+        warn(record["warnings"][0])
+    _write(args, out, x, y, shape, model, labels, record)
 
 
 def self_training_line(record: dict) -> str:
