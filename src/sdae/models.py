@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shlex
 from pathlib import Path
 
 import torch
@@ -15,7 +14,13 @@ from .core.autoencoder import DenoisingAutoencoder
 from .core.stacking import StackedDenoisingAutoencoder
 from .errors import ModelFileError
 from .io.model_files import read_model_file, write_model_file
-from .io.runs import checkpointed_record, continuing_command, read_record, run_holding
+from .io.runs import (
+    checkpointed_record,
+    continuing_command,
+    read_record,
+    resume_command,
+    run_holding,
+)
 from .tasks.clustering import ClusteringModel
 from .tasks.denoising import (
     ConvDenoiser,
@@ -65,8 +70,8 @@ def model_path(path: str | os.PathLike) -> Path:
     if not (path / RUN_MODEL).is_file():
         record = read_record(path)  # an unfinished run's folder: its own command finishes it
         command = record.get("command") if record is not None else None
-        finish = (f"'sdae {command} --resume {shlex.quote(str(path.resolve()))}' finishes "
-                  "this one" if isinstance(command, str) else "'sdae train --resume' finishes one")
+        finish = (f"'{resume_command(command, path)}' finishes this one"
+                  if isinstance(command, str) else "'sdae train --resume' finishes one")
         raise ModelFileError(f"{path}: a folder without {RUN_MODEL}: give a model file, or "
                              f"the folder of a finished run ({finish})")
     return path / RUN_MODEL
@@ -164,8 +169,8 @@ def describe_checkpoint(path, state: dict) -> list[str]:
     run, record = run_holding(path), checkpointed_record(path)
     command = None if record is None else continuing_command(record)
     if run is not None and run[1].get("command"):
-        lines.append(f"  its run continues (or, finished, replays) from it: sdae "
-                     f"{run[1]['command']} --resume {shlex.quote(str(run[0]))}")
+        lines.append("  its run continues (or, finished, replays) from it: "
+                     f"{resume_command(run[1]['command'], run[0])}")
     elif command is not None:  # sdae denoise train --checkpoint FILE
         lines.append(f"  its run finished; the same command starts afresh: {command}"
                      if record.get("finished") else

@@ -176,9 +176,9 @@ def _label(args) -> None:
     if empty:
         from ..errors import warn
 
-        record["warnings"] = [f"{empty} of the model's {model.n_clusters} clusters hold none "
-                              f"of {data}'s rows"]
-        warn(record["warnings"][0])
+        message = f"{empty} of the model's {model.n_clusters} clusters hold none of {data}'s rows"
+        warn(message)
+        record["warnings"] = [message]  # kept in clustering.json, as a fitted run's are
     _write(args, out, x, y, shape, model, labels, record)
 
 

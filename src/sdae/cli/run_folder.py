@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import os
-import shlex
 from pathlib import Path
 
 # not part of what makes two runs the same: how a run is shown, where it is, and how it is
@@ -91,5 +90,6 @@ def open_run(args, command: list[str], data: str | None = None, writes: bool = T
 
 def hint(command: list[str], out: Path) -> str:
     """What an interrupted run says: the command that continues it, from any folder."""
-    return (f"continue with: sdae {' '.join(command)} --resume "
-            f"{shlex.quote(str(Path(out).resolve()))}")
+    from ..io.runs import resume_command
+
+    return f"continue with: {resume_command(' '.join(command), out)}"

@@ -97,6 +97,12 @@ def read_record(folder: Path) -> dict | None:
     return None
 
 
+def resume_command(command: str, folder: Path) -> str:
+    """``sdae COMMAND --resume FOLDER``, the folder absolute: the command that continues
+    (or, finished, replays) the run in ``folder`` from wherever it is typed."""
+    return f"sdae {command} --resume {shlex.quote(str(Path(folder).resolve()))}"
+
+
 def run_holding(checkpoint: Path) -> tuple[Path, dict] | None:
     """The run folder whose ``checkpoints/`` holds the file ``checkpoint`` (at any depth),
     and its record; None for a checkpoint outside a run folder."""
