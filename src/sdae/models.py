@@ -166,18 +166,29 @@ def describe_checkpoint(path, state: dict) -> list[str]:
                      f"lr {config.get('lr')}, seed {config.get('seed')}")
     if history.get("train_loss"):
         lines.append(f"  last training loss {history['train_loss'][-1]:.4g}")
-    run, record = run_holding(path), checkpointed_record(path)
-    command = None if record is None else continuing_command(record)
-    if run is not None and run[1].get("command"):
-        lines.append("  its run continues (or, finished, replays) from it: "
-                     f"{resume_command(run[1]['command'], run[0])}")
-    elif command is not None:  # sdae denoise train --checkpoint FILE
-        lines.append(f"  its run finished; the same command starts afresh: {command}"
-                     if record.get("finished") else
-                     f"  its run continues from it when its command is run again: {command}")
-    else:
-        lines.append("  the run continues from it when its command is run again")
+    command, how = checkpoint_command(path)
+    lines.append({"resume": f"  its run continues (or, finished, replays) from it: {command}",
+                  "finished": f"  its run finished; the same command starts afresh: {command}",
+                  "continue": f"  its run continues from it when its command is run again: "
+                              f"{command}",
+                  None: "  the run continues from it when its command is run again"}[how])
     return lines
+
+
+def checkpoint_command(path) -> tuple[str | None, str | None]:
+    """The command a training checkpoint's run was started with, as it is to be run again,
+    and what running it does: ``"resume"`` (the checkpoint is in a run folder: ``sdae CMD
+    --resume FOLDER`` continues the run, or replays it if finished), ``"continue"`` (``sdae
+    denoise train --checkpoint FILE``: the command again continues from the file) or
+    ``"finished"`` (that run ended: the command starts afresh); ``(None, None)`` where no
+    record says."""
+    run = run_holding(path)
+    if run is not None and run[1].get("command"):
+        return resume_command(run[1]["command"], run[0]), "resume"
+    record = checkpointed_record(path)
+    if record is None:
+        return None, None
+    return continuing_command(record), "finished" if record.get("finished") else "continue"
 
 
 def _denoiser(kind: str, config: dict) -> list[str]:

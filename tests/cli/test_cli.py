@@ -525,6 +525,9 @@ def test_an_interrupted_denoiser_continues_from_its_checkpoint(photo_folder, tmp
     assert main(["info", str(checkpoint)]) == 0  # sdae info CHECKPOINT names the command
     assert f"its run continues from it when its command is run again: {command}\n" in \
         capsys.readouterr().out
+    assert main(["info", str(checkpoint), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["command"] == \
+        {"command": command, "does": "continue"}
     with monkeypatch.context() as patch:
         patch.setattr(training, "save_checkpoint", save_and_note)
         assert main(resumable) == 0
@@ -532,6 +535,8 @@ def test_an_interrupted_denoiser_continues_from_its_checkpoint(photo_folder, tmp
     assert main(["info", str(checkpoint)]) == 0
     assert f"its run finished; the same command starts afresh: {command}\n" in \
         capsys.readouterr().out
+    assert main(["info", str(checkpoint), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["command"]["does"] == "finished"
     whole = load_model(tmp_path / "whole.safetensors").state_dict()
     resumed = load_model(tmp_path / "resumed.safetensors").state_dict()
     assert all(torch.equal(whole[k], resumed[k]) for k in whole)

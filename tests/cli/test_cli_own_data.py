@@ -2,6 +2,8 @@
 arrays, run folders as models, outputs that would overwrite an input, folders of images
 to denoise."""
 
+import json
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -89,6 +91,9 @@ def test_info_on_a_run_folder_and_on_a_checkpoint(run_folder, capsys):
     assert "training checkpoint (sdae checkpoint format 1)" in checkpoint
     assert "after 1 epoch of 1" in checkpoint and "layer 1: 6 -> 6" in checkpoint
     assert f"from it: sdae train --resume {run_folder.resolve()}" in checkpoint
+    assert main(["info", str(run_folder / "checkpoints" / "pretrain-layer1.ckpt"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["command"] == \
+        {"command": f"sdae train --resume {run_folder.resolve()}", "does": "resume"}
 
 
 @pytest.mark.parametrize("command", ["encode", "reconstruct", "predict"])

@@ -1,6 +1,7 @@
 import io
 import re
 
+import pytest
 import torch
 from conftest import bars
 
@@ -51,6 +52,21 @@ def test_a_phase_stopped_early_writes_the_line_of_its_last_epoch(capsys):
     lines = capsys.readouterr().err.splitlines()
     assert [re.match(r"dae: epoch (\d+)/50,", line).group(1) for line in lines] == \
         ["1", str(stopped)]
+
+
+def test_ctrl_c_writes_the_held_line_of_the_last_finished_epoch(capsys, tmp_path):
+    def interrupt(epoch):
+        if epoch.epoch == 2:  # Ctrl-C just after the second epoch, whose line is held
+            raise KeyboardInterrupt
+
+    with observing(interrupt), pytest.raises(KeyboardInterrupt):
+        fit(checkpoint=tmp_path / "dae.ckpt")
+    lines = capsys.readouterr().err.splitlines()
+    assert [int(LINE.match(line).group(1)) for line in lines] == [1, 2]
+    with observing(lambda epoch: None):
+        fit(checkpoint=tmp_path / "dae.ckpt")  # continues: the third epoch, the last
+    assert [int(LINE.match(line).group(1)) for line in capsys.readouterr().err.splitlines()] \
+        == [3]
 
 
 def test_lines_inside_a_labelled_block_say_its_labels(capsys):

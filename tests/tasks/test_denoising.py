@@ -19,6 +19,10 @@ from sdae.tasks.denoising import (
     training_patches,
 )
 
+# Many images here are uniform random pixels, which the σ estimate reads as strong noise:
+# the warning it gives is tested in test_denoising_subimage.py.
+pytestmark = pytest.mark.filterwarnings("ignore:the estimated noise level")
+
 
 def integer_images(shape, seed=0):
     # integer values: sums of overlapping copies are exact, so averaging them is too

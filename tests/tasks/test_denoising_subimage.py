@@ -164,6 +164,18 @@ def test_noise_beyond_the_trained_range_is_denoised_with_a_warning():
         denoise(model, with_noise(smooth_image(64), 120), sigma=None)
 
 
+def test_a_blind_model_warns_when_the_image_is_far_noisier_than_its_training():
+    trained_at_25 = ConvDenoiser(1, 2, 4, noise=ImageNoise("gaussian", 25))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        denoise(trained_at_25, with_noise(smooth_image(64), 20))
+        for other in (ImageNoise("masking", fraction=0.5), ImageNoise("salt_and_pepper")):
+            denoise(ConvDenoiser(1, 2, 4, noise=other), with_noise(smooth_image(64), 60))
+    with pytest.warns(SdaeWarning, match=r"estimated noise level σ=\d+\.\d is above the "
+                                         r"largest this denoiser was trained on \(25\)"):
+        denoise(trained_at_25, with_noise(smooth_image(64), 60))
+
+
 def test_a_sub_image_denoiser_is_for_gaussian_noise():
     with pytest.raises(ConfigError, match="train it with gaussian noise"):
         SubimageDenoiser(noise=ImageNoise("masking", fraction=0.3))

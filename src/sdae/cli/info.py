@@ -36,12 +36,14 @@ def _checkpoint(args) -> None:
     import json
 
     from ..io.checkpoint import load_checkpoint
-    from ..models import describe_checkpoint
+    from ..models import checkpoint_command, describe_checkpoint
 
     state = load_checkpoint(args.model)
     if args.json:
         plain = {k: v for k, v in state.items()
                  if k in ("sdae_checkpoint", "config", "signature", "epoch", "history")}
+        command, how = checkpoint_command(args.model)
+        plain["command"] = None if command is None else {"command": command, "does": how}
         print(json.dumps(plain, indent=2, default=str))
         return
     print("\n".join(describe_checkpoint(args.model, state)))

@@ -11,7 +11,7 @@ things, so that a long run can be followed wherever it runs:
   until an application configures it. A phase writes the lines of its first and last
   epochs and at most one every :data:`LINE_SECONDS` between them (:class:`LineTimer`), so
   that thousands of millisecond epochs (DEC's self-training on a small set) do not bury
-  the log;
+  the log, and on Ctrl-C the line of the last finished epoch if it had none;
 - it passes the epoch to the observers of the running code (:func:`observing`): ``sdae
   train`` rewrites its ``metrics.json`` and its TensorBoard curves there. Observers are
   scoped to a ``with`` block (a context variable) rather than passed down as arguments, so
@@ -87,13 +87,22 @@ def labelled(label: str) -> Iterator[None]:
 
 
 def report(epoch: Epoch, *, line: bool) -> None:
-    """Write the epoch's line to stderr when ``line`` (:meth:`LineTimer.due`), after the
-    labels of the blocks it runs in (:func:`labelled`), then pass the epoch to the
-    observers."""
-    if line and sys.stderr is not None:
-        print(", ".join((*_labels.get(), epoch_line(epoch))), file=sys.stderr, flush=True)
+    """Write the epoch's line to stderr when ``line`` (:meth:`LineTimer.due`), then pass
+    the epoch to the observers."""
+    if line:
+        _write(labelled_line(epoch))
     for observer in _observers.get():
         observer(epoch)
+
+
+def labelled_line(epoch: Epoch) -> str:
+    """The epoch's line after the labels of the blocks it runs in (:func:`labelled`)."""
+    return ", ".join((*_labels.get(), epoch_line(epoch)))
+
+
+def _write(line: str) -> None:
+    if sys.stderr is not None:
+        print(line, file=sys.stderr, flush=True)
 
 
 def epoch_line(epoch: Epoch) -> str:
@@ -118,6 +127,26 @@ class LineTimer:
         self.show = show
         self._clock = clock
         self._last: float | None = None  # when the phase's last line was written
+        self._held: str | None = None  # the line of the last epoch, if it was not written
+
+    def report(self, epoch: Epoch, last: bool) -> None:
+        """:func:`report` the epoch just ended, with its line if it is :meth:`due`; a line
+        left out is held for :meth:`on_interrupt`."""
+        line = self.due(last)
+        self._held = labelled_line(epoch) if self.show and not line else None
+        report(epoch, line=line)
+
+    @contextlib.contextmanager
+    def on_interrupt(self) -> Iterator[None]:
+        """On Ctrl-C inside the block, write the held line of the last finished epoch, so
+        that the log ends with the epoch a checkpoint saved on the interruption holds."""
+        try:
+            yield
+        except KeyboardInterrupt:
+            if self._held is not None:
+                _write(self._held)
+                self._held = None
+            raise
 
     def due(self, last: bool) -> bool:
         """Whether the epoch just ended gets its line (``last``: the phase ends with it);

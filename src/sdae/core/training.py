@@ -222,7 +222,8 @@ def train(
     if run.history.train_loss:  # continued: the observers see the epochs restored
         report(Epoch(description, len(run.history.train_loss), config.epochs, run.history),
                line=False)
-    with bar, saves.on_interrupt(), float32_kernels(config.precision, device):
+    with bar, saves.on_interrupt(), lines.on_interrupt(), \
+            float32_kernels(config.precision, device):
         for epoch in range(run.epoch, config.epochs):
             start = time.perf_counter()
             model.train()
@@ -241,8 +242,8 @@ def train(
             bar.set_postfix(_postfix(run.history, evaluate is not None), refresh=False)
             stop = stops(run.history, config.patience, epoch) or _converged(objective)
             saves.after_epoch(run, epoch, stop)
-            report(Epoch(description, epoch + 1, config.epochs, run.history),
-                   line=lines.due(last=stop or epoch + 1 == config.epochs))
+            lines.report(Epoch(description, epoch + 1, config.epochs, run.history),
+                         last=stop or epoch + 1 == config.epochs)
             if stop:
                 break
     return run.finish()
