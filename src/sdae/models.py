@@ -167,12 +167,14 @@ def describe_checkpoint(path, state: dict) -> list[str]:
     if history.get("train_loss"):
         lines.append(f"  last training loss {history['train_loss'][-1]:.4g}")
     command, how = checkpoint_command(path)
-    lines.append({"resume": f"  its run continues (or, finished, replays) from it: {command}",
-                  "finished": f"  its run finished; the same command starts afresh: {command}",
-                  "continue": f"  its run continues from it when its command is run again: "
-                              f"{command}",
-                  None: "  the run continues from it when its command is run again"}[how])
+    lines.append(f"  {_RUNNING_IT[how]}: {command}" if how is not None else
+                 "  the run continues from it when its command is run again")
     return lines
+
+
+_RUNNING_IT = {"resume": "its run continues (or, finished, replays) from it",
+               "continue": "its run continues from it when its command is run again",
+               "finished": "its run finished; the same command starts afresh"}
 
 
 def checkpoint_command(path) -> tuple[str | None, str | None]:

@@ -47,12 +47,10 @@ def denoise(model: ImageDenoiser, image: np.ndarray, sigma: float | None = None,
         raise ConfigError(f"tile must be >= 1 pixel, got {tile}")
     check_orientations(ensemble)
     x = as_image_tensor(image)
-    if model.uses_sigma:
+    if model.uses_sigma or model.noise.kind == "gaussian":  # a blind model's σ: a check only
         given = sigma is not None
         sigma = sigma if given else _tensor_sigma(x)
         _warn_beyond_training(model, sigma, given)
-    elif model.noise.kind == "gaussian":  # blind: the estimate only checks the image
-        _warn_beyond_training(model, _tensor_sigma(x), given=False)
     c = x.shape[1]
     if model.channels == 1 and c > 1:
         x = x.transpose(0, 1)  # the channels as a batch of grayscale images
@@ -74,6 +72,9 @@ def denoise(model: ImageDenoiser, image: np.ndarray, sigma: float | None = None,
     return out[..., 0] if image.ndim == 2 else out
 
 
+_TEXTURE_SIGMA = 12.0  # what a photograph's own texture adds to the σ estimate, at most
+
+
 def _warn_beyond_training(model: ImageDenoiser, sigma: float, given: bool) -> None:
     """A :class:`SdaeWarning` when σ is clearly above every noise level the model was
     trained on: it still restores the image, but it never learnt noise that strong (a
@@ -90,9 +91,6 @@ def _warn_beyond_training(model: ImageDenoiser, sigma: float, given: bool) -> No
              f"trained on ({top:g}): expect a smoother, weaker result, or train a model for "
              f"such noise (sdae denoise train --model subimage --sigma 0 --sigma-max "
              f"{math.ceil(sigma)} --images DIR --out MODEL.safetensors)")
-
-
-_TEXTURE_SIGMA = 12.0  # what a photograph's own texture adds to the σ estimate, at most
 
 
 def image_sigma(image: np.ndarray) -> float:
