@@ -44,6 +44,19 @@ def test_cluster_writes_labels_model_figures_and_scores(tmp_path, capsys):
     assert (again / "labels.csv").read_text() == (out / "labels.csv").read_text()
 
 
+def test_cluster_trains_decs_relu_units_when_asked(tmp_path, capsys):
+    from sdae.models import load_model
+
+    data, out = blobs_npz(tmp_path), tmp_path / "run"
+    assert main(["cluster", str(data), "--n-clusters", "3", "--method", "kmeans",
+                 "--activation", "relu", "--out", str(out), *SMALL]) == 0
+    assert "ACC 1.0000" in capsys.readouterr().out
+    assert json.loads((out / "clustering.json").read_text())["settings"]["activation"] == "relu"
+    layers = load_model(out / "model.safetensors").stack.layers
+    assert [(layer.config.activation, layer.config.decoder) for layer in layers] == [
+        ("relu", "linear"), ("linear", "relu")]  # real-valued rows: a linear bottom decoder
+
+
 def test_cluster_resumes_from_any_folder_with_the_data_it_started_with(tmp_path,
                                                                        monkeypatch, capsys):
     data, out = blobs_npz(tmp_path), tmp_path / "run"

@@ -78,6 +78,30 @@ def test_squared_error_for_linear_decoder():
     assert torch.allclose(dae.loss(x, corrupt=False), ((z - x) ** 2).sum(dim=1).mean())
 
 
+def test_squared_error_of_a_sigmoid_decoder_compares_its_output_not_its_logits():
+    # the loss must train what the model outputs, z = sigmoid(a), not the pre-activation a
+    dae = DenoisingAutoencoder(5, 3, decoder="sigmoid", loss="squared_error",
+                               generator=torch.Generator().manual_seed(0))
+    x = torch.rand(4, 5, generator=torch.Generator().manual_seed(1))
+    z = dae(x)
+    assert torch.all((z > 0) & (z < 1))
+    assert torch.allclose(dae.loss(x, corrupt=False), ((z - x) ** 2).sum(dim=1).mean())
+    logits = dae.decode_logits(dae.encode(x))
+    assert not torch.allclose(dae.loss(x, corrupt=False), ((logits - x) ** 2).sum(dim=1).mean())
+
+
+def test_a_relu_decoder_outputs_values_at_or_above_zero_under_squared_error():
+    dae = DenoisingAutoencoder(5, 3, activation="relu", decoder="relu",
+                               generator=torch.Generator().manual_seed(0))
+    assert dae.config.loss == "squared_error"
+    x = torch.rand(6, 5, generator=torch.Generator().manual_seed(1)) * 3
+    z = dae(x)
+    assert torch.equal(z, torch.relu(dae.decode_logits(dae.encode(x))))
+    assert torch.allclose(dae.loss(x, corrupt=False), ((z - x) ** 2).sum(dim=1).mean())
+    with pytest.raises(ConfigError, match="cross-entropy loss needs decoder='sigmoid'"):
+        DenoisingAutoencoder(5, 3, decoder="relu", loss="cross_entropy")
+
+
 @pytest.mark.parametrize("kind", ["masking", "fixed_masking", "salt_and_pepper"])
 def test_emphasis_weighs_the_components_chosen_for_corruption(kind):
     dae = DenoisingAutoencoder(40, 10, corruption=kind, noise_level=0.5, emphasis=(1.0, 0.0))

@@ -158,6 +158,14 @@ def test_unsupervised_finetuning_reconstructs_each_augmented_batch():
     assert error["flipped"] < error["plain"], error
 
 
+def test_deep_squared_error_compares_the_bottom_decoders_output():
+    x, _ = blobs(20)
+    stack = make_stack(n_classes=None, loss="squared_error")  # sigmoid decoders, as the data
+    assert stack.layers[0].config.decoder == "sigmoid"
+    z = stack.decode(stack.encode(x))
+    torch.testing.assert_close(deep_reconstruction_loss(stack, x), ((z - x) ** 2).sum(dim=1))
+
+
 def test_sequential_view_shares_weights():
     x, _ = blobs(10)
     stack = make_stack()
@@ -172,8 +180,12 @@ def test_sequential_view_shares_weights():
 def test_activation_per_layer_and_the_decoders_it_implies():
     stack = StackedDenoisingAutoencoder(12, [8, 6, 2], activation=["relu", "sigmoid", "linear"])
     assert [layer.config.activation for layer in stack.layers] == ["relu", "sigmoid", "linear"]
-    # layer 2 reconstructs ReLU codes (unbounded): linear; layer 3 sigmoid codes: sigmoid
-    assert [layer.config.decoder for layer in stack.layers][1:] == ["linear", "sigmoid"]
+    # layer 2 reconstructs ReLU codes (>= 0): ReLU; layer 3 sigmoid codes: sigmoid
+    assert [layer.config.decoder for layer in stack.layers][1:] == ["relu", "sigmoid"]
+    assert [layer.config.loss for layer in stack.layers][1:] == ["squared_error",
+                                                                 "cross_entropy"]
+    tanh = StackedDenoisingAutoencoder(12, [8, 6], activation="tanh")
+    assert tanh.layers[1].config.decoder == "linear"  # codes in [-1, 1]
     x = torch.randn(5, 12)
     top = stack.layers[2]  # a linear code: the affine map alone, no squashing
     assert torch.allclose(stack.encode(x), torch.nn.functional.linear(

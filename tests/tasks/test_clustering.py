@@ -270,6 +270,17 @@ def test_stack_shape_is_decs_with_sigmoid_units():
     assert not any(layer.config.tied for layer in stack.layers)
 
 
+def test_a_relu_stack_is_decs_units_with_relu_decoders_above_the_first():
+    stack = build_stack(784, ClusteringSettings(activation="relu"), 0, "sigmoid")
+    assert [layer.config.activation for layer in stack.layers] == ["relu"] * 3 + ["linear"]
+    # the mirrored decoder keeps its ReLUs: each upper layer reconstructs a ReLU code
+    assert [layer.config.decoder for layer in stack.layers] == ["sigmoid"] + ["relu"] * 3
+    X, y = blobs()
+    result = fit_clustering(X, 3, "idec", replace(QUICK, activation="relu"), seed=0,
+                            progress=False)
+    assert cluster_accuracy(y, result.labels) == 1.0
+
+
 @pytest.mark.parametrize("X, k, message", [
     (np.zeros((5, 3)), 6, "n_samples=5 is fewer than n_clusters=6"),
     (np.arange(10.0).reshape(10, 1), 2, "1 feature"),
@@ -286,6 +297,8 @@ def test_bad_method_and_settings():
         resolve_method("spectral")
     with pytest.raises(ConfigError, match="noise_level"):
         ClusteringSettings(noise_level=1.0)
+    with pytest.raises(ConfigError, match="activation must be one of sigmoid, relu"):
+        ClusteringSettings(activation="tanh")
     with pytest.raises(ConfigError, match="init must be one of kmeans, umap-gmm"):
         ClusteringSettings(init="gmm")
     with pytest.raises(ConfigError, match="n_clusters"):

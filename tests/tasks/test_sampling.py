@@ -11,7 +11,7 @@ from sdae.core.stacking import StackConfig, StackedDenoisingAutoencoder
 from sdae.core.training import TrainConfig, autoencoder_objective, train
 from sdae.experiments import sampling as experiment
 from sdae.io.data import Dataset
-from sdae.tasks.sampling import sample_chain, walkback_objective
+from sdae.tasks.sampling import draw, sample_chain, walkback_objective
 
 
 def test_chain_shapes_and_bernoulli_states():
@@ -31,6 +31,15 @@ def test_gaussian_chain_for_a_squared_error_model():
     dae = DenoisingAutoencoder(6, 4, corruption="gaussian", noise_level=0.2, decoder="linear")
     record = sample_chain(dae, torch.randn(3, 6), 4, torch.Generator().manual_seed(0), sigma=0.1)
     assert record.shape == (4, 3, 6) and torch.isfinite(record).all()
+
+
+def test_the_gaussian_mean_of_a_sigmoid_decoder_is_its_output():
+    dae = DenoisingAutoencoder(6, 4, corruption="gaussian", noise_level=0.2,
+                               loss="squared_error", generator=torch.Generator().manual_seed(0))
+    x_tilde = torch.rand(3, 6, generator=torch.Generator().manual_seed(1))
+    sample, mean = draw(dae, x_tilde, torch.Generator().manual_seed(2), sigma=0.1)
+    torch.testing.assert_close(mean, dae(x_tilde))  # in (0, 1), not the decoder's logits
+    assert not torch.allclose(sample, mean)
 
 
 def test_a_stack_of_one_samples_as_its_layer_does():

@@ -40,6 +40,9 @@ def add_parser(sub) -> None:
     g.add_argument("--hidden", type=o.positive_int, nargs="+", default=[500, 500, 2000, 10],
                    help="layer widths, bottom first; the last is the code (default: 500 500 "
                         "2000 10)")
+    g.add_argument("--activation", choices=["sigmoid", "relu"], default="sigmoid",  # UNITS
+                   help="the hidden units: sigmoid (the SdA papers') or relu (DEC's); the "
+                        "code is linear (default: sigmoid)")
     g.add_argument("--noise-level", type=o.fraction, default=0.2,
                    help="masking noise of pre-training (default: 0.2)")
     g.add_argument("--pretrain-epochs", type=o.non_negative_int, default=25,
@@ -122,7 +125,8 @@ def _fit(args) -> None:
 
     data = args.paths[0]
     settings = ClusteringSettings(
-        hidden_sizes=tuple(args.hidden), noise_level=args.noise_level,
+        hidden_sizes=tuple(args.hidden), activation=args.activation,
+        noise_level=args.noise_level,
         pretrain_epochs=args.pretrain_epochs, finetune_epochs=args.finetune_epochs,
         self_training_steps=args.self_training_steps,
         update_interval=args.update_interval, init=args.init, moves=args.moves,

@@ -49,8 +49,9 @@ def _add_model_options(p) -> None:
     g.add_argument("--untied", action="store_true", help="learn W' instead of using Wᵀ")
     g.add_argument("--activation", choices=("sigmoid", "tanh", "relu"), default="sigmoid",
                    help="of the hidden units (default: sigmoid)")
-    g.add_argument("--decoder", choices=("sigmoid", "linear"), default="sigmoid",
-                   help="sigmoid for data in [0, 1], linear for real-valued data")
+    g.add_argument("--decoder", choices=("sigmoid", "linear", "relu"), default="sigmoid",
+                   help="sigmoid for data in [0, 1], linear for real-valued data, relu for "
+                        "data >= 0 without an upper bound")
     g.add_argument("--loss", choices=("cross_entropy", "squared_error"), default=None,
                    help="default: cross_entropy with a sigmoid decoder, else squared_error")
     g.add_argument("--emphasis", type=float, nargs=2, metavar=("ALPHA", "BETA"),

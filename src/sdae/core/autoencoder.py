@@ -28,7 +28,9 @@ def _identity(a: Tensor) -> Tensor:
 # (sdae.tasks.clustering): distances between codes are not squashed by a saturating unit.
 ACTIVATIONS = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu,
                "linear": _identity}
-DECODERS = ("sigmoid", "linear")
+# z = s'(a), the decoder's output from its pre-activation a: sigmoid for data in [0, 1],
+# linear for real values, ReLU for values >= 0 without a bound (the codes of a ReLU layer)
+DECODERS = {"sigmoid": torch.sigmoid, "linear": _identity, "relu": torch.relu}
 LOSSES = ("cross_entropy", "squared_error")
 
 
@@ -197,8 +199,7 @@ class DenoisingAutoencoder(nn.Module):
 
     def decode(self, y: Tensor) -> Tensor:
         """z = s'(W' y + b'); (n, d') -> (n, d)."""
-        a = self.decode_logits(y)
-        return torch.sigmoid(a) if self.config.decoder == "sigmoid" else a
+        return DECODERS[self.config.decoder](self.decode_logits(y))
 
     def reconstruction_logits(self, x: Tensor) -> Tensor:
         """Decoder pre-activation of the clean reconstruction of x; (n, d) -> (n, d)."""
@@ -231,8 +232,14 @@ class DenoisingAutoencoder(nn.Module):
             x_tilde, mask = self.corruption.with_mask(x, generator)
             x_tilde, mask, x = x_tilde[rows], mask[rows], x[rows]
             weights = emphasis_weights(mask, self.config.emphasis, x.dtype)
-        logits = self.decode_logits(self.encode(x_tilde))
-        return reconstruction_loss(logits, x, self.config.loss, weights).mean()
+        return self.reconstruction_error(self.decode_logits(self.encode(x_tilde)), x,
+                                         weights).mean()
+
+    def reconstruction_error(self, logits: Tensor, x: Tensor,
+                             weights: Tensor | None = None) -> Tensor:
+        """This layer's loss L(x, z) per example, from its decoder's pre-activation
+        ``logits`` (the one place that pairs the loss with the decoder); shape (n,)."""
+        return reconstruction_loss(logits, x, self.config.loss, weights, self.config.decoder)
 
     @property
     def fuses_sgd(self) -> bool:
@@ -272,18 +279,21 @@ def emphasis_weights(mask: Tensor, emphasis: tuple[float, float],
 
 
 def reconstruction_loss(
-    logits: Tensor, x: Tensor, loss: str = "cross_entropy", weights: Tensor | None = None
+    logits: Tensor, x: Tensor, loss: str = "cross_entropy", weights: Tensor | None = None,
+    decoder: str = "sigmoid",
 ) -> Tensor:
     """Per-example reconstruction loss L(x, z), summed over components; shape (n,).
 
-    ``logits`` is the decoder pre-activation a (z = sigmoid(a) for cross-entropy, z = a for
-    squared error). Cross-entropy L_H = -Σ[x log z + (1-x) log(1-z)] is computed from the
-    logits, which stays finite when z saturates at 0 or 1.
+    ``logits`` is the decoder pre-activation a, and z = s'(a) the output of ``decoder``.
+    Cross-entropy L_H = -Σ[x log z + (1-x) log(1-z)] (sigmoid decoders only) is computed
+    from the logits, which stays finite when z saturates at 0 or 1; squared error
+    Σ(z - x)² compares the output itself, so a sigmoid decoder trained on it is trained
+    on what it outputs.
     """
     if loss == "cross_entropy":
         per_component = F.binary_cross_entropy_with_logits(logits, x, reduction="none")
     elif loss == "squared_error":
-        per_component = (logits - x).square()
+        per_component = (DECODERS[decoder](logits) - x).square()
     else:
         raise ConfigError(f"loss must be one of {', '.join(LOSSES)}")
     if weights is not None:

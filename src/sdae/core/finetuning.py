@@ -20,7 +20,6 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..errors import ConfigError, DataError
-from .autoencoder import reconstruction_loss
 from .streaming import inputs_on, row_chunks
 from .training import History, TrainConfig, train
 
@@ -87,7 +86,7 @@ def finetune(
 def deep_reconstruction_loss(stack: StackedDenoisingAutoencoder, x: Tensor) -> Tensor:
     """Per-example loss of the deep autoencoder (every encoder, then the mirrored decoders)
     reconstructing clean ``x``, in the bottom layer's loss; shape (n,)."""
-    return reconstruction_loss(stack.reconstruction_logits(x), x, stack.layers[0].config.loss)
+    return stack.layers[0].reconstruction_error(stack.reconstruction_logits(x), x)
 
 
 def _reconstruction_objective(augment: Callable[[Tensor, torch.Generator], Tensor] | None):

@@ -90,9 +90,12 @@ class StackedDenoisingAutoencoder(nn.Module):
         Source of the initial weights.
     **options
         Further :class:`~sdae.autoencoder.DAEConfig` fields shared by all layers
-        (``tied``, ``decoder``...). Layers above the first decode with a sigmoid and
-        cross-entropy when the layer below is sigmoid (codes in [0, 1]), linearly with
-        squared error otherwise.
+        (``tied``, ``decoder``...). Layers above the first decode into the range of the
+        code below: with a sigmoid and cross-entropy when that layer is sigmoid (codes in
+        [0, 1]), with a ReLU and squared error when it is ReLU (codes >= 0: the deep
+        autoencoder's mirrored decoder then keeps DEC's ReLU units; linear decoders left
+        it an affine map, which reconstructed MNIST far worse, docs/clustering.md), and
+        linearly with squared error otherwise.
     """
 
     def __init__(
@@ -119,9 +122,9 @@ class StackedDenoisingAutoencoder(nn.Module):
         layers = []
         for k, (d_in, d_out) in enumerate(pairwise(sizes)):
             layer_options = dict(options, activation=activations[k])
-            if k > 0:  # the input of an upper layer is a code: bounded for sigmoid units
+            if k > 0:  # the input of an upper layer is a code: in [0, 1] or >= 0
                 below = activations[k - 1]
-                layer_options.update(decoder="sigmoid" if below == "sigmoid" else "linear",
+                layer_options.update(decoder=below if below in ("sigmoid", "relu") else "linear",
                                      loss=None, clip=None)
             layers.append(DenoisingAutoencoder(d_in, d_out, corruption=corruptions[k],
                                                noise_level=levels[k], generator=generator,

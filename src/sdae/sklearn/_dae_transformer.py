@@ -43,8 +43,9 @@ default="masking"
         Decoder weights W' = Wᵀ.
     activation : {"sigmoid", "tanh", "relu"}, default="sigmoid"
         The encoder's nonlinearity.
-    decoder : {"sigmoid", "linear"} or None, default=None
-        None: sigmoid for data in [0, 1], linear otherwise (decided by ``fit``).
+    decoder : {"sigmoid", "linear", "relu"} or None, default=None
+        None: sigmoid for data in [0, 1], linear otherwise (decided by ``fit``); relu for
+        data >= 0 without an upper bound.
     loss : {"cross_entropy", "squared_error"} or None, default=None
         None: cross-entropy with a sigmoid decoder, squared error otherwise.
     optimizer : {"adam", "sgd"}, default="adam"

@@ -37,7 +37,7 @@ default="masking"
         Decoder weights W' = Wᵀ during pre-training.
     activation : {"sigmoid", "tanh", "relu"}, default="sigmoid"
         The nonlinearity of the hidden layers.
-    decoder : {"sigmoid", "linear"} or None, default=None
+    decoder : {"sigmoid", "linear", "relu"} or None, default=None
         The bottom layer's pre-training decoder; None: sigmoid for data in [0, 1], linear
         otherwise.
     loss : {"cross_entropy", "squared_error"} or None, default=None

@@ -32,8 +32,9 @@ default="masking"
         Every layer decodes with the transpose of its encoder's weights.
     activation : {"sigmoid", "tanh", "relu"}, default="sigmoid"
         The nonlinearity of every layer.
-    decoder : {"sigmoid", "linear"} or None, default=None
-        The bottom layer's decoder; None: sigmoid for data in [0, 1], linear otherwise.
+    decoder : {"sigmoid", "linear", "relu"} or None, default=None
+        The bottom layer's decoder; None: sigmoid for data in [0, 1], linear otherwise
+        (relu: data >= 0 without an upper bound).
         Upper layers reconstruct codes, and follow ``activation``.
     loss : {"cross_entropy", "squared_error"} or None, default=None
         The bottom layer's loss; None: cross-entropy with a sigmoid decoder, squared error

@@ -19,7 +19,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from ..core.autoencoder import reconstruction_loss
+from ..core.autoencoder import DECODERS
 from ..core.training import Objective
 
 # ``model`` below is a DAE layer or a stack: both answer ``layers`` (the first one corrupts
@@ -38,8 +38,9 @@ def draw(model: nn.Module, x_tilde: Tensor, generator: torch.Generator,
     if is_binary(model):
         mean = torch.sigmoid(logits)
         return torch.bernoulli(mean, generator=generator), mean
+    mean = DECODERS[model.layers[0].config.decoder](logits)
     noise = torch.randn(logits.shape, generator=generator, device=logits.device)
-    return logits + sigma * noise, logits
+    return mean + sigma * noise, mean
 
 
 def sample_chain(
@@ -105,5 +106,4 @@ def walkback_objective(p: float = 0.5, max_steps: int = 5) -> Objective:
 
 
 def _reconstruction_loss(model: nn.Module, x_tilde: Tensor, x: Tensor) -> Tensor:
-    return reconstruction_loss(model.reconstruction_logits(x_tilde), x,
-                               model.layers[0].config.loss)
+    return model.layers[0].reconstruction_error(model.reconstruction_logits(x_tilde), x)

@@ -41,6 +41,9 @@ def add_parser(exp) -> None:
                         "with moves, whose assignments rarely settle, so that they usually "
                         "run all their self-training steps; UMAP's when "
                         "umap-learn is installed)")
+    e.add_argument("--activation", choices=("sigmoid", "relu"), default=None,
+                   help="the stack's hidden units: sigmoid (the SdA papers') or relu (DEC's) "
+                        "(default: sigmoid)")
     e.add_argument("--pretrain-epochs", type=o.non_negative_int, default=None,
                    help="per layer (default: 25)")
     e.add_argument("--finetune-epochs", type=o.non_negative_int, default=None,
@@ -64,8 +67,8 @@ def run(args) -> None:
 
     args = resumed(args)
     given = {name: getattr(args, name, None)
-             for name in ("pretrain_epochs", "finetune_epochs", "self_training_steps",
-                          "finetune_moves")}
+             for name in ("activation", "pretrain_epochs", "finetune_epochs",
+                          "self_training_steps", "finetune_moves")}
     settings = ClusteringSettings(precision=args.precision,
                                   **{k: v for k, v in given.items() if v is not None})
     plan = experiment.ClusteringExperiment(sets=list(args.sets), seeds=list(args.seeds),

@@ -18,6 +18,7 @@ from .codes import (
 from .fitting import (
     INITS,
     METHODS,
+    UNITS,
     ClusteringResult,
     ClusteringSettings,
     build_stack,
@@ -38,7 +39,7 @@ from .self_training import (
     target_distribution,
 )
 
-__all__ = ["CODE_METHODS", "INITS", "METHODS", "ClusteringConfig", "ClusteringModel",
+__all__ = ["CODE_METHODS", "INITS", "METHODS", "UNITS", "ClusteringConfig", "ClusteringModel",
            "ClusteringResult", "ClusteringSettings", "SelfTraining", "build_stack",
            "check_clustering_data", "check_method", "cluster", "cluster_codes", "cluster_means",
            "fit_clustering", "kl_divergence", "kmeans", "map_2d", "nearest_to_centres",

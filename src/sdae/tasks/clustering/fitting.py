@@ -4,8 +4,8 @@ The recipe of DEC (Xie et al. 2016), on the library's own stack:
 
 1. greedy layer-wise pre-training, each layer a DAE with masking noise on its input (DEC's
    20% input dropout) on the clean codes of the layers below (:func:`sdae.core.stacking.
-   pretrain`); sigmoid units, as the SdA papers', and a linear top code (DEC's ReLU units
-   died by the hundreds in our short budgets: docs/clustering.md);
+   pretrain`); sigmoid units, as the SdA papers', or DEC's ReLU units (``activation``),
+   and a linear top code;
 2. fine-tuning as a deep autoencoder, without noise (:func:`sdae.core.stacking.
    finetune_unsupervised`); with ``finetune_moves``, on images moved a little (DEC-DA);
 3. clustering the codes (:mod:`.codes`): k-means, a Gaussian mixture, or UMAP then a
@@ -41,18 +41,20 @@ from .self_training import ClusteringModel, SelfTraining
 SELF_TRAINING = ("dec", "idec")  # the methods that refine a start by self-training
 METHODS = (*CODE_METHODS, *SELF_TRAINING)
 INITS = ("kmeans", "umap-gmm")  # where self-training starts
+UNITS = ("sigmoid", "relu")  # the stack's hidden units: the SdA papers', or DEC's
 
 
 @dataclass
 class ClusteringSettings:
     """How the stack is trained and the clusters are found.
 
-    The stack is DEC's 784-500-500-2000-10 shape for any input width: sigmoid layers, a
-    linear code of ``hidden_sizes[-1]`` units, untied decoders. Each layer is pre-trained
-    for ``pretrain_epochs`` with masking noise ``noise_level``, then the whole deep
-    autoencoder for ``finetune_epochs``, all with Adam at ``lr``, their matrix products in
-    ``precision`` (``bf16`` trains the stack 2.4 times as fast on a CPU with AMX:
-    docs/clustering.md). With ``finetune_moves`` > 0 (rows that are square images) the
+    The stack is DEC's 784-500-500-2000-10 shape for any input width: layers of
+    ``activation`` units (sigmoid, as the SdA papers'; or relu, as DEC's, whose mirrored
+    decoders are ReLU too), a linear code of ``hidden_sizes[-1]`` units, untied decoders.
+    Each layer is pre-trained for ``pretrain_epochs`` with masking noise ``noise_level``,
+    then the whole deep autoencoder for ``finetune_epochs``, all with Adam at ``lr``, their
+    matrix products in ``precision`` (``bf16`` trains the stack 2.4 times as fast on a CPU
+    with AMX: docs/clustering.md). With ``finetune_moves`` > 0 (rows that are square images) the
     fine-tuning reconstructs images moved as below, each batch drawn afresh, as DEC-DA
     trains its autoencoder. DEC's self-training updates its target every
     ``update_interval`` steps (``None``: :func:`target_update_interval`) and stops when
@@ -70,6 +72,7 @@ class ClusteringSettings:
     """
 
     hidden_sizes: tuple[int, ...] = (500, 500, 2000, 10)
+    activation: str = "sigmoid"
     noise_level: float = 0.2
     pretrain_epochs: int = 25
     finetune_epochs: int = 40
@@ -107,6 +110,9 @@ class ClusteringSettings:
                 raise ConfigError(f"{name} (--{name.replace('_', '-')}: the largest shift, as "
                                   "a fraction of the image side) must be in [0, 0.5], got "
                                   f"{getattr(self, name)!r}")
+        if self.activation not in UNITS:
+            raise ConfigError(f"activation must be one of {', '.join(UNITS)} (the stack's "
+                              f"hidden units), got {self.activation!r}")
         if self.init not in INITS:
             raise ConfigError(f"init must be one of {', '.join(INITS)} (where DEC's and "
                               f"IDEC's self-training starts), got {self.init!r}")
@@ -182,12 +188,13 @@ def check_clustering_data(x: np.ndarray, n_clusters: int) -> None:
 
 def build_stack(n_features: int, settings: ClusteringSettings, seed: int,
                 decoder: str) -> StackedDenoisingAutoencoder:
-    """DEC's stack shape: sigmoid layers, a linear top code, untied, masking noise on each
-    layer's input."""
+    """DEC's stack shape: layers of ``settings.activation`` units, a linear top code,
+    untied, masking noise on each layer's input."""
     n = len(settings.hidden_sizes)
     return StackedDenoisingAutoencoder(
         n_features, settings.hidden_sizes, corruption="masking",
-        noise_levels=settings.noise_level, activation=["sigmoid"] * (n - 1) + ["linear"],
+        noise_levels=settings.noise_level,
+        activation=[settings.activation] * (n - 1) + ["linear"],
         tied=False, decoder=decoder, generator=torch.Generator().manual_seed(seed))
 
 

@@ -24,7 +24,6 @@ from dataclasses import asdict, dataclass, field
 import torch
 from torch import Tensor, nn
 
-from ...core.autoencoder import reconstruction_loss
 from ...core.stacking import StackConfig, StackedDenoisingAutoencoder
 from ...core.training import batched
 from ...errors import ConfigError, check_int
@@ -171,7 +170,7 @@ class SelfTraining:
                                                                  model.alpha)).mean()
         if self.gamma:  # the same code, decoded by the mirrored decoders
             logits = model.stack.decode_logits(z)
-            reconstruction = reconstruction_loss(logits, x, model.stack.layers[0].config.loss)
+            reconstruction = model.stack.layers[0].reconstruction_error(logits, x)
             loss = reconstruction.mean() / x.shape[1] + self.gamma * loss
         return loss
 
