@@ -23,7 +23,7 @@ import torch
 from torch import Tensor, nn
 
 from ..errors import ConfigError
-from .autoencoder import DAEConfig, DenoisingAutoencoder
+from .autoencoder import DECODERS, DAEConfig, DenoisingAutoencoder
 from .finetuning import classification_error, finetune, finetune_unsupervised
 from .streaming import inputs_on, row_chunks
 from .training import History, Objective, TrainConfig, batched, train_autoencoder
@@ -124,7 +124,8 @@ class StackedDenoisingAutoencoder(nn.Module):
             layer_options = dict(options, activation=activations[k])
             if k > 0:  # the input of an upper layer is a code: in [0, 1] or >= 0
                 below = activations[k - 1]
-                layer_options.update(decoder=below if below in ("sigmoid", "relu") else "linear",
+                # a decoder of the code's own kind where there is one (not for tanh)
+                layer_options.update(decoder=below if below in DECODERS else "linear",
                                      loss=None, clip=None)
             layers.append(DenoisingAutoencoder(d_in, d_out, corruption=corruptions[k],
                                                noise_level=levels[k], generator=generator,

@@ -34,12 +34,11 @@ def is_binary(model: nn.Module) -> bool:
 def draw(model: nn.Module, x_tilde: Tensor, generator: torch.Generator,
          sigma: float = 1.0) -> tuple[Tensor, Tensor]:
     """(sample, mean) of P(x | x̃)."""
-    logits = model.reconstruction_logits(x_tilde)
+    # the decoder's output: Bernoulli means for a cross-entropy model, else Gaussian ones
+    mean = DECODERS[model.layers[0].config.decoder](model.reconstruction_logits(x_tilde))
     if is_binary(model):
-        mean = torch.sigmoid(logits)
         return torch.bernoulli(mean, generator=generator), mean
-    mean = DECODERS[model.layers[0].config.decoder](logits)
-    noise = torch.randn(logits.shape, generator=generator, device=logits.device)
+    noise = torch.randn(mean.shape, generator=generator, device=mean.device)
     return mean + sigma * noise, mean
 
 

@@ -41,7 +41,7 @@ def add_parser(exp) -> None:
                         "with moves, whose assignments rarely settle, so that they usually "
                         "run all their self-training steps; UMAP's when "
                         "umap-learn is installed)")
-    e.add_argument("--activation", choices=("sigmoid", "relu"), default=None,
+    e.add_argument("--activation", choices=("sigmoid", "relu"), default=None,  # UNITS
                    help="the stack's hidden units: sigmoid (the SdA papers') or relu (DEC's) "
                         "(default: sigmoid)")
     e.add_argument("--pretrain-epochs", type=o.non_negative_int, default=None,

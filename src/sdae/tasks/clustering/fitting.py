@@ -54,9 +54,9 @@ class ClusteringSettings:
     Each layer is pre-trained for ``pretrain_epochs`` with masking noise ``noise_level``,
     then the whole deep autoencoder for ``finetune_epochs``, all with Adam at ``lr``, their
     matrix products in ``precision`` (``bf16`` trains the stack 2.4 times as fast on a CPU
-    with AMX: docs/clustering.md). With ``finetune_moves`` > 0 (rows that are square images) the
-    fine-tuning reconstructs images moved as below, each batch drawn afresh, as DEC-DA
-    trains its autoencoder. DEC's self-training updates its target every
+    with AMX: docs/clustering.md). With ``finetune_moves`` > 0 (rows that are square
+    images) the fine-tuning reconstructs images moved as below, each batch drawn afresh,
+    as DEC-DA trains its autoencoder. DEC's self-training updates its target every
     ``update_interval`` steps (``None``: :func:`target_update_interval`) and stops when
     fewer than ``tol`` of the assignments changed, or after ``self_training_steps``
     (rounded up to whole epochs); IDEC weighs its clustering loss by ``gamma``.
