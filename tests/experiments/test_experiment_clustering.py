@@ -113,11 +113,17 @@ def test_dec_and_idec_from_umap_gmm_start_from_that_rows_clusters(tmp_path, monk
     assert clustering.TASK_METHOD["DEC from UMAP+GMM"] == ("dec", {"init": "umap-gmm"})
 
 
-def test_the_rows_with_moves_run_only_when_named():
-    for row, method in (("DEC with moves", "dec"), ("IDEC with moves", "idec")):
+def test_the_published_comparison_is_the_default_and_the_other_rows_run_when_named():
+    assert clustering.ClusteringExperiment().methods == [
+        "k-means on pixels", "k-means on PCA", "k-means on codes", "DEC", "IDEC",
+        "codes+UMAP+GMM"]
+    for row, method, changes in (("DEC with moves", "dec", {"moves": 0.1}),
+                                 ("IDEC with moves", "idec", {"moves": 0.1}),
+                                 ("DEC from UMAP+GMM", "dec", {"init": "umap-gmm"}),
+                                 ("IDEC from UMAP+GMM", "idec", {"init": "umap-gmm"})):
         assert row in clustering.METHODS
         assert row not in clustering.ClusteringExperiment().methods
-        assert clustering.TASK_METHOD[row] == (method, {"moves": 0.1})
+        assert clustering.TASK_METHOD[row] == (method, changes)
 
 
 def test_the_commands_list_of_rows_is_the_experiments():
@@ -179,3 +185,45 @@ def test_a_rows_warnings_name_it_and_are_kept_and_progress_can_be_silenced(tmp_p
     assert "\ndigits seed 0, DEC self-training: epoch 1/" in capsys.readouterr().err
     one_seed = (tmp_path / "lines" / "results.md").read_text()
     assert "one seed" in one_seed and "±" not in one_seed
+
+
+def test_parts_run_in_parallel_processes_give_the_rows_of_one_process(tmp_path):
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    methods = ["k-means on pixels", "k-means on codes", "IDEC"]
+    if umap_installed():  # a row that waits for another row of its seed
+        methods.append("DEC from UMAP+GMM")
+    plan = clustering.ClusteringExperiment(sets=["digits"], seeds=[0, 1], settings=TINY,
+                                           methods=methods)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as each of two workers on 2 cores: the same sums, bit for bit
+    try:
+        with threadpool_limits(1):
+            alone = clustering.run(tmp_path / "one", plan, log=lambda s: None, progress=False)
+    finally:
+        torch.set_num_threads(threads)
+    said = []
+    pooled = clustering.run(tmp_path / "two", plan, log=said.append, jobs=2,
+                            checkpoints=tmp_path / "checkpoints")
+    for seed in (0, 1):
+        for method in methods:
+            one, two = (doc["per_seed"]["digits"][seed][method] for doc in (alone, pooled))
+            assert (one["acc"], one["nmi"], one["ari"]) == (two["acc"], two["nmi"], two["ari"])
+        assert "stack" in pooled["per_seed"]["digits"][seed]
+        assert json.loads((tmp_path / "checkpoints" / f"digits-seed{seed}.json").read_text()) \
+            == json.loads(json.dumps(pooled["per_seed"]["digits"][seed]))
+    assert sum("stack pre-trained" in line for line in said) == 2
+    assert (tmp_path / "two" / "digits" / "nearest.png").stat().st_size > 0
+    assert set(pooled["summary"]["digits"]) == {*methods, "stack"}
+    assert pooled["jobs"] == 2 and \
+        ", 2 parts at once (" in (tmp_path / "two" / "results.md").read_text()
+
+
+def test_jobs_must_be_a_positive_count(tmp_path):
+    from sdae.errors import ConfigError
+
+    plan = clustering.ClusteringExperiment(sets=["digits"], seeds=[0], settings=TINY,
+                                           methods=["k-means on pixels"])
+    with pytest.raises(ConfigError, match="jobs must be a positive integer, got 0"):
+        clustering.run(tmp_path, plan, jobs=0)

@@ -29,3 +29,32 @@ def test_a_killed_sda_experiment_resumes_to_the_uninterrupted_results(tmp_path, 
     resumed = json.loads((killed / "results.json").read_text())
     assert without_timings(resumed) == without_timings(whole)
     assert json.loads((killed / "command.json").read_text())["argv"][:2] == options[:2]
+
+
+def test_a_killed_clustering_experiment_resumes_with_more_jobs_to_the_same_rows(tmp_path):
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    options = ["experiment", "clustering", "--sets", "digits", "--seeds", "0", "--methods",
+               "k-means on codes", "DEC", "--pretrain-epochs", "1", "--finetune-epochs", "2",
+               "--self-training-steps", "28", "--no-progress"]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as each worker of --jobs 2 on 2 cores: the same sums
+    try:
+        with threadpool_limits(1):
+            assert main([*options, "--out", str(tmp_path / "whole")]) == 0
+    finally:
+        torch.set_num_threads(threads)
+    killed = tmp_path / "killed"
+    # SIGKILL once the first row's scores are written, before DEC
+    run_killed([*options, "--out", str(killed)], tmp_path, after=1,
+               target="sdae.experiments.clustering.write_json")
+    piece = json.loads((killed / "checkpoints" / "digits-seed0.json").read_text())
+    assert "k-means on codes" in piece and "DEC" not in piece
+    assert main(["experiment", "clustering", "--resume", str(killed), "--jobs", "2"]) == 0
+    whole = json.loads((tmp_path / "whole" / "results.json").read_text())
+    resumed = json.loads((killed / "results.json").read_text())
+    assert (whole["jobs"], resumed["jobs"]) == (1, 2)  # the resume's own --jobs
+    for row in ("k-means on codes", "DEC"):
+        assert without_timings(resumed["per_seed"]["digits"]["0"][row]) == \
+            without_timings(whole["per_seed"]["digits"]["0"][row])

@@ -10,7 +10,9 @@ from pathlib import Path
 # continued; the parser's own entries
 NOT_RECORDED = {"handler", "argv", "resume", "overwrite", "progress", "out", "command",
                 "action", "experiment", "data", "data_dir",
-                "tensorboard"}  # how a run is shown, not what it computes
+                "tensorboard", "jobs"}  # how a run is shown or shares the cores
+# what a resume may change: how the run is shown, and how many of its parts run at once
+RESUME_MAY_CHANGE = ("progress", "jobs")
 
 
 def _plain(value):
@@ -47,7 +49,8 @@ def resumed_args(args, command: list[str]):
     defaults = vars(build_parser().parse_args(command))
     positional = {"paths": "[MODEL] DATA"}  # named as the usage names them
     others = [positional.get(k, f"--{k.replace('_', '-')}") for k, v in vars(args).items()
-              if k not in ("resume", "progress", "argv", "handler") and v != defaults.get(k)]
+              if k not in ("resume", "argv", "handler", *RESUME_MAY_CHANGE)
+              and v != defaults.get(k)]
     if others:
         raise ConfigError(f"--resume continues a run with the options it started with, "
                           f"and {' '.join(others)} would be ignored: give --resume "
@@ -73,8 +76,9 @@ def resumed_args(args, command: list[str]):
         resumed.data_dir = Path(record["data_dir"])
     resumed.argv, resumed.out, resumed.resume = argv, run, run
     resumed.overwrite = False
-    if getattr(args, "progress", None) is not None:  # not every command has it
-        resumed.progress = args.progress
+    for key in RESUME_MAY_CHANGE:  # as given now (None: not given); not every command has them
+        if getattr(args, key, None) is not None:
+            setattr(resumed, key, getattr(args, key))
     return resumed
 
 

@@ -4,7 +4,7 @@ and N2D report them.
 Per data set and seed, the stack is trained once (greedy pre-training with masking noise,
 then fine-tuning as a deep autoencoder: :func:`sdae.tasks.clustering.train_stack`) and every
 method clusters its codes: k-means, DEC, IDEC, and when umap-learn is installed UMAP then a
-Gaussian mixture, and DEC and IDEC started from that mixture's clusters; on request, DEC and
+Gaussian mixture; on request, DEC and IDEC started from that mixture's clusters, and DEC and
 IDEC on images moved a little (DEC-DA's augmentation, :mod:`sdae.tasks.clustering.moves`).
 With ``finetune_moves`` the stack's fine-tuning moves the images too. Beside them,
 k-means on the pixels and on their first principal components (as many as the code has
@@ -30,15 +30,19 @@ from ..io.data.registry import load_all_rows
 from ..io.runs import machine_description
 from ..measures.clustering import clustering_scores, draw_clusters
 from ..tasks.clustering import ClusteringSettings, cluster, kmeans, train_stack, umap_installed
+from .workers import executor
 
 SETS = ("mnist", "usps")  # the papers'; any data set of the registry runs too
 BASELINES = ("k-means on pixels", "k-means on PCA")
 CODE_METHODS = ("k-means on codes", "DEC", "IDEC", "codes+UMAP+GMM", "DEC from UMAP+GMM",
                 "IDEC from UMAP+GMM", "DEC with moves", "IDEC with moves")
 METHODS = (*BASELINES, *CODE_METHODS)
-# run only when named (--methods): self-training on moved images rarely settles at the
-# tolerance, so it runs all its steps (on MNIST, 10 000 steps are 25 minutes on one core)
-ON_REQUEST = ("DEC with moves", "IDEC with moves")
+# run only when named (--methods), so that the default run is the published comparison
+# (k-means, DEC, IDEC, N2D's UMAP+GMM) and MNIST's fits in an hour on 2 cores (--jobs 2):
+# DEC and IDEC from UMAP+GMM's clusters add about 20 minutes of one core per MNIST seed,
+# and self-training on moved images rarely settles at the tolerance, so it runs all its
+# steps (on MNIST, 10 000 steps are 25 minutes of one core)
+ON_REQUEST = ("DEC from UMAP+GMM", "IDEC from UMAP+GMM", "DEC with moves", "IDEC with moves")
 DEFAULT_METHODS = tuple(m for m in METHODS if m not in ON_REQUEST)
 # each row: the task's method, and the settings it changes (where DEC and IDEC start, moves)
 TASK_METHOD = {"k-means on codes": ("kmeans", {}), "DEC": ("dec", {}),
@@ -106,70 +110,70 @@ def row(method: str, settings: ClusteringSettings) -> tuple[str, ClusteringSetti
     return task_method, replace(settings, **{"init": "kmeans", "moves": 0.0, **changes})
 
 
-def run_seed(name: str, x: np.ndarray, y: np.ndarray, seed: int,
-             experiment: ClusteringExperiment, out: Path, device: str,
-             checkpoints: Path | None, log: Callable[[str], None],
-             image_shape: tuple[int, int] | None = None, figures: bool = True,
-             progress: bool | None = None) -> dict:
-    """Every method on one data set with one seed: method -> scores and seconds (and for
-    the first seed, unless ``figures`` is false, the figures of its best method in
-    ``out/NAME/``). ``progress`` as in :func:`run`."""
-    k = len(np.unique(y))
-    settings = experiment.settings
-    methods, _ = available(experiment.methods)
-    results: dict = {}
-    for method in [m for m in methods if m in BASELINES]:
-        start = time.perf_counter()
-        labels = baseline(method, x, k, settings.hidden_sizes[-1], seed)
-        results[method] = {**clustering_scores(y, labels),
-                           "seconds": round(time.perf_counter() - start, 1)}
-        log(_line(name, seed, method, results[method]))
-    # in CODE_METHODS' order: the UMAP+GMM row before the rows that start from its clusters
-    code_methods = [m for m in CODE_METHODS if m in methods]
-    if not code_methods:
-        return results
-    stack, record = train_stack(x, settings, seed, device, progress,
-                                checkpoint_dir=_stack_dir(checkpoints, name, seed))
-    results["stack"] = {k: record[k] for k in ("pretrain_seconds", "finetune_seconds")}
-    log(f"{name} seed {seed}: stack pre-trained in {record['pretrain_seconds']:.0f} s, "
-        f"fine-tuned in {record['finetune_seconds']:.0f} s")
-    best, umap_gmm = None, None
-    for method in code_methods:
-        task_method, row_settings = row(method, settings)
-        said: list[str] = []  # the row's warnings, named when said (WarningsAbout)
-        # DEC and IDEC from UMAP+GMM start from that row's clusters (found here once if the
-        # row itself was not asked for), rather than from a UMAP each
-        if row_settings.init == "umap-gmm" and umap_gmm is None:
-            with WarningsAbout(f"{name} seed {seed}, {method}'s start") as start_said:
-                start = cluster(stack, x, k, *row("codes+UMAP+GMM", settings), seed, device,
-                                progress)
-            umap_gmm = start.labels, start.model.centers.detach().numpy()
-            said += [f"start: {message}" for message in start_said]
-        initial = umap_gmm if row_settings.init == "umap-gmm" else None
-        with WarningsAbout(f"{name} seed {seed}, {method}") as row_said:
-            result = cluster(stack, x, k, task_method, row_settings, seed, device, progress,
-                             initial=initial)
-        said += row_said
-        if task_method == "umap-gmm":
-            umap_gmm = result.labels, result.model.centers.detach().numpy()
-        results[method] = {**clustering_scores(y, result.labels),
-                           "seconds": result.record["seconds"]}
-        if said:
-            results[method]["warnings"] = said
-        if "steps" in result.record:  # self-training: how long, and from where and how
-            results[method].update(steps=result.record["steps"],
-                                   converged=result.record["converged"],
-                                   init=row_settings.init, moves=row_settings.moves)
-        log(_line(name, seed, method, results[method]))
-        if best is None or results[method]["acc"] > best[0]:
-            best = (results[method]["acc"], method, result)
-    if figures and seed == experiment.seeds[0]:  # the figures of the first seed's best method
-        _, method, result = best
-        codes = _codes(result.model, x)
-        draw_clusters(x, codes, result.model.centers.detach().numpy(), result.labels,
-                      _folder(out / name), image_shape, seed, title=f"{name}, {method}: ")
-        results["figures_method"] = method
-    return results
+@dataclass
+class _Seed:
+    """One data set and seed in a run: the rows it lacks, and what its parts left so far."""
+
+    name: str
+    seed: int
+    rows: dict  # row -> scores (those read back and those finished here), and "stack"
+    todo: list[str]
+    figures: bool  # whether to draw the figures of its best row when its rows are done
+    stack: object = None  # once trained
+    best: tuple | None = None  # (ACC, row, result) of the best row run here
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} seed {self.seed}"
+
+
+_LOADED: dict = {}  # (set, data folder) -> (x, y, image shape), once per process
+
+
+def _rows(name: str, data_dir) -> tuple[np.ndarray, np.ndarray, tuple[int, int] | None]:
+    """Every row of the set as float32, its labels and image shape: read once per process
+    (a worker reads the set itself rather than receiving 220 MB of MNIST with each part)."""
+    if (name, data_dir) not in _LOADED:
+        x, y, image_shape = load_all_rows(name, data_dir)
+        _LOADED[name, data_dir] = np.asarray(x, dtype=np.float32), y, image_shape
+    return _LOADED[name, data_dir]
+
+
+def _train_stack(name: str, data_dir, seed: int, settings: ClusteringSettings, device: str,
+                 progress: bool | None, stack_dir: Path | None) -> tuple:
+    """A part: the seed's stack and its record (:func:`train_stack`)."""
+    with labelled(f"{name} seed {seed}"):  # its epoch lines say which run
+        return train_stack(_rows(name, data_dir)[0], settings, seed, device, progress,
+                           checkpoint_dir=stack_dir)
+
+
+def _baseline_row(name: str, data_dir, seed: int, method: str, n_components: int) -> tuple:
+    """A part: a row on the pixels, its scores (and no result to draw)."""
+    x, y, _ = _rows(name, data_dir)
+    start = time.perf_counter()
+    labels = baseline(method, x, len(np.unique(y)), n_components, seed)
+    return {**clustering_scores(y, labels),
+            "seconds": round(time.perf_counter() - start, 1)}, None
+
+
+def _code_row(name: str, data_dir, seed: int, method: str, settings: ClusteringSettings,
+              stack, device: str, progress: bool | None, initial: tuple | None,
+              about: str | None = None) -> tuple:
+    """A part: a row on the seed's codes, its scores (with the warnings it gave, named by
+    ``about``, the row by default) and its result (labels and model)."""
+    x, y, _ = _rows(name, data_dir)
+    task_method, row_settings = row(method, settings)
+    with labelled(f"{name} seed {seed}"), \
+            WarningsAbout(f"{name} seed {seed}, {about or method}") as said:
+        result = cluster(stack, x, len(np.unique(y)), task_method, row_settings, seed, device,
+                         progress, initial=initial)
+    scores = {**clustering_scores(y, result.labels), "seconds": result.record["seconds"]}
+    if said:
+        scores["warnings"] = said
+    if "steps" in result.record:  # self-training: how long, and from where and how
+        scores.update(steps=result.record["steps"], converged=result.record["converged"],
+                      init=row_settings.init, moves=row_settings.moves)
+    return scores, result
 
 
 def _stack_dir(checkpoints: Path | None, name: str, seed: int) -> Path | None:
@@ -198,22 +202,32 @@ def _line(name: str, seed: int, method: str, r: dict) -> str:
 def run(out: Path, experiment: ClusteringExperiment,
         data_dir: str | os.PathLike | None = None, device: str = "cpu",
         checkpoints: Path | None = None, log: Callable[[str], None] = print,
-        progress: bool | None = None) -> dict:
-    """Every set and seed; ``results.json`` and ``results.md`` rewritten after each, the
-    figures in ``out/SET/``. A seed whose results are in ``checkpoints`` is not rerun; the
-    rows it lacks (a run resumed with more rows) are run on its checkpointed stack and
-    added, and the figures drawn only if the first run drew none. ``progress``: bars, or
-    epoch lines off a terminal (None), bars anywhere (True), neither (False). A row's
-    warnings (clusters left empty) name it, and are kept in its results."""
+        progress: bool | None = None, jobs: int = 1) -> dict:
+    """Every set and seed; ``results.json`` and ``results.md`` rewritten as each row
+    finishes, the figures of the first seed's best row in ``out/SET/``.
+
+    The parts of the run are each seed's stack and each row (the rows on codes once their
+    seed's stack is trained; DEC and IDEC from UMAP+GMM once that row's clusters are
+    found). ``jobs`` of them run at once, in separate processes that share the cores
+    (:mod:`sdae.experiments.workers`): the stacks first, the longest parts, then the rows
+    as they become ready. One job runs them in this process, a seed at a time.
+
+    A seed's rows in ``checkpoints`` (a file per seed, rewritten as each row finishes) are
+    not rerun; the rows it lacks (a run killed, or resumed with more rows) are run on its
+    checkpointed stack and added, and the figures drawn only if the first run drew none.
+    ``progress``: bars, or epoch lines off a terminal (None), bars anywhere (True), neither
+    (False); the workers of ``jobs`` > 1 write lines, not bars. A row's warnings (clusters
+    left empty) name it, and are kept in its results."""
+    jobs = check_int(jobs, "jobs", minimum=1)
     _, missing = available(experiment.methods)
     if missing:
         log(f"skipped {', '.join(missing)}: umap-learn is not installed (pip install "
             "\"sdae[umap]\")")
     start = time.perf_counter()
-    per_seed: dict = {}
+    _LOADED.clear()
+    seeds = []
     for name in experiment.sets:
-        x, y, image_shape = load_all_rows(name, data_dir)
-        x = np.asarray(x, dtype=np.float32)
+        x, y, _ = _rows(name, data_dir)
         log(f"{name}: {len(x)} rows of {x.shape[1]} features, {len(np.unique(y))} classes")
         for seed in experiment.seeds:
             piece = None if checkpoints is None else checkpoints / f"{name}-seed{seed}.json"
@@ -225,18 +239,130 @@ def run(out: Path, experiment: ClusteringExperiment,
                     not stack_dir.is_dir():
                 log(f"{name} seed {seed}: its stack's checkpoints are gone from {stack_dir}: "
                     "training the stack again for the rows it lacks")
-            if todo:
-                with labelled(f"{name} seed {seed}"):  # its epoch lines say which run
-                    results = run_seed(name, x, y, seed, replace(experiment, methods=todo),
-                                       out, device, checkpoints, log, image_shape,
-                                       figures="figures_method" not in done,
-                                       progress=progress)
-                done = {**results, **done}  # the rows added; the stack's record kept
-                if piece is not None:
-                    write_json(piece, done)
-            per_seed.setdefault(name, {})[seed] = done
-            _write(out, experiment, per_seed, device, time.perf_counter() - start)
-    return _write(out, experiment, per_seed, device, time.perf_counter() - start)
+            seeds.append(_Seed(name, seed, done, todo, figures="figures_method" not in done
+                               and seed == experiment.seeds[0]))
+
+    def write() -> dict:
+        per_seed: dict = {}
+        for s in seeds:
+            per_seed.setdefault(s.name, {})[s.seed] = s.rows
+        return _write(out, experiment, per_seed, device, time.perf_counter() - start, jobs)
+
+    try:
+        _run_parts(seeds, experiment, data_dir, device, checkpoints, log, progress, jobs,
+                   out, write)
+    finally:
+        _LOADED.clear()
+    return write()
+
+
+def _run_parts(seeds: list[_Seed], experiment: ClusteringExperiment, data_dir, device: str,
+               checkpoints: Path | None, log: Callable[[str], None], progress: bool | None,
+               jobs: int, out: Path, write: Callable[[], dict]) -> None:
+    """Run every part of every seed, ``jobs`` at once, each as soon as what it needs is
+    done, and take each result as it comes (:func:`run` says in which order)."""
+    from concurrent.futures import FIRST_COMPLETED, wait
+
+    settings = experiment.settings
+    n_components = settings.hidden_sizes[-1]
+    ready: list = []  # (key, function, arguments, what to do with its result)
+    # one job: a seed at a time, its rows in the table's order; more: the longest parts
+    # first (the stacks), and UMAP+GMM's clusters before the other rows, so that the rows
+    # that start from them can start
+    order = {"baseline": 0, "stack": 1, "row": 2} if jobs == 1 else \
+        {"stack": 0, "row": 1, "baseline": 2}
+
+    def add(kind: str, s: _Seed, method: str, fn, args: tuple, then) -> None:
+        position = METHODS.index(method) if method in METHODS else -1
+        if jobs == 1:
+            key = (seeds.index(s), order[kind], position)
+        else:
+            umap = method in ("codes+UMAP+GMM", "UMAP+GMM's start")
+            key = (order[kind], -1 if umap else position, seeds.index(s))
+        ready.append((key, fn, args, then))
+
+    def finished_row(s: _Seed, method: str):
+        def then(value: tuple) -> None:
+            scores, result = value
+            s.rows = {**s.rows, method: scores}
+            log(_line(s.name, s.seed, method, scores))
+            if method == "codes+UMAP+GMM":
+                started_from_umap(s, (result.labels, result.model.centers.detach().numpy()),
+                                  [])
+            if result is not None and (s.best is None or scores["acc"] > s.best[0]):
+                s.best = (scores["acc"], method, result)
+            seed_progress(s)
+        return then
+
+    def started_from_umap(s: _Seed, start: tuple, said: list[str]) -> None:
+        for method in [m for m in s.todo if m in CODE_METHODS]:
+            if row(method, settings)[1].init == "umap-gmm":
+                def then(value, method=method):  # the start's warnings kept with the row
+                    scores, result = value
+                    if said:
+                        scores["warnings"] = [f"start: {m}" for m in said] + \
+                            scores.get("warnings", [])
+                    finished_row(s, method)((scores, result))
+                add("row", s, method, _code_row, (s.name, data_dir, s.seed, method, settings,
+                                                  s.stack, device, progress, start), then)
+
+    def trained(s: _Seed):
+        def then(value: tuple) -> None:
+            s.stack, record = value
+            s.rows = {**s.rows, "stack": {k: record[k] for k in ("pretrain_seconds",
+                                                                 "finetune_seconds")}}
+            log(f"{s.label}: stack pre-trained in {record['pretrain_seconds']:.0f} s, "
+                f"fine-tuned in {record['finetune_seconds']:.0f} s")
+            from_umap = [m for m in s.todo
+                         if m in CODE_METHODS and row(m, settings)[1].init == "umap-gmm"]
+            for method in [m for m in s.todo if m in CODE_METHODS and m not in from_umap]:
+                add("row", s, method, _code_row, (s.name, data_dir, s.seed, method, settings,
+                                                  s.stack, device, progress, None),
+                    finished_row(s, method))
+            if from_umap and "codes+UMAP+GMM" not in s.todo:  # its clusters found once more
+                add("row", s, "UMAP+GMM's start", _code_row,
+                    (s.name, data_dir, s.seed, "codes+UMAP+GMM", settings, s.stack, device,
+                     progress, None, "UMAP+GMM's start"),
+                    lambda value: started_from_umap(
+                        s, (value[1].labels, value[1].model.centers.detach().numpy()),
+                        value[0].get("warnings", [])))
+        return then
+
+    def seed_progress(s: _Seed) -> None:
+        """After each row: the seed's piece and the results rewritten; its figures when it
+        is whole."""
+        whole = all(m in s.rows for m in s.todo)
+        if whole and s.figures and s.best is not None:
+            _, method, result = s.best
+            x, _, image_shape = _rows(s.name, data_dir)
+            draw_clusters(x, _codes(result.model, x), result.model.centers.detach().numpy(),
+                          result.labels, _folder(out / s.name), image_shape, s.seed,
+                          title=f"{s.name}, {method}: ")
+            s.rows = {**s.rows, "figures_method": method}
+        if checkpoints is not None:
+            write_json(checkpoints / f"{s.name}-seed{s.seed}.json", s.rows)
+        if whole:
+            s.stack = s.best = None  # free them
+        write()
+
+    for s in seeds:
+        for method in [m for m in s.todo if m in BASELINES]:
+            add("baseline", s, method, _baseline_row,
+                (s.name, data_dir, s.seed, method, n_components), finished_row(s, method))
+        if any(m in CODE_METHODS for m in s.todo):
+            add("stack", s, "", _train_stack,
+                (s.name, data_dir, s.seed, settings, device, progress,
+                 _stack_dir(checkpoints, s.name, s.seed)), trained(s))
+    with executor(jobs) as pool:
+        running: dict = {}
+        while ready or running:
+            ready.sort(key=lambda part: part[0])
+            while ready and len(running) < jobs:
+                _, fn, args, then = ready.pop(0)
+                running[pool.submit(fn, *args)] = then
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                running.pop(future)(future.result())
 
 
 def summarise(per_seed: dict) -> dict:
@@ -259,9 +385,10 @@ def summarise(per_seed: dict) -> dict:
     return summary
 
 
-def _write(out: Path, experiment, per_seed: dict, device: str, seconds: float) -> dict:
+def _write(out: Path, experiment, per_seed: dict, device: str, seconds: float,
+           jobs: int) -> dict:
     doc = {"experiment": "clustering", "settings": experiment.to_dict(),
-           "machine": machine_description(device), "seconds": round(seconds, 1),
+           "machine": machine_description(device), "seconds": round(seconds, 1), "jobs": jobs,
            "per_seed": per_seed, "summary": summarise(per_seed),
            "published_acc": PUBLISHED_ACC}
     write_json(out / "results.json", doc)
@@ -310,6 +437,8 @@ def markdown(doc: dict) -> str:
                                               for message in said]
         lines.append("")
     m = doc["machine"]
-    lines.append(f"Measured in {doc['seconds'] / 60:.1f} min on {m['cpu_count']} CPUs "
-                 f"({m['platform']}, torch {m['torch']}, device {m['device']}).")
+    jobs = doc.get("jobs", 1)
+    lines.append(f"Measured in {doc['seconds'] / 60:.1f} min on {m['cpu_count']} CPUs"
+                 + (f", {jobs} parts at once" if jobs > 1 else "")
+                 + f" ({m['platform']}, torch {m['torch']}, device {m['device']}).")
     return "\n".join(lines) + "\n"

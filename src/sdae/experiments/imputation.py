@@ -22,6 +22,7 @@ from ..io.atomic import atomic_write, write_json
 from ..io.data.registry import find_folder
 from ..io.runs import machine_description
 from ..tasks.imputation import ImputerSettings, impute_table
+from .workers import executor, ready
 
 TABLES = ("letter", "spam", "breast")
 RATES = (0.2, 0.5, 0.8)
@@ -78,16 +79,9 @@ def make_imputer(method: str, seed: int, dae_options: dict | None = None):
 
 
 def impute_once(x: np.ndarray, rate: float, method: str, seed: int,
-                dae_options: dict | None = None, threads: int | None = None
-                ) -> tuple[float, float]:
+                dae_options: dict | None = None) -> tuple[float, float]:
     """Remove entries of the complete (scaled) table ``x`` at ``rate`` with ``seed``, fill
     them with ``method``; the RMSE on the removed entries and the seconds it took."""
-    if threads is not None:  # a worker of a pool: share the cores, do not oversubscribe them
-        import torch
-        from threadpoolctl import threadpool_limits
-
-        torch.set_num_threads(threads)
-        threadpool_limits(threads)
     removed = np.random.default_rng(seed).random(x.shape) < rate
     holed = np.where(removed, np.nan, x)
     start = time.perf_counter()
@@ -132,10 +126,9 @@ def run(
     done = _done_imputations(checkpoints, cells, seeds, dae_options)
     if done:
         log(f"{len(done)} of {len(cells) * len(seeds)} imputations read from {checkpoints}")
-    with _executor(jobs) as pool:
-        threads = max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else None
+    with executor(jobs) as pool:
         futures = {cell: [_submit(pool, done, checkpoints, data[cell[0]], *cell, seed,
-                                  dae_options, threads) for seed in seeds]
+                                  dae_options) for seed in seeds]
                    for cell in cells}
         rows = []
         for (name, rate, method), pending in futures.items():
@@ -183,16 +176,16 @@ def _done_imputations(checkpoints, cells, seeds, dae_options) -> dict:
     return done
 
 
-def _submit(pool, done: dict, checkpoints, x, name, rate, method, seed, dae_options, threads):
+def _submit(pool, done: dict, checkpoints, x, name, rate, method, seed, dae_options):
     """The future of one imputation: its saved result, or the imputation run in ``pool``
     (leaving its result in ``checkpoints`` as soon as it is finished)."""
     if (name, rate, method, seed) in done:
-        return _ready(done[name, rate, method, seed])
+        return ready(done[name, rate, method, seed])
     if checkpoints is None:
-        return pool.submit(impute_once, x, rate, method, seed, dae_options, threads)
+        return pool.submit(impute_once, x, rate, method, seed, dae_options)
     return pool.submit(_durable, _cell_path(checkpoints, name, rate, method, seed),
                        _cell_key(name, rate, method, seed, dae_options), impute_once,
-                       x, rate, method, seed, dae_options, threads)
+                       x, rate, method, seed, dae_options)
 
 
 def _durable(path: Path, key: dict, impute, *args) -> tuple[float, float]:
@@ -201,38 +194,6 @@ def _durable(path: Path, key: dict, impute, *args) -> tuple[float, float]:
     rmse, seconds = impute(*args)
     write_json(path, {"key": key, "rmse": rmse, "seconds": seconds})
     return rmse, seconds
-
-
-class _Inline:
-    """The executor interface, run in this process: one job needs no pool."""
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-    def submit(self, fn, *args):
-        return _ready(fn(*args))
-
-
-def _ready(result):
-    """A future already holding ``result``."""
-    from concurrent.futures import Future
-
-    future = Future()
-    future.set_result(result)
-    return future
-
-
-def _executor(jobs: int):
-    if jobs == 1:
-        return _Inline()
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    # spawn, not fork: a forked copy of a process that already ran OpenMP threads can hang
-    return ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"))
 
 
 def _with_all_columns(filled: np.ndarray, holed: np.ndarray) -> np.ndarray:

@@ -20,8 +20,9 @@ def add_parser(exp) -> None:
                        "with masking noise, then fine-tuning as a deep autoencoder) and "
                        "cluster its codes with k-means, DEC, IDEC and, when umap-learn is "
                        "installed (pip install \"sdae[umap]\"), UMAP then a Gaussian mixture "
-                       "(N2D) and DEC and IDEC started from its clusters; on request (--methods), "
-                       "DEC and IDEC on images moved a little (DEC-DA's augmentation). Beside them "
+                       "(N2D); on request (--methods), DEC and IDEC started from its "
+                       "clusters, and DEC and IDEC on images moved a little (DEC-DA's "
+                       "augmentation). Beside them "
                        "k-means on the pixels and on as many principal components as the "
                        "code has units. Reports ACC, NMI and ARI against "
                        "the labels (mean ± sd over the seeds) with the published ACC beside. "
@@ -37,10 +38,10 @@ def add_parser(exp) -> None:
                    help="(default: 0 1 2)")
     e.add_argument("--methods", nargs="+", choices=METHODS, default=None, metavar="METHOD",
                    help=f"a subset of: {', '.join(METHODS)}, each in quotes, e.g. "
-                        "--methods \"k-means on codes\" IDEC (default: all but DEC and IDEC "
-                        "with moves, whose assignments rarely settle, so that they usually "
-                        "run all their self-training steps; UMAP's when "
-                        "umap-learn is installed)")
+                        "--methods \"k-means on codes\" IDEC (default: the published "
+                        "comparison, the first six; UMAP's when umap-learn is installed. "
+                        "The rows from UMAP+GMM and with moves run when named: each adds "
+                        "10-25 minutes of one core per MNIST seed)")
     e.add_argument("--activation", choices=("sigmoid", "relu"), default=None,  # UNITS
                    help="the stack's hidden units: sigmoid (the SdA papers') or relu (DEC's) "
                         "(default: sigmoid)")
@@ -55,6 +56,10 @@ def add_parser(exp) -> None:
                    help="fine-tune the stack on images shifted by up to this fraction of the "
                         "side and turned by up to 100 × FRACTION degrees, reconstructing "
                         "them as moved (as DEC-DA trains its autoencoder; default: 0, none)")
+    e.add_argument("--jobs", type=o.positive_int, default=None,
+                   help="parts run at once (the seeds' stacks, then the rows), in separate "
+                        "processes sharing the CPU cores (default: 1; on 2 cores, 2 is "
+                        "faster: one process cannot keep both busy)")
     o.add_precision(e)
     o.add_device(e)
     o.add_progress(e)
@@ -75,5 +80,6 @@ def run(args) -> None:
                                            methods=list(args.methods or experiment.DEFAULT_METHODS),
                                            settings=settings)
     _, out = in_run_folder(args, lambda out, checkpoints: experiment.run(
-        out, plan, args.data_dir, args.device, checkpoints, progress=args.progress))
+        out, plan, args.data_dir, args.device, checkpoints, progress=args.progress,
+        jobs=args.jobs or 1))
     print_report(out)

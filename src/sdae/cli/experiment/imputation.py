@@ -27,7 +27,7 @@ def add_parser(exp) -> None:
                    help="(default: all)")
     e.add_argument("--dae-epochs", type=o.positive_int, default=None,
                    help="DAEImputer epochs (default: about 80 000 updates, at most 2000 epochs)")
-    e.add_argument("--jobs", type=o.positive_int, default=1,
+    e.add_argument("--jobs", type=o.positive_int, default=None,
                    help="imputations run at once, in separate processes sharing the CPU cores "
                         "(default: 1; the number of cores is fastest)")
     o.add_resume_options(e)
@@ -42,7 +42,7 @@ def run(args) -> None:
         raise ConfigError(f"--rates must lie in (0, 1), got {args.rates}")
     _, out = in_run_folder(args, lambda out, checkpoints: experiment.run(
         out, args.data_dir, tables=args.tables, rates=args.rates, seeds=args.seeds,
-        methods=args.methods or experiment.METHODS, jobs=args.jobs,
+        methods=args.methods or experiment.METHODS, jobs=args.jobs or 1,
         dae_options={"epochs": args.dae_epochs} if args.dae_epochs else None,
         checkpoints=checkpoints))
     print_report(out)
