@@ -39,7 +39,7 @@ CODE_METHODS = ("k-means on codes", "DEC", "IDEC", "codes+UMAP+GMM", "DEC from U
 METHODS = (*BASELINES, *CODE_METHODS)
 # run only when named (--methods), so that the default run is the published comparison
 # (k-means, DEC, IDEC, N2D's UMAP+GMM) and MNIST's fits in an hour on 2 cores (--jobs 2):
-# DEC and IDEC from UMAP+GMM's clusters add about 20 minutes of one core per MNIST seed,
+# DEC and IDEC from UMAP+GMM's clusters add about 22 minutes of one core per MNIST seed,
 # and self-training on moved images rarely settles at the tolerance, so it runs all its
 # steps (on MNIST, 10 000 steps are 25 minutes of one core)
 ON_REQUEST = ("DEC from UMAP+GMM", "IDEC from UMAP+GMM", "DEC with moves", "IDEC with moves")
@@ -51,7 +51,9 @@ TASK_METHOD = {"k-means on codes": ("kmeans", {}), "DEC": ("dec", {}),
                "IDEC from UMAP+GMM": ("idec", {"init": "umap-gmm"}),
                "DEC with moves": ("dec", {"moves": 0.1}),
                "IDEC with moves": ("idec", {"moves": 0.1})}
-NEEDS_UMAP = ("codes+UMAP+GMM", "DEC from UMAP+GMM", "IDEC from UMAP+GMM")
+FROM_UMAP = tuple(m for m, (_, changes) in TASK_METHOD.items()  # rows that start from
+                  if changes.get("init") == "umap-gmm")           # UMAP+GMM's clusters
+NEEDS_UMAP = ("codes+UMAP+GMM", *FROM_UMAP)
 # The published ACC on all the images (the issue's sources: DEC, Xie et al. 2016; IDEC,
 # Guo et al. 2017; N2D, McConville et al. 2020), beside the measured ones.
 PUBLISHED_ACC = {
@@ -110,7 +112,7 @@ def row(method: str, settings: ClusteringSettings) -> tuple[str, ClusteringSetti
     return task_method, replace(settings, **{"init": "kmeans", "moves": 0.0, **changes})
 
 
-@dataclass
+@dataclass(eq=False)  # parts are ordered by a seed's place in the run, not its fields
 class _Seed:
     """One data set and seed in a run: the rows it lacks, and what its parts left so far."""
 
@@ -122,15 +124,11 @@ class _Seed:
     stack: object = None  # once trained
     best: tuple | None = None  # (ACC, row, result) of the best row run here
 
-    @property
-    def label(self) -> str:
-        return f"{self.name} seed {self.seed}"
-
 
 _LOADED: dict = {}  # (set, data folder) -> (x, y, image shape), once per process
 
 
-def _rows(name: str, data_dir) -> tuple[np.ndarray, np.ndarray, tuple[int, int] | None]:
+def _data(name: str, data_dir) -> tuple[np.ndarray, np.ndarray, tuple[int, int] | None]:
     """Every row of the set as float32, its labels and image shape: read once per process
     (a worker reads the set itself rather than receiving 220 MB of MNIST with each part)."""
     if (name, data_dir) not in _LOADED:
@@ -143,13 +141,13 @@ def _train_stack(name: str, data_dir, seed: int, settings: ClusteringSettings, d
                  progress: bool | None, stack_dir: Path | None) -> tuple:
     """A part: the seed's stack and its record (:func:`train_stack`)."""
     with labelled(f"{name} seed {seed}"):  # its epoch lines say which run
-        return train_stack(_rows(name, data_dir)[0], settings, seed, device, progress,
+        return train_stack(_data(name, data_dir)[0], settings, seed, device, progress,
                            checkpoint_dir=stack_dir)
 
 
 def _baseline_row(name: str, data_dir, seed: int, method: str, n_components: int) -> tuple:
     """A part: a row on the pixels, its scores (and no result to draw)."""
-    x, y, _ = _rows(name, data_dir)
+    x, y, _ = _data(name, data_dir)
     start = time.perf_counter()
     labels = baseline(method, x, len(np.unique(y)), n_components, seed)
     return {**clustering_scores(y, labels),
@@ -161,7 +159,7 @@ def _code_row(name: str, data_dir, seed: int, method: str, settings: ClusteringS
               about: str | None = None) -> tuple:
     """A part: a row on the seed's codes, its scores (with the warnings it gave, named by
     ``about``, the row by default) and its result (labels and model)."""
-    x, y, _ = _rows(name, data_dir)
+    x, y, _ = _data(name, data_dir)
     task_method, row_settings = row(method, settings)
     with labelled(f"{name} seed {seed}"), \
             WarningsAbout(f"{name} seed {seed}, {about or method}") as said:
@@ -174,6 +172,11 @@ def _code_row(name: str, data_dir, seed: int, method: str, settings: ClusteringS
         scores.update(steps=result.record["steps"], converged=result.record["converged"],
                       init=row_settings.init, moves=row_settings.moves)
     return scores, result
+
+
+def _start(result) -> tuple[np.ndarray, np.ndarray]:
+    """Where DEC and IDEC from UMAP+GMM start: that row's labels and centres."""
+    return result.labels, result.model.centers.detach().numpy()
 
 
 def _stack_dir(checkpoints: Path | None, name: str, seed: int) -> Path | None:
@@ -214,7 +217,8 @@ def run(out: Path, experiment: ClusteringExperiment,
 
     A seed's rows in ``checkpoints`` (a file per seed, rewritten as each row finishes) are
     not rerun; the rows it lacks (a run killed, or resumed with more rows) are run on its
-    checkpointed stack and added, and the figures drawn only if the first run drew none.
+    checkpointed stack and added, and the figures drawn only if the first run drew none,
+    of the best of the rows run now.
     ``progress``: bars, or epoch lines off a terminal (None), bars anywhere (True), neither
     (False); the workers of ``jobs`` > 1 write lines, not bars. A row's warnings (clusters
     left empty) name it, and are kept in its results."""
@@ -227,7 +231,7 @@ def run(out: Path, experiment: ClusteringExperiment,
     _LOADED.clear()
     seeds = []
     for name in experiment.sets:
-        x, y, _ = _rows(name, data_dir)
+        x, y, _ = _data(name, data_dir)
         log(f"{name}: {len(x)} rows of {x.shape[1]} features, {len(np.unique(y))} classes")
         for seed in experiment.seeds:
             piece = None if checkpoints is None else checkpoints / f"{name}-seed{seed}.json"
@@ -242,10 +246,11 @@ def run(out: Path, experiment: ClusteringExperiment,
             seeds.append(_Seed(name, seed, done, todo, figures="figures_method" not in done
                                and seed == experiment.seeds[0]))
 
-    def write() -> dict:
+    def write() -> dict:  # the seeds with a row so far
         per_seed: dict = {}
         for s in seeds:
-            per_seed.setdefault(s.name, {})[s.seed] = s.rows
+            if any(m in s.rows for m in METHODS):
+                per_seed.setdefault(s.name, {})[s.seed] = s.rows
         return _write(out, experiment, per_seed, device, time.perf_counter() - start, jobs)
 
     try:
@@ -265,6 +270,8 @@ def _run_parts(seeds: list[_Seed], experiment: ClusteringExperiment, data_dir, d
 
     settings = experiment.settings
     n_components = settings.hidden_sizes[-1]
+    if jobs > 1 and progress:  # bars from several processes would overwrite each other
+        progress = None  # a worker's stderr is not a terminal: lines
     ready: list = []  # (key, function, arguments, what to do with its result)
     # one job: a seed at a time, its rows in the table's order; more: the longest parts
     # first (the stacks), and UMAP+GMM's clusters before the other rows, so that the rows
@@ -287,34 +294,33 @@ def _run_parts(seeds: list[_Seed], experiment: ClusteringExperiment, data_dir, d
             s.rows = {**s.rows, method: scores}
             log(_line(s.name, s.seed, method, scores))
             if method == "codes+UMAP+GMM":
-                started_from_umap(s, (result.labels, result.model.centers.detach().numpy()),
-                                  [])
+                started_from_umap(s, _start(result), [])
             if result is not None and (s.best is None or scores["acc"] > s.best[0]):
                 s.best = (scores["acc"], method, result)
             seed_progress(s)
         return then
 
     def started_from_umap(s: _Seed, start: tuple, said: list[str]) -> None:
-        for method in [m for m in s.todo if m in CODE_METHODS]:
-            if row(method, settings)[1].init == "umap-gmm":
-                def then(value, method=method):  # the start's warnings kept with the row
-                    scores, result = value
-                    if said:
-                        scores["warnings"] = [f"start: {m}" for m in said] + \
-                            scores.get("warnings", [])
-                    finished_row(s, method)((scores, result))
-                add("row", s, method, _code_row, (s.name, data_dir, s.seed, method, settings,
-                                                  s.stack, device, progress, start), then)
+        for method in [m for m in s.todo if m in FROM_UMAP]:
+            def then(value, method=method):  # the start's warnings kept with the row
+                scores, result = value
+                if said:
+                    scores["warnings"] = [f"start: {m}" for m in said] + \
+                        scores.get("warnings", [])
+                finished_row(s, method)((scores, result))
+            add("row", s, method, _code_row, (s.name, data_dir, s.seed, method, settings,
+                                              s.stack, device, progress, start), then)
 
     def trained(s: _Seed):
         def then(value: tuple) -> None:
             s.stack, record = value
-            s.rows = {**s.rows, "stack": {k: record[k] for k in ("pretrain_seconds",
-                                                                 "finetune_seconds")}}
-            log(f"{s.label}: stack pre-trained in {record['pretrain_seconds']:.0f} s, "
-                f"fine-tuned in {record['finetune_seconds']:.0f} s")
-            from_umap = [m for m in s.todo
-                         if m in CODE_METHODS and row(m, settings)[1].init == "umap-gmm"]
+            # a resumed seed keeps the record of the run that trained its stack
+            s.rows = {"stack": {k: record[k] for k in ("pretrain_seconds",
+                                                       "finetune_seconds")}, **s.rows}
+            log(f"{s.name} seed {s.seed}: stack pre-trained in "
+                f"{record['pretrain_seconds']:.0f} s, fine-tuned in "
+                f"{record['finetune_seconds']:.0f} s")
+            from_umap = [m for m in s.todo if m in FROM_UMAP]
             for method in [m for m in s.todo if m in CODE_METHODS and m not in from_umap]:
                 add("row", s, method, _code_row, (s.name, data_dir, s.seed, method, settings,
                                                   s.stack, device, progress, None),
@@ -323,9 +329,8 @@ def _run_parts(seeds: list[_Seed], experiment: ClusteringExperiment, data_dir, d
                 add("row", s, "UMAP+GMM's start", _code_row,
                     (s.name, data_dir, s.seed, "codes+UMAP+GMM", settings, s.stack, device,
                      progress, None, "UMAP+GMM's start"),
-                    lambda value: started_from_umap(
-                        s, (value[1].labels, value[1].model.centers.detach().numpy()),
-                        value[0].get("warnings", [])))
+                    lambda value: started_from_umap(s, _start(value[1]),
+                                                    value[0].get("warnings", [])))
         return then
 
     def seed_progress(s: _Seed) -> None:
@@ -334,7 +339,7 @@ def _run_parts(seeds: list[_Seed], experiment: ClusteringExperiment, data_dir, d
         whole = all(m in s.rows for m in s.todo)
         if whole and s.figures and s.best is not None:
             _, method, result = s.best
-            x, _, image_shape = _rows(s.name, data_dir)
+            x, _, image_shape = _data(s.name, data_dir)
             draw_clusters(x, _codes(result.model, x), result.model.centers.detach().numpy(),
                           result.labels, _folder(out / s.name), image_shape, s.seed,
                           title=f"{s.name}, {method}: ")
@@ -361,8 +366,11 @@ def _run_parts(seeds: list[_Seed], experiment: ClusteringExperiment, data_dir, d
                 _, fn, args, then = ready.pop(0)
                 running[pool.submit(fn, *args)] = then
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in finished:
+            failed = [f for f in finished if f.exception() is not None]
+            for future in [f for f in finished if f not in failed]:  # kept before a failure
                 running.pop(future)(future.result())
+            if failed:
+                raise failed[0].exception()
 
 
 def summarise(per_seed: dict) -> dict:

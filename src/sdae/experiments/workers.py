@@ -17,6 +17,9 @@ import sys
 from collections.abc import Iterator
 from concurrent.futures import Future
 
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                    "NUMBA_NUM_THREADS")
+
 
 @contextlib.contextmanager
 def executor(jobs: int) -> Iterator:
@@ -37,23 +40,29 @@ def executor(jobs: int) -> Iterator:
     try:
         yield pool
     except BaseException:
-        for child in multiprocessing.active_children():
-            child.terminate()
+        # this pool's own workers (ProcessPoolExecutor has no public way to name them
+        # before Python 3.14's terminate_workers)
+        for worker in list(getattr(pool, "_processes", {}).values()):
+            worker.terminate()
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown()
 
 
 def share_cores(threads: int) -> None:
-    """A worker's setup: ``threads`` threads for torch, BLAS and UMAP's numba (so that the
-    workers do not oversubscribe the cores), SIGTERM ending it as Ctrl-C does, and epoch
-    lines rather than progress bars, which several processes would draw over each other."""
-    os.environ["NUMBA_NUM_THREADS"] = str(threads)  # read when UMAP first imports numba
+    """A worker's setup: ``threads`` threads for torch, OpenMP, BLAS and UMAP's numba (so
+    that the workers do not oversubscribe the cores), Ctrl-C left to the parent, which
+    stops its workers with SIGTERM, and that ending a worker as Ctrl-C does (a training
+    writes its last finished epoch); epoch lines rather than progress bars, which several
+    processes would draw over each other."""
+    for name in THREAD_VARIABLES:  # read by the libraries loaded from now on (scikit-learn's)
+        os.environ[name] = str(threads)
     import torch
     from threadpoolctl import threadpool_limits
 
     torch.set_num_threads(threads)
-    threadpool_limits(threads)
+    threadpool_limits(threads)  # those loaded already
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _interrupt)
     if sys.stderr is not None:
         sys.stderr = _NotATerminal(sys.stderr)
