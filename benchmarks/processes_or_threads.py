@@ -16,11 +16,10 @@ import sys
 import time
 
 ONE_RUN = """
-import json, sys, time
-from dataclasses import replace
+import json, sys
+import numpy as np
 from sdae.io.data.registry import load_all_rows
 from sdae.tasks.clustering import ClusteringSettings, train_stack
-import numpy as np
 rows, epochs = int(sys.argv[1]), int(sys.argv[2])
 x = np.asarray(load_all_rows("mnist")[0][:rows], dtype=np.float32)
 settings = ClusteringSettings(pretrain_epochs=0, finetune_epochs=epochs)

@@ -54,6 +54,7 @@ TASK_METHOD = {"k-means on codes": ("kmeans", {}), "DEC": ("dec", {}),
 FROM_UMAP = tuple(m for m, (_, changes) in TASK_METHOD.items()  # rows that start from
                   if changes.get("init") == "umap-gmm")           # UMAP+GMM's clusters
 NEEDS_UMAP = ("codes+UMAP+GMM", *FROM_UMAP)
+_UMAP_START = "UMAP+GMM's start"  # the part that finds them when that row is not asked for
 # The published ACC on all the images (the sources: DEC, Xie et al. 2016; IDEC,
 # Guo et al. 2017; N2D, McConville et al. 2020), beside the measured ones.
 PUBLISHED_ACC = {
@@ -284,7 +285,7 @@ def _run_parts(seeds: list[_Seed], experiment: ClusteringExperiment, data_dir, d
         if jobs == 1:
             key = (seeds.index(s), order[kind], position)
         else:
-            umap = method in ("codes+UMAP+GMM", "UMAP+GMM's start")
+            umap = method in ("codes+UMAP+GMM", _UMAP_START)
             key = (order[kind], -1 if umap else position, seeds.index(s))
         ready.append((key, fn, args, then))
 
@@ -320,15 +321,14 @@ def _run_parts(seeds: list[_Seed], experiment: ClusteringExperiment, data_dir, d
             log(f"{s.name} seed {s.seed}: stack pre-trained in "
                 f"{record['pretrain_seconds']:.0f} s, fine-tuned in "
                 f"{record['finetune_seconds']:.0f} s")
-            from_umap = [m for m in s.todo if m in FROM_UMAP]
-            for method in [m for m in s.todo if m in CODE_METHODS and m not in from_umap]:
+            for method in [m for m in s.todo if m in CODE_METHODS and m not in FROM_UMAP]:
                 add("row", s, method, _code_row, (s.name, data_dir, s.seed, method, settings,
                                                   s.stack, device, progress, None),
                     finished_row(s, method))
-            if from_umap and "codes+UMAP+GMM" not in s.todo:  # its clusters found once more
-                add("row", s, "UMAP+GMM's start", _code_row,
+            if "codes+UMAP+GMM" not in s.todo and any(m in FROM_UMAP for m in s.todo):
+                add("row", s, _UMAP_START, _code_row,  # its clusters found once more
                     (s.name, data_dir, s.seed, "codes+UMAP+GMM", settings, s.stack, device,
-                     progress, None, "UMAP+GMM's start"),
+                     progress, None, _UMAP_START),
                     lambda value: started_from_umap(s, _start(value[1]),
                                                     value[0].get("warnings", [])))
         return then

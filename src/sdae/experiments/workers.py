@@ -1,8 +1,9 @@
 """Parts of an experiment run at once, in separate processes that share the cores.
 
 Matrix products on a few cores do not scale well: on the 2-core developer machine one
-fine-tuning epoch of DEC's stack on all of MNIST takes 19 s with one thread and 13 s with
-two. Two processes of one thread each do more work than one process with two threads.
+process fine-tunes DEC's stack on 3 810 MNIST images a second with one thread and 5 970 with
+two, while two one-thread processes at once do 7 767 in all
+(``benchmarks/processes_or_threads.py``).
 An experiment whose parts are independent (the imputation experiment's imputations; the
 clustering experiment's stacks and rows) runs ``jobs`` of them at once with
 :func:`executor`, and one job runs in the calling process, through the same interface.
